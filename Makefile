@@ -1,0 +1,28 @@
+# Set-up and the two jobs a newcomer runs. torch==2.13.0 is installed first, on its own: a bare
+# `torch` requirement with no torch present would pull a CUDA build of several GB.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.rnnkit-installed
+
+.PHONY: setup demo test lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/rnnkit demo
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+
+test: lint
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""`python -m rnnkit ...` (also what `torchrun -m rnnkit ...` runs)."""
+
+from rnnkit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,42 @@
+"""The `rnnkit` command line. One module per subcommand, each with `add_parser(sub)` and
+`run(args) -> int`; this file only wires them together and turns user errors into one line."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from rnnkit._version import __version__
+from rnnkit.errors import RnnkitError
+
+# Subcommand modules under rnnkit.cli, in the order `--help` lists them.
+SUBCOMMANDS: tuple[str, ...] = ("env",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rnnkit",
+        description="Recurrent neural networks from their equations: train, generate, evaluate.",
+    )
+    parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"rnnkit.cli.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except RnnkitError as err:
+        print(f"rnnkit: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rnnkit: interrupted", file=sys.stderr)
+        return 130

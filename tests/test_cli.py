@@ -1,0 +1,29 @@
+import subprocess
+import sys
+
+from rnnkit import __version__
+from rnnkit.cli import main
+
+
+def test_version(capsys):
+    try:
+        main(["--version"])
+    except SystemExit as stop:
+        assert stop.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_env_lists_versions(capsys):
+    assert main(["env"]) == 0
+    out = capsys.readouterr().out
+    assert "torch" in out and "torch_threads" in out
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "usage: rnnkit" in capsys.readouterr().out
+
+
+def test_module_entry_point():
+    done = subprocess.run([sys.executable, "-m", "rnnkit", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "env" in done.stdout
