@@ -25,5 +25,6 @@ def test_no_command_prints_help(capsys):
 
 
 def test_module_entry_point():
-    done = subprocess.run([sys.executable, "-m", "rnnkit", "--help"], capture_output=True, text=True)
+    cmd = [sys.executable, "-m", "rnnkit", "--help"]
+    done = subprocess.run(cmd, capture_output=True, text=True)
     assert done.returncode == 0 and "env" in done.stdout
