@@ -29,7 +29,6 @@ class FusedSequence(torch.autograd.Function):
         saved = iter(ctx.saved_tensors)
         w = LayerWeights(*(next(saved) if has else None for has in ctx.has))
         dx, d_state0, grads = sequence_backward(ctx.cell, d_out, d_state, w, ctx.cache)
-        ctx.cache = None  # free the per-step caches as soon as possible
         d_weights = tuple(grads[name] for name in LayerWeights._fields)
         return (None, None, None, None, dx, *d_state0, *d_weights)
 
