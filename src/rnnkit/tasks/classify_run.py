@@ -20,11 +20,15 @@ from rnnkit.tasks.classify import ClassifyTask, config_from_run, task_from_metad
 from rnnkit.tasks.metrics import plot_confusion
 
 
+def _load_run(run_dir, which: str):
+    from rnnkit.training.checkpoint import load_run  # the engine's reader (rnnkit.training)
+
+    return load_run(run_dir, which)
+
+
 def load_trained(run_dir, which: str = "best"):
     """(task without data, model in eval mode) from a run directory."""
-    from rnnkit.training.checkpoint import load_run
-
-    config, metadata, state = load_run(run_dir, which)
+    config, metadata, state = _load_run(run_dir, which)
     task = task_from_metadata(config_from_run(config), metadata)
     model = task.build_model()
     model.load_state_dict(state)
