@@ -2,8 +2,14 @@ import numpy as np
 import pytest
 import torch
 
-from rnnkit.data.batching import (bucket_batches, class_weights, length_mask, pad_batch,
-                                  padding_fraction, shard_batches)
+from rnnkit.data.batching import (
+    bucket_batches,
+    class_weights,
+    length_mask,
+    pad_batch,
+    padding_fraction,
+    shard_batches,
+)
 from rnnkit.errors import DataError
 
 
