@@ -131,17 +131,19 @@ class ClassifyTask:
         return {"x": x, "lengths": lengths, "y": torch.tensor([y for _, y in items], dtype=dtype)}
 
     def _batches(self, items, shuffle: bool, seed: int, rank: int = 0, world_size: int = 1):
+        """(item indices, batch) pairs; bucketed by length when data.bucket is set."""
         lengths = [len(a) for a, _ in items]
         order = bucket_batches(lengths, self.cfg.data.batch_size, shuffle=shuffle, seed=seed,
                                bucket=self.cfg.data.bucket)
         for idx in shard_batches(order, rank, world_size):
-            yield self.collate([items[i] for i in idx])
+            yield idx, self.collate([items[i] for i in idx])
 
     def train_batches(self, epoch: int, rank: int = 0, world_size: int = 1):
         if not self.train:
             raise DataError("classify: this task was built without training data")
-        yield from self._batches(self.train, True, self.cfg.data.seed * 100_003 + epoch,
-                                 rank, world_size)
+        seed = self.cfg.data.seed * 100_003 + epoch  # a fresh, reproducible order per epoch
+        for _, batch in self._batches(self.train, True, seed, rank, world_size):
+            yield batch
 
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.prep.regression:
@@ -164,22 +166,21 @@ class ClassifyTask:
         """(per-item outputs: class probabilities (N, K) or values (N,), mean loss)."""
         was_training = model.training
         model.eval()
-        outs, total = [], 0.0
+        dev = _device(model)
+        result, total = None, 0.0
         try:
-            for batch in self._batches(items, shuffle=False, seed=0):
-                dev = _device(model)
+            for idx, batch in self._batches(items, shuffle=False, seed=0):
                 out = model(batch["x"].to(dev), batch["lengths"].to(dev))
-                total += self._loss(out, batch["y"].to(dev)).item() * len(batch["y"])
-                outs.append(out if self.prep.regression else torch.softmax(out, -1))
+                total += self._loss(out, batch["y"].to(dev)).item() * len(idx)
+                out = (out if self.prep.regression else torch.softmax(out, -1)).cpu().numpy()
+                if result is None:
+                    result = np.empty((len(items), *out.shape[1:]), dtype=out.dtype)
+                result[idx] = out  # batches are bucketed: put items back in their order
         finally:
             model.train(was_training)
-        # Batches come out bucketed by length; put the items back in their order.
-        order = bucket_batches([len(a) for a, _ in items], self.cfg.data.batch_size,
-                               shuffle=False, seed=0, bucket=self.cfg.data.bucket)
-        flat = np.concatenate(order)
-        result = np.empty_like(torch.cat(outs).cpu().numpy())
-        result[flat] = torch.cat(outs).cpu().numpy()
-        return result, total / max(len(items), 1)
+        if result is None:
+            raise DataError("classify: nothing to evaluate (no items)")
+        return result, total / len(items)
 
     def score(self, model, items) -> dict:
         """loss plus accuracy, macro_f1, confusion_matrix (regression: rmse, mae)."""
