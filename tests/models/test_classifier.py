@@ -10,11 +10,11 @@ from rnnkit.models.classifier import POOLINGS, ClassifierConfig, SequenceClassif
 LENGTHS = (3, 9, 1, 6)
 
 
-def make(pooling, bidirectional, cell="lstm", kind="series", **kw):
+def make(pooling, bidirectional, cell="lstm", kind="series", impl="auto", **kw):
     torch.manual_seed(0)
     cfg = ClassifierConfig(input_kind=kind, input_size=3, vocab_size=11, embed_dim=5,
                            hidden_size=4, num_layers=2, cell=cell, bidirectional=bidirectional,
-                           pooling=pooling, n_outputs=3, **kw)
+                           pooling=pooling, n_outputs=3, impl=impl, **kw)
     return SequenceClassifier(cfg).eval()
 
 
@@ -23,12 +23,12 @@ def series(seed=1):
     return [torch.randn(t, 3, generator=g) for t in LENGTHS]
 
 
-@pytest.mark.parametrize("pooling,bidirectional,cell",
-                         list(itertools.product(POOLINGS, (False, True), ("lstm", "gru", "rnn"))))
-def test_padding_invariance(pooling, bidirectional, cell):
+@pytest.mark.parametrize("pooling,bidirectional,cell,impl", list(itertools.product(
+    POOLINGS, (False, True), ("lstm", "gru", "rnn"), ("native", "fused", "reference"))))
+def test_padding_invariance(pooling, bidirectional, cell, impl):
     """A sequence's output is the same alone and batched with longer ones, whatever the
-    padding holds."""
-    model = make(pooling, bidirectional, cell)
+    padding holds, with every layer implementation."""
+    model = make(pooling, bidirectional, cell, impl=impl)
     seqs = series()
     x, lengths = pad_batch(seqs)
     for i, n in enumerate(LENGTHS):
@@ -48,13 +48,14 @@ def test_token_padding_invariance(pooling):
     torch.testing.assert_close(model(x, lengths), alone, rtol=1e-5, atol=1e-6)
 
 
-def test_bidirectional_last_pooling_sees_the_true_last_step():
+@pytest.mark.parametrize("impl", ["native", "fused"])
+def test_bidirectional_last_pooling_sees_the_true_last_step(impl):
     """With 'last' pooling the backward direction starts at each sequence's true last step:
     its final state equals a one-way LSTM with the reverse weights run over the real steps
     flipped, and changing the last real step changes the output."""
     torch.manual_seed(0)
     cfg = ClassifierConfig(input_kind="series", input_size=3, embed_dim=5, hidden_size=4,
-                           bidirectional=True, pooling="last", n_outputs=3)
+                           bidirectional=True, pooling="last", n_outputs=3, impl=impl)
     model = SequenceClassifier(cfg).eval()
     reverse = torch.nn.LSTM(5, 4, batch_first=True)
     reverse.load_state_dict({k.replace("_reverse", ""): v

@@ -2,7 +2,7 @@
 
     x (B, T) token ids  --Embedding-->  e (B, T, E)
     x (B, T, C) series  --Linear----->  e (B, T, E)     (or e = x when embed_dim = 0)
-    e, lengths  --RNN/LSTM/GRU (layers, bidirectional)-->  out (B, T, D*H), h_n (L*D, B, H)
+    e, lengths  --rnnkit RNN/LSTM/GRU (layers, bidirectional)-->  out (B, T, D*H), h_n (L*D, B, H)
     pooling over the real steps t < length  -->  z (B, D*H)
     dropout, Linear  -->  logits (B, K)   or   one number (B,) for regression
 
@@ -22,8 +22,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from rnnkit.backends.dispatch import IMPLS
 from rnnkit.data.batching import length_mask
 from rnnkit.errors import ConfigError
+from rnnkit.layers import GRU, LSTM, RNN
 
 CELLS = ("lstm", "gru", "rnn")
 POOLINGS = ("last", "mean", "max", "attention")
@@ -44,6 +46,7 @@ class ClassifierConfig:
     bidirectional: bool = False
     dropout: float = 0.0
     pooling: str = "last"
+    impl: str = "auto"  # rnnkit layer implementation: auto | reference | fused | native
     n_outputs: int = 2
     regression: bool = False
 
@@ -56,6 +59,7 @@ class ClassifierConfig:
              self.input_kind)
         need(self.cell in CELLS, "cell", " or ".join(CELLS), self.cell)
         need(self.pooling in POOLINGS, "pooling", " or ".join(POOLINGS), self.pooling)
+        need(self.impl in IMPLS, "impl", " or ".join(IMPLS), self.impl)
         for name in ("hidden_size", "num_layers", "n_outputs"):
             value = getattr(self, name)
             need(isinstance(value, int) and value >= 1, name, "a positive integer", value)
@@ -71,9 +75,9 @@ class ClassifierConfig:
 
 
 def _make_rnn(cfg: ClassifierConfig, input_size: int) -> nn.Module:
-    cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cfg.cell]
+    cls = {"lstm": LSTM, "gru": GRU, "rnn": RNN}[cfg.cell]
     return cls(input_size, cfg.hidden_size, num_layers=cfg.num_layers, batch_first=True,
-               bidirectional=cfg.bidirectional,
+               bidirectional=cfg.bidirectional, impl=cfg.impl,
                dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
 
 
@@ -117,10 +121,9 @@ class SequenceClassifier(nn.Module):
         """(out (B, T, D*H) zero past each length, h_n (L*D, B, H)) for real steps only."""
         self._check(x, lengths)
         e = self.drop(self.embed(x))  # (B, T, E)
-        packed = nn.utils.rnn.pack_padded_sequence(e, lengths.cpu(), batch_first=True,
-                                                   enforce_sorted=False)
-        out, h_n = self.rnn(packed)
-        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+        # rnnkit layers: outputs past each length are zero, h_n is each row's last real step
+        # (for the backward direction: step 0 after reading from the true last step).
+        out, h_n = self.rnn(e, lengths=lengths)
         if isinstance(h_n, tuple):  # LSTM: (h_n, c_n); pooling uses h
             h_n = h_n[0]
         return out, h_n

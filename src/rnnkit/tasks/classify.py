@@ -69,6 +69,7 @@ class ModelConfig:
     dropout: float = 0.0
     embed_dim: int = 64  # series: width of the per-step projection, 0 = none
     pooling: str = "last"  # "last" | "mean" | "max" | "attention"
+    impl: str = "auto"  # rnnkit layer implementation: "auto" | "reference" | "fused" | "native"
 
 
 def _section(cls, value, where: str):
@@ -122,7 +123,7 @@ class ClassifyTask:
             vocab_size=p.vocab.size if p.vocab else 0, input_size=p.input_size,
             embed_dim=m.embed_dim, cell=m.cell, hidden_size=m.hidden_size,
             num_layers=m.num_layers, bidirectional=m.bidirectional, dropout=m.dropout,
-            pooling=m.pooling, n_outputs=len(p.classes) if p.classes else 1,
+            pooling=m.pooling, impl=m.impl, n_outputs=len(p.classes) if p.classes else 1,
             regression=p.regression))
 
     def collate(self, items) -> dict:
