@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from rnnkit.data.datasets import load_dataset
-from rnnkit.tasks.metrics import classification_report
+from rnnkit.tasks._metrics import classification_report
 
 
 def tfidf_logreg(train_x, train_y, test_x, seed: int):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from rnnkit.cli import main
-from rnnkit.tasks import classify_run
+from rnnkit.tasks import _classify_run as classify_run
 from rnnkit.tasks.classify import Config, make_task
 
 

@@ -8,9 +8,9 @@ import torch
 
 from rnnkit.cli import main
 from rnnkit.errors import ConfigError, DataError
-from rnnkit.tasks import classify_run
+from rnnkit.tasks import _classify_run as classify_run
+from rnnkit.tasks._metrics import confusion_matrix, macro_f1
 from rnnkit.tasks.classify import TRAIN_DEFAULTS, Config, make_task, task_from_metadata
-from rnnkit.tasks.metrics import confusion_matrix, macro_f1
 
 FILLER = "the a of cat dog sun tree blue red run".split()
 

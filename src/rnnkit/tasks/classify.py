@@ -23,8 +23,8 @@ from rnnkit.data.batching import bucket_batches, class_weights, pad_batch, shard
 from rnnkit.data.datasets import Dataset, load_dataset, load_files, stratified_split
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.models.classifier import ClassifierConfig, build_classifier
-from rnnkit.tasks.classify_prep import Prep, fit_prep
-from rnnkit.tasks.metrics import classification_report
+from rnnkit.tasks._classify_prep import Prep, fit_prep
+from rnnkit.tasks._metrics import classification_report
 
 try:
     from rnnkit.training.task import StepOutput
@@ -95,7 +95,10 @@ class Config:
         self.model = _section(ModelConfig, self.model, "task.model")
 
 
-TRAIN_DEFAULTS: dict = {"train.steps": 1500, "optim.lr": 2e-3}
+# Small datasets (UCR sets hold tens to hundreds of series): evaluate often, stop when the
+# validation metrics no longer improve.
+TRAIN_DEFAULTS: dict = {"train.steps": 1500, "train.eval_every": 100, "train.early_stop": 10,
+                        "optim.lr": 2e-3}
 
 
 def _device(model: torch.nn.Module) -> torch.device:
@@ -107,6 +110,7 @@ class ClassifyTask:
     `task_from_metadata` (no data: to predict with a trained run)."""
 
     name = "classify"
+    item_unit = "seq"  # what StepOutput.n_items counts, for the progress line
 
     def __init__(self, cfg: Config, prep: Prep, split: dict, train=(), valid=()):
         self.cfg, self.prep, self.split = cfg, prep, split
@@ -249,13 +253,13 @@ def config_from_run(config: dict) -> Config:
 def evaluate_run(run_dir, data=None, as_json: bool = False, which: str = "best") -> dict:
     """`rnnkit evaluate RUN_DIR [--data test|PATH] [--json]` for classify runs: accuracy,
     macro_f1, confusion matrix (printed) and confusion_matrix.png in the run directory."""
-    from rnnkit.tasks.classify_run import evaluate_run as run
+    from rnnkit.tasks._classify_run import evaluate_run as run
 
     return run(run_dir, data, as_json, which)
 
 
 def predict_file(run_dir, path, which: str = "best"):
     """(classes, predicted labels, probabilities (N, K)) for each row/case of a CSV or .ts file."""
-    from rnnkit.tasks.classify_run import predict_file as run
+    from rnnkit.tasks._classify_run import predict_file as run
 
     return run(run_dir, path, which)

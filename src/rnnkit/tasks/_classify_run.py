@@ -16,8 +16,8 @@ from rnnkit.data.datasets import load_dataset, load_files
 from rnnkit.data.tabular import read_text_csv
 from rnnkit.data.ts_format import read_ts
 from rnnkit.errors import DataError
+from rnnkit.tasks._metrics import plot_confusion
 from rnnkit.tasks.classify import ClassifyTask, config_from_run, task_from_metadata
-from rnnkit.tasks.metrics import plot_confusion
 
 
 def _load_run(run_dir, which: str):
