@@ -10,7 +10,13 @@ from rnnkit.cli import main
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks import _classify_run as classify_run
 from rnnkit.tasks._metrics import confusion_matrix, macro_f1
-from rnnkit.tasks.classify import TRAIN_DEFAULTS, Config, make_task, task_from_metadata
+from rnnkit.tasks.classify import (
+    TRAIN_DEFAULTS,
+    Config,
+    evaluate_loaded,
+    make_task,
+    task_from_metadata,
+)
 
 FILLER = "the a of cat dog sun tree blue red run".split()
 
@@ -222,3 +228,10 @@ def test_evaluate_on_file_with_unknown_label(fake_run, tmp_path):
     path.write_text("text,label\ngood,pos\nbad,meh\n")
     with pytest.raises(DataError, match="item 2: label 'meh' is not one of the classes"):
         classify_run.evaluate_run(fake_run, str(path), as_json=False)
+
+
+def test_evaluate_loaded_from_a_loaded_run(fake_run):
+    config, metadata, state = classify_run._load_run(fake_run, "best")
+    report = evaluate_loaded(config, metadata, state, "test", batch_size=4, device="cpu")
+    assert report["accuracy"] == 1.0 and report["n_items"] == 40 and "plot" not in report
+    assert not (fake_run / "confusion_matrix.png").exists()

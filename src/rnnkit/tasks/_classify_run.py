@@ -26,14 +26,18 @@ def _load_run(run_dir, which: str):
     return load_run(run_dir, which)
 
 
-def load_trained(run_dir, which: str = "best"):
-    """(task without data, model in eval mode) from a run directory."""
-    config, metadata, state = _load_run(run_dir, which)
+def rebuild(config: dict, metadata: dict, state_dict: dict, device="cpu"):
+    """(task without data, model in eval mode on `device`) from what load_run returns."""
     task = task_from_metadata(config_from_run(config), metadata)
     model = task.build_model()
-    model.load_state_dict(state)
-    model.eval()
+    model.load_state_dict(state_dict)
+    model.to(device).eval()
     return task, model
+
+
+def load_trained(run_dir, which: str = "best"):
+    """(task without data, model in eval mode) from a run directory."""
+    return rebuild(*_load_run(run_dir, which))
 
 
 def read_inputs(task: ClassifyTask, path, labelled: bool):
@@ -97,19 +101,32 @@ def _format(report: dict) -> str:
     return "\n".join(lines)
 
 
-def evaluate_run(run_dir, data=None, as_json: bool = False, which: str = "best") -> dict:
-    """Metrics of a run on `data`: None/'test' = its test split, or a labelled CSV/.ts path.
-    Prints them (JSON with `as_json`), writes confusion_matrix.png into the run directory."""
-    task, model = load_trained(run_dir, which)
+def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
+                    batch_size: int = 0, device: str = "cpu", run_dir=None,
+                    which: str = "best") -> dict:
+    """The report of a loaded run on `data` (None/'test': the run's test split, or a labelled
+    CSV/.ts path): loss, accuracy, macro_f1, confusion_matrix, classes (regression: rmse, mae);
+    with `run_dir`, also confusion_matrix.png there ('plot' gives its path)."""
+    task, model = rebuild(config, metadata, state_dict, device)
+    if batch_size:
+        task.cfg.data.batch_size = batch_size
     if data in (None, "", "test"):
         source, items = _test_items(task)
     else:
         xs, ys = read_inputs(task, data, labelled=True)
         source, items = str(data), task.prep.encode_items(xs, ys, str(data))
     report = {"data": source, "n_items": len(items), **task.score(model, items)}
-    if not task.prep.regression:
+    if run_dir is not None and not task.prep.regression:
         path = Path(run_dir) / "confusion_matrix.png"
         cm = np.array(report["confusion_matrix"])
         report["plot"] = str(plot_confusion(cm, report["classes"], path, f"{source} ({which})"))
+    return report
+
+
+def evaluate_run(run_dir, data=None, as_json: bool = False, which: str = "best") -> dict:
+    """`rnnkit evaluate` for classify runs: prints the report of `evaluate_loaded` (JSON with
+    `as_json`) and writes confusion_matrix.png into the run directory."""
+    config, metadata, state_dict = _load_run(run_dir, which)
+    report = evaluate_loaded(config, metadata, state_dict, data, run_dir=run_dir, which=which)
     print(json.dumps(report, indent=2) if as_json else _format(report))
     return report

@@ -258,6 +258,14 @@ def evaluate_run(run_dir, data=None, as_json: bool = False, which: str = "best")
     return run(run_dir, data, as_json, which)
 
 
+def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
+                    batch_size: int = 0, device: str = "cpu", run_dir=None) -> dict:
+    """The same report from what `load_run` returned (no printing; the PNG only with run_dir)."""
+    from rnnkit.tasks._classify_run import evaluate_loaded as run
+
+    return run(config, metadata, state_dict, data, batch_size, device, run_dir)
+
+
 def predict_file(run_dir, path, which: str = "best"):
     """(classes, predicted labels, probabilities (N, K)) for each row/case of a CSV or .ts file."""
     from rnnkit.tasks._classify_run import predict_file as run
