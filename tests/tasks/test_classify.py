@@ -154,6 +154,10 @@ def test_regression_series(tmp_path):
 def test_config_rejects_unknown_keys():
     with pytest.raises(ConfigError, match="task.model: unknown key.*hidden"):
         Config(model={"hidden": 3})
+    with pytest.raises(ConfigError, match=r"data.valid_fraction: expected a number in \[0, 1\)"):
+        Config(data={"valid_fraction": 1.5})
+    with pytest.raises(ConfigError, match="data.tokenizer: expected word or char, got 'bpe'"):
+        Config(data={"tokenizer": "bpe"})
     with pytest.raises(ConfigError, match="model.cell: expected lstm or gru or rnn"):
         make_task(Config(data={"name": "unittest"}, model={"cell": "tcn"})).build_model()
 

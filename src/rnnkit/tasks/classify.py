@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from rnnkit.data.batching import bucket_batches, class_weights, pad_batch, shard_batches
 from rnnkit.data.datasets import Dataset, load_dataset, load_files, stratified_split
+from rnnkit.data.text_vocab import KINDS
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.models.classifier import ClassifierConfig, build_classifier
 from rnnkit.tasks._classify_prep import Prep, fit_prep
@@ -58,6 +59,18 @@ class DataConfig:
     batch_size: int = 32
     bucket: bool = True  # group similar lengths into a batch (less padding)
     class_weights: bool = False  # weight the loss by inverse class frequency
+
+    def __post_init__(self):
+        def need(ok: bool, key: str, expected: str) -> None:
+            if not ok:
+                raise ConfigError(f"data.{key}: expected {expected}, got {getattr(self, key)!r}")
+
+        need(self.tokenizer in KINDS, "tokenizer", " or ".join(KINDS))
+        need(0.0 < self.test_fraction < 1.0, "test_fraction", "a number in (0, 1)")
+        need(0.0 <= self.valid_fraction < 1.0, "valid_fraction", "a number in [0, 1)")
+        need(self.batch_size >= 1, "batch_size", "a positive integer")
+        need(self.max_len >= 0, "max_len", "0 (no limit) or a positive integer")
+        need(bool(self.name or self.train_path), "name", "a dataset name or data.train_path")
 
 
 @dataclass
