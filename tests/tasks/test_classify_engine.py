@@ -12,7 +12,6 @@ from rnnkit.cli import main
 from rnnkit.tasks.classify import evaluate_run
 
 
-
 def has_engine() -> bool:
     try:
         return importlib.util.find_spec("rnnkit.training.checkpoint") is not None
