@@ -68,3 +68,21 @@ def test_predict_ts_errors_are_one_line(series_run, capsys):
     csv_in.write_text("text\nhello\n")
     assert main(["predict", str(series_run), "--input", str(csv_in)]) == 2
     assert "expected a .ts file" in capsys.readouterr().err
+
+
+def test_predict_regression_run_gives_values(tmp_path, monkeypatch, capsys):
+    lines = ["@univariate true", "@targetLabel true", "@data"]
+    lines += [",".join(["%.2f" % (0.1 * i)] * 6) + f":{0.1 * i:.2f}" for i in range(30)]
+    path = tmp_path / "r.ts"
+    path.write_text("\n".join(lines) + "\n")
+    task = make_task(Config(data={"train_path": str(path), "valid_fraction": 0.0},
+                            model={"hidden_size": 4, "embed_dim": 0, "pooling": "mean"}))
+    model = task.build_model()
+    record = ({"task": asdict(task.cfg)}, task.metadata(), model.state_dict())
+    monkeypatch.setattr(classify_run, "_load_run", lambda run_dir, which: record)
+    assert main(["predict", str(tmp_path), "--input", str(path)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0] == "row,value" and len(out) == 31
+    # untrained, but outputs are de-standardised: near the target mean (1.45), not near 0
+    values = np.array([float(r.split(",")[1]) for r in out[1:]])
+    assert abs(values.mean() - 1.45) < 1.0 and np.isfinite(values).all()
