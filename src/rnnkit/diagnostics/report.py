@@ -11,13 +11,16 @@ loss; the backward it gets is rnnkit's own BPTT, which records dL/dh_t of every 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
 from rnnkit.diagnostics.gradients import record_state_grads
+from rnnkit.diagnostics.plots import plot_diagnosis
 from rnnkit.diagnostics.stats import gate_saturation, jacobian_norms, spectral_radii
 from rnnkit.diagnostics.trace import capture_inputs, rnn_layers, trace_layer
 from rnnkit.diagnostics.verdict import Verdict, judge
@@ -124,3 +127,17 @@ def training_figures(model: nn.Module, loss_of: Callable[[nn.Module], Tensor],
     """For a trainer's log every N steps: `diagnose(...).to_log(prefix)`; leaves .grad alone.
     Non-finite figures are kept (a logger should record that the gradient exploded)."""
     return diagnose(model, loss_of).to_log(prefix)
+
+
+def write_report(model: nn.Module, loss_of: Callable[[nn.Module], Tensor], out: str | Path,
+                 title: str = "", norm: str = "fro") -> tuple[Diagnosis, Path, Path]:
+    """diagnose(), then out/diagnosis.png (gradient flow, gate saturation), out/diagnosis.txt
+    (the verdict with its numbers) and out/diagnosis.json (every figure)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    diag = diagnose(model, loss_of, norm)
+    png = plot_diagnosis(diag, out / "diagnosis.png", title)
+    txt = out / "diagnosis.txt"
+    txt.write_text(diag.text() + "\n")
+    (out / "diagnosis.json").write_text(json.dumps(asdict(diag), indent=1, default=str))
+    return diag, png, txt

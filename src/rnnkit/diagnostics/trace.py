@@ -43,8 +43,8 @@ def rnn_layers(model: nn.Module) -> dict[str, RecurrentBase]:
     """{module name: layer} for every rnnkit RNN/LSTM/GRU layer in `model`."""
     found = {name or "": m for name, m in model.named_modules() if isinstance(m, RecurrentBase)}
     if not found:
-        raise ValueError("diagnostics: the model has no rnnkit RNN/LSTM/GRU layer (torch.nn layers "
-                         "can be converted: rnnkit.LSTM(...).load_state_dict(torch_lstm.state_dict()))")
+        raise ValueError("diagnostics: the model has no rnnkit RNN/LSTM/GRU layer (a torch.nn "
+                         "layer converts: rnnkit.LSTM(...).load_state_dict(lstm.state_dict()))")
     return found
 
 

@@ -126,8 +126,8 @@ def gradient_flow(model: nn.Module, problem: Problem, length: int, seed: int) ->
     with record_state_grads(model) as rec:
         problem.loss(model(x), y).backward()
     model.zero_grad()
-    norms = rec.norms()["rnn"][0, 0]  # (T,) in time order
-    return {"distance": list(range(length)), "norm": norms.flip(0).tolist()}
+    norms = rec.norms()["rnn"][0, 0]  # (steps,) in time order; copy has T + 20 steps
+    return {"distance": list(range(len(norms))), "norm": norms.flip(0).tolist()}
 
 
 def train_problem(problem: Problem, cell: str, length: int, s: RunSettings,
