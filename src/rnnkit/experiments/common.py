@@ -77,6 +77,7 @@ class RunSettings:
     seed: int = 0
     stop_below: float | None = None  # stop once the evaluation error is below this
     init_scale: float | None = None  # rescale W_hh to this spectral radius (exploding demo)
+    optimizer: str = "adam"  # or "sgd": plain steps, where an exploding gradient shows in full
 
 
 @dataclass
@@ -92,6 +93,7 @@ class RunResult:
     grad_norms: list[float] = field(default_factory=list)  # total gradient norm per step
     flow_start: dict | None = None  # dL/dh_t norms against distance before training
     flow_end: dict | None = None  # ... and after
+    diverged_at: int | None = None  # the step whose loss was not finite (the run stops there)
 
 
 def scale_recurrent(rnn: nn.Module, radius: float) -> None:
@@ -140,7 +142,10 @@ def train_problem(problem: Problem, cell: str, length: int, s: RunSettings,
         scale_recurrent(model.rnn, s.init_scale)
     result = RunResult(problem.name, cell, length, problem.baseline(length), math.nan, 0, 0.0)
     result.flow_start = gradient_flow(model, problem, length, s.seed + 2)
-    opt = torch.optim.Adam(model.parameters(), lr=s.lr)
+    if s.optimizer not in ("adam", "sgd"):
+        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {s.optimizer!r}")
+    opt = (torch.optim.Adam if s.optimizer == "adam" else torch.optim.SGD)(
+        model.parameters(), lr=s.lr)
     start, running = time.perf_counter(), None
     for step in range(1, s.steps + 1):
         x, y = problem.batch(s.batch, length, gen)
@@ -152,6 +157,10 @@ def train_problem(problem: Problem, cell: str, length: int, s: RunSettings,
         result.grad_norms.append(float(total))
         opt.step()
         value = loss.item()
+        if not math.isfinite(value):
+            result.diverged_at = step
+            result.curve.append((step, value, math.nan))
+            break
         running = value if running is None or not math.isfinite(running) else (
             0.9 * running + 0.1 * value)
         result.steps = step

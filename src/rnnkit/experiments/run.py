@@ -61,16 +61,22 @@ def run_experiment(name: str, cells: list[str], lengths: list[int], settings: Ru
                 r = train_problem(problem, cell, length, s, on_eval=progress)
                 r.problem, r.cell = name, label
                 results.append(r)
-        if out is not None:
-            write_figures([r for r in results if r.length == length], problem, out)
-    if out is not None:
-        path = Path(out) / "results.json"
-        path.write_text(json.dumps([asdict(r) for r in results], indent=1, default=_json))
+                if out is not None:  # after every run, so a long sweep can be stopped
+                    write_figures([r for r in results if r.length == length], problem, out)
+                    path = Path(out) / "results.json"
+                    path.write_text(json.dumps(_finite([asdict(r) for r in results]), indent=1))
     return results
 
 
-def _json(v):
-    return None if isinstance(v, float) and not math.isfinite(v) else str(v)
+def _finite(tree):
+    """JSON has no NaN or infinity: they become null."""
+    if isinstance(tree, dict):
+        return {k: _finite(v) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return [_finite(v) for v in tree]
+    if isinstance(tree, float) and not math.isfinite(tree):
+        return None
+    return tree
 
 
 def write_figures(results: list[RunResult], problem: Problem, out: str | Path) -> list[Path]:
