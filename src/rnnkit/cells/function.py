@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 from rnnkit.functional import lstm_seq
 from rnnkit.functional.bptt import LayerWeights, sequence_backward, sequence_forward
@@ -14,7 +17,7 @@ def sequence_path(cell, mask, w: LayerWeights):
     where `lstm_seq.can_run` allows it, else the general loop. Both are tested equal."""
     if lstm_seq.can_run(cell, mask, w)[0]:
         return lstm_seq.lstm_sequence_forward, lstm_seq.lstm_sequence_backward
-    return sequence_forward, sequence_backward
+    return partial(sequence_forward, packed=True), sequence_backward
 
 
 class FusedSequence(torch.autograd.Function):
@@ -36,6 +39,7 @@ class FusedSequence(torch.autograd.Function):
         return (out, *(s.clone() for s in state))
 
     @staticmethod
+    @once_differentiable  # the hand-written backward is not itself differentiated
     def backward(ctx, d_out, *d_state):
         saved = iter(ctx.saved_tensors)
         w = LayerWeights(*(next(saved) if has else None for has in ctx.has))

@@ -22,9 +22,9 @@ def add_parser(sub) -> None:
         "(MSE; predicting the mean gives 1/6 = 0.167). copy: recall 10 symbols after T blanks "
         "(nats/step; baseline 10 ln 8 / (T + 20)). blocks: next colour of a repeating pattern "
         "(nats/block; baseline ln 4). exploding: adding with W_hh rescaled to spectral radius "
-        "--init-scale (default 3), trained with plain SGD, clipping off, then on. The LSTM's forget-gate bias starts at "
-        "1. Runs on 1 CPU thread (torch.set_num_threads(1)): on small models more threads are "
-        "slower.",
+        "--init-scale (default 3), trained with plain SGD, clipping off, then on. The LSTM's "
+        "forget-gate bias starts at 1. Runs on 1 CPU thread (torch.set_num_threads(1)): on "
+        "models this small, more threads were measured much slower.",
     )
     p.add_argument("name", help="adding, copy, blocks or exploding")
     p.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated: rnn, lstm, gru")

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.functional.bptt import input_projection
+from rnnkit.functional.matmul import recurrent_products
 from rnnkit.layers.base import RecurrentBase
 
 
@@ -102,11 +103,14 @@ def trace_direction(layer: RecurrentBase, x: Tensor, state0: tuple, index: int,
         *(None if t is None else t.detach() for t in layer._weights(index, direction)))
     cell = layer._cell
     gx = input_projection(cell, x, w)  # (T, B, G*H)
+    # the plain (autograd-friendly) per-step product h W_hh^T (+ b_hh where not folded)
+    recurrent, _ = recurrent_products(w.W_hh, None if cell.fold_bias_hh else w.b_hh,
+                                      x.shape[1], packed=False)
     T = x.shape[0]
     order = range(T - 1, -1, -1) if direction else range(T)
     state, states, caches, outs = state0, [], [], [None] * T
     for t in order:
-        state, _, cache = cell.step_forward(gx[t], state, w)
+        state, _, cache = cell.step_forward(gx[t], state, w, recurrent)
         states.append(state)
         caches.append(cache)
         outs[t] = state[0]

@@ -17,21 +17,9 @@ import torch
 from torch import Tensor, nn
 
 import rnnkit
+from rnnkit.layers.init import lstm_forget_bias_
 
 CELLS = {"rnn": rnnkit.RNN, "lstm": rnnkit.LSTM, "gru": rnnkit.GRU}
-
-
-def set_forget_bias(lstm: nn.Module, value: float = 1.0) -> None:
-    """Forget-gate bias `value` in every LSTM layer (b_ih's f block; b_hh's f block set to 0).
-
-    Gers et al. (2000) and Jozefowicz et al. (2015): with torch's default init the forget gate
-    starts near 0.5, the cell state halves every step, and on long-range tasks the LSTM sits on a
-    plateau at chance; starting it near sigmoid(1) = 0.73 lets the memory last from the start."""
-    for name, p in lstm.named_parameters():
-        if name.startswith(("bias_ih", "bias_hh")):
-            H = p.shape[0] // 4
-            with torch.no_grad():
-                p[H:2 * H] = value if name.startswith("bias_ih") else 0.0
 
 
 class SequenceModel(nn.Module):
@@ -40,8 +28,8 @@ class SequenceModel(nn.Module):
     def __init__(self, cell: str, inputs: int, hidden: int, outputs: int, many_to_one: bool):
         super().__init__()
         self.rnn = CELLS[cell](inputs, hidden)
-        if cell == "lstm":
-            set_forget_bias(self.rnn, 1.0)
+        if cell == "lstm":  # start the forget gate open (see lstm_forget_bias_)
+            lstm_forget_bias_(self.rnn, 1.0)
         self.head = nn.Linear(hidden, outputs)
         self.many_to_one = many_to_one
 

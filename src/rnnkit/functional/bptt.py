@@ -17,11 +17,13 @@ one of the last real step (forward) and the reverse direction starts at each row
 
 A cell family (see `rnn.py`, `lstm.py`, `gru.py`) provides:
     gates, fold_bias_hh, state_size(weights) -> tuple of feature sizes of the state tensors
-    step_forward(gx_t, state, weights) -> (state_new, rin_t, cache)
-    step_backward(dstate, cache, weights, grads) -> (dgx_t, dgh_t, dstate_prev)
+    step_forward(gx_t, state, weights, recurrent) -> (state_new, rin_t, cache)
+    step_backward(dstate, cache, weights, grads, through_w) -> (dgx_t, dgh_t, dstate_prev)
     recurrent_weight_grad(dgh, rin) -> dW_hh
-where `state[0]` is the output h_t, `rin_t` is what multiplied W_hh at step t, and `grads` collects
-gradients of extra parameters (the LSTM projection).
+where `state[0]` is the output h_t, `rin_t` is what multiplied W_hh at step t, `grads` collects
+gradients of extra parameters (the LSTM projection), and `recurrent(h)` = h W_hh^T (+ b_hh where
+the cell does not fold it into the input projection), `through_w(d)` = d W_hh are the per-step
+products (prepacked for the whole sequence on the fused path, see matmul.py).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from typing import NamedTuple
 
 import torch
 from torch import Tensor
+
+from rnnkit.functional.matmul import linear, mm, recurrent_products
 
 
 class LayerWeights(NamedTuple):
@@ -60,9 +64,7 @@ def input_projection(cell, x: Tensor, w: LayerWeights) -> Tensor:
     if cell.fold_bias_hh and w.b_hh is not None:
         bias = w.b_hh if bias is None else bias + w.b_hh
     T, B, I = x.shape
-    flat = x.reshape(T * B, I)
-    gx = flat @ w.W_ih.t() if bias is None else torch.addmm(bias, flat, w.W_ih.t())
-    return gx.view(T, B, -1)  # (T, B, G*H)
+    return linear(x.reshape(T * B, I), w.W_ih, bias).view(T, B, -1)  # (T, B, G*H)
 
 
 def _hold(mask_t: Tensor | None, new: tuple, old: tuple) -> tuple:
@@ -73,16 +75,19 @@ def _hold(mask_t: Tensor | None, new: tuple, old: tuple) -> tuple:
 
 def sequence_forward(
     cell, x: Tensor, state0: tuple, w: LayerWeights, mask: Tensor | None = None,
-    reverse: bool = False,
+    reverse: bool = False, packed: bool = False,
 ) -> tuple[Tensor, tuple, SequenceCache]:
-    """One layer over x (T, B, I) from state0: (out (T, B, H_out), final state, cache)."""
+    """One layer over x (T, B, I) from state0: (out (T, B, H_out), final state, cache).
+    packed: the recurrent products use a weight prepacked for the sequence (no autograd)."""
     T = x.shape[0]
     gx = input_projection(cell, x, w)
+    recurrent, _ = recurrent_products(w.W_hh, None if cell.fold_bias_hh else w.b_hh, x.shape[1],
+                                      packed)
     out = x.new_empty(T, x.shape[1], state0[0].shape[-1])  # (T, B, H_out)
     rins, steps = [None] * T, [None] * T
     state = state0
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
-        new, rins[t], steps[t] = cell.step_forward(gx[t], state, w)
+        new, rins[t], steps[t] = cell.step_forward(gx[t], state, w, recurrent)
         m = None if mask is None else mask[t]
         state = _hold(m, new, state)
         out[t] = new[0] if m is None else new[0] * m  # padding gives zero output
@@ -103,6 +108,7 @@ def sequence_backward(
     x, mask = cache.x, cache.mask
     T = x.shape[0]
     G_H = w.W_hh.shape[0]
+    _, through_w = recurrent_products(w.W_hh, None, x.shape[1], packed=True)
     dgx = x.new_empty(T, x.shape[1], G_H)  # (T, B, G*H)
     dgh = dgx if cell.same_dgx_dgh else x.new_empty(T, x.shape[1], G_H)
     grads: dict[str, Tensor | None] = {"W_hr": None if w.W_hr is None else torch.zeros_like(w.W_hr)}
@@ -116,11 +122,11 @@ def sequence_backward(
             dh_seen[t] = dh
         dstate = (dh,) + tuple(dstate[1:])
         if mask is None:
-            dgx_t, dgh_t, dstate = cell.step_backward(dstate, cache.steps[t], w, grads)
+            dgx_t, dgh_t, dstate = cell.step_backward(dstate, cache.steps[t], w, grads, through_w)
         else:  # a held state passes its gradient straight back; a real step goes through the cell
             m = mask[t]
             real = tuple(d * m for d in dstate)
-            dgx_t, dgh_t, dprev = cell.step_backward(real, cache.steps[t], w, grads)
+            dgx_t, dgh_t, dprev = cell.step_backward(real, cache.steps[t], w, grads, through_w)
             dstate = tuple(torch.where(m, p, d) for p, d in zip(dprev, dstate, strict=True))
         dgx[t] = dgx_t
         if dgh is not dgx:
@@ -128,8 +134,8 @@ def sequence_backward(
     if dh_record is not None:
         dh_record.extend(dh_seen)
     flat_dgx = dgx.view(T * x.shape[1], G_H)
-    dx = (flat_dgx @ w.W_ih).view_as(x)  # through the input projection, all steps at once
-    grads["W_ih"] = flat_dgx.t() @ x.reshape(-1, x.shape[-1])
+    dx = mm(flat_dgx, w.W_ih).view_as(x)  # through the input projection, all steps at once
+    grads["W_ih"] = mm(flat_dgx.t(), x.reshape(-1, x.shape[-1]))
     grads["W_hh"] = cell.recurrent_weight_grad(dgh, cache.rin)
     db = flat_dgx.sum(0)
     db_hh = db if dgh is dgx else dgh.view(-1, G_H).sum(0)
@@ -140,4 +146,4 @@ def sequence_backward(
 
 def default_recurrent_weight_grad(dgh: Tensor, rin: Tensor) -> Tensor:
     """dW_hh = sum over steps and rows of dgh_t^T h_{t-1}: one GEMM over all T*B rows."""
-    return dgh.reshape(-1, dgh.shape[-1]).t() @ rin.reshape(-1, rin.shape[-1])
+    return mm(dgh.reshape(-1, dgh.shape[-1]).t(), rin.reshape(-1, rin.shape[-1]))

@@ -42,17 +42,17 @@ class GRUCellMath:
     def state_sizes(w: LayerWeights) -> tuple[int, ...]:
         return (w.W_hh.shape[1],)
 
-    def step_forward(self, gx_t: Tensor, state: tuple, w: LayerWeights):
+    def step_forward(self, gx_t: Tensor, state: tuple, w: LayerWeights, recurrent):
         (h_prev,) = state
         H = h_prev.shape[-1]
         if self.reset_after:
-            gh = h_prev @ w.W_hh.t() if w.b_hh is None else torch.addmm(w.b_hh, h_prev, w.W_hh.t())
+            gh = recurrent(h_prev)  # (B, 3H) h W_hh^T + b_hh
             rz = torch.sigmoid(gx_t[:, :2 * H] + gh[:, :2 * H])
             r, z = rz[:, :H], rz[:, H:]
             hn = gh[:, 2 * H:]  # (B, H) h W_hn^T + b_hn
             n = tanh(torch.addcmul(gx_t[:, 2 * H:], r, hn))
             rin = h_prev
-        else:
+        else:  # two products per step, on h and on r * h: `recurrent` does not apply
             W_rz, W_n = w.W_hh[:2 * H], w.W_hh[2 * H:]
             b_rz = None if w.b_hh is None else w.b_hh[:2 * H]
             b_n = None if w.b_hh is None else w.b_hh[2 * H:]
@@ -66,7 +66,8 @@ class GRUCellMath:
         h = torch.lerp(n, h_prev, z)  # (1 - z) n + z h_prev
         return (h,), rin, GRUCache(r, z, n, h_prev, hn)
 
-    def step_backward(self, dstate: tuple, cache: GRUCache, w: LayerWeights, grads: dict):
+    def step_backward(self, dstate: tuple, cache: GRUCache, w: LayerWeights, grads: dict,
+                      through_w):
         (dh,) = dstate
         r, z, n, h_prev, hn = cache
         H = h_prev.shape[-1]
@@ -78,7 +79,7 @@ class GRUCellMath:
             da_z = dz * z * (1 - z)
             dgx = torch.cat((da_r, da_z, da_n), dim=1)  # (B, 3H)
             dgh = torch.cat((da_r, da_z, da_n * r), dim=1)
-            dh_prev = torch.addmm(dh * z, dgh, w.W_hh)  # direct path + recurrent matmul
+            dh_prev = through_w(dgh).add_(dh * z)  # recurrent matmul + the direct path
         else:
             d_hn = da_n @ w.W_hh[2 * H:]  # through the second matmul, to r * h
             da_r = d_hn * h_prev * r * (1 - r)

@@ -41,9 +41,9 @@ class LSTMCellMath:
         return (w.W_hh.shape[1], w.W_hh.shape[0] // 4)
 
     @staticmethod
-    def step_forward(gx_t: Tensor, state: tuple, w: LayerWeights):
+    def step_forward(gx_t: Tensor, state: tuple, w: LayerWeights, recurrent):
         h_prev, c_prev = state
-        gates = torch.addmm(gx_t, h_prev, w.W_hh.t())  # (B, 4H)
+        gates = gx_t + recurrent(h_prev)  # (B, 4H); recurrent(h) = h W_hh^T
         H = c_prev.shape[-1]
         act = torch.sigmoid(gates)  # i, f, o used; the g slice is replaced by its tanh below
         i, f, o = act[:, :H], act[:, H:2 * H], act[:, 3 * H:]
@@ -57,7 +57,7 @@ class LSTMCellMath:
         return (h, c), h_prev, LSTMCache(i, f, g, o, c_prev, tanh_c, h_raw)
 
     @staticmethod
-    def step_backward(dstate: tuple, cache: LSTMCache, w: LayerWeights, grads: dict):
+    def step_backward(dstate: tuple, cache: LSTMCache, w: LayerWeights, grads: dict, through_w):
         dh, dc_next = dstate
         i, f, g, o, c_prev, tanh_c, h_raw = cache
         if h_raw is not None:
@@ -74,5 +74,5 @@ class LSTMCellMath:
             ),
             dim=1,
         )  # (B, 4H)
-        dh_prev = da @ w.W_hh  # through the recurrent matmul
+        dh_prev = through_w(da)  # through the recurrent matmul: da W_hh
         return da, da, (dh_prev, dc * f)

@@ -3,7 +3,7 @@
 The same math as `lstm.py` + `bptt.py` (the specification, which it is tested equal to), arranged
 for speed on the CPU, where every torch op costs a dispatch and a pass over memory:
 
-forward, per step (7 in-place ops, no allocation):
+forward, per step (a few in-place ops; the recurrent weight is packed once, see matmul.py):
     A[t] = gx[t] + h_{t-1} W_hh^T;  i, f, o = sigmoid(A[t]); g = tanh(A[t])      A: (T, B, 4H)
     C[t] = f * c_{t-1} + i * g;  TC[t] = tanh(C[t]);  out[t] = o * TC[t]
 backward, first for all steps at once (the factors that do not depend on the upstream gradient):
@@ -21,8 +21,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rnnkit.functional.activations import tanh_, tanh_out
+from rnnkit.functional.activations import tanh_out
 from rnnkit.functional.bptt import LayerWeights, input_projection
+from rnnkit.functional.matmul import StepMatmul, mm
 
 
 def can_run(cell, mask, w: LayerWeights) -> tuple[bool, str]:
@@ -48,15 +49,18 @@ def lstm_sequence_forward(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=
     """(out (T, B, H), (h_T, c_T), cache) for the unmasked LSTM without projection; T >= 1."""
     h, c = state0
     T, B, H = x.shape[0], x.shape[1], c.shape[-1]
-    A = input_projection(cell, x, w)  # (T, B, 4H), then the recurrent term is added in place
+    # The g gate's pre-activations are doubled up front (in A and in a copy of W_hh), so one
+    # sigmoid covers all four gates: tanh(z) = 2 sigmoid(2z) - 1.
+    A = input_projection(cell, x, w)  # (T, B, 4H); the recurrent term is added in place
+    A[:, :, 2 * H:3 * H].mul_(2)
+    W_hh = w.W_hh.detach().clone()
+    W_hh[2 * H:3 * H].mul_(2)
+    recurrent = StepMatmul(W_hh, B)  # h @ W_hh^T, the weight packed once for all steps
     C, TC, out = x.new_empty(T, B, H), x.new_empty(T, B, H), x.new_empty(T, B, H)
-    W_hh_t = w.W_hh.t()
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
-        a = A[t].addmm_(h, W_hh_t)  # (B, 4H) pre-activations
-        tanh_(a[:, 2 * H:3 * H])  # g
-        a[:, :2 * H].sigmoid_()  # i, f
-        a[:, 3 * H:].sigmoid_()  # o
-        c = torch.mul(a[:, H:2 * H], c, out=C[t]).addcmul_(a[:, :H], a[:, 2 * H:3 * H])
+        a = A[t].add_(recurrent(h)).sigmoid_()  # (B, 4H): i, f, o, and sigmoid(2 g_pre)
+        g = a[:, 2 * H:3 * H].mul_(2).sub_(1)  # g = tanh(g_pre)
+        c = torch.mul(a[:, H:2 * H], c, out=C[t]).addcmul_(a[:, :H], g)
         h = torch.mul(a[:, 3 * H:], tanh_out(c, TC[t]), out=out[t])
     cache = LSTMSequenceCache(x, A, C, TC, state0[1], out, state0[0], reverse)
     return out, (h.clone(), c.clone()), cache
@@ -88,6 +92,7 @@ def lstm_sequence_backward(cell, d_out: Tensor, d_state_final: tuple, w: LayerWe
     dh_final, dc = d_state_final
     last = order[0]
     dh = dh_final + d_out[last]
+    through_w = StepMatmul(w.W_hh.t().contiguous(), B)  # dA @ W_hh, packed once
     seen = [None] * T
     for k, t in enumerate(order):
         seen[t] = dh
@@ -96,16 +101,18 @@ def lstm_sequence_backward(cell, d_out: Tensor, d_state_final: tuple, w: LayerWe
         torch.mul(dh, K[t, :, 3], out=dA4[t, :, 3])  # o
         dc = dc * f[t]
         nxt = order[k + 1] if k + 1 < T else None
-        dh = torch.addmm(d_out[nxt], dA[t], w.W_hh) if nxt is not None else dA[t] @ w.W_hh
+        dh = through_w(dA[t])  # through the recurrent matmul
+        if nxt is not None:
+            dh = dh.add_(d_out[nxt])  # ... plus the output gradient of the step before
     if dh_record is not None:
         dh_record.extend(seen)
     flat = dA.view(T * B, 4 * H)
-    dx = (flat @ w.W_ih).view_as(x)
+    dx = mm(flat, w.W_ih).view_as(x)  # the three products over all steps at once
     h_prev = _shift(cache.out, cache.h0, reverse)
     db = flat.sum(0) if w.b_ih is not None else None
     grads = {
-        "W_ih": flat.t() @ x.reshape(T * B, -1),
-        "W_hh": flat.t() @ h_prev.reshape(T * B, -1),
+        "W_ih": mm(flat.t(), x.reshape(T * B, -1)),
+        "W_hh": mm(flat.t(), h_prev.reshape(T * B, -1)),
         "b_ih": db,
         "b_hh": db,
         "W_hr": None,

@@ -37,18 +37,19 @@ class ElmanCell:
     def state_sizes(w: LayerWeights) -> tuple[int, ...]:
         return (w.W_hh.shape[1],)
 
-    def step_forward(self, gx_t: Tensor, state: tuple, w: LayerWeights):
+    def step_forward(self, gx_t: Tensor, state: tuple, w: LayerWeights, recurrent):
         (h_prev,) = state
-        a = torch.addmm(gx_t, h_prev, w.W_hh.t())  # (B, H) pre-activation
+        a = gx_t + recurrent(h_prev)  # (B, H) pre-activation; recurrent(h) = h W_hh^T
         h = tanh(a) if self.nonlinearity == "tanh" else torch.relu(a)
         return (h,), h_prev, ElmanCache(h)
 
-    def step_backward(self, dstate: tuple, cache: ElmanCache, w: LayerWeights, grads: dict):
+    def step_backward(self, dstate: tuple, cache: ElmanCache, w: LayerWeights, grads: dict,
+                      through_w):
         (dh,) = dstate
         h = cache.h
         if self.nonlinearity == "tanh":
             da = dh * (1 - h * h)  # through tanh: 1 - tanh^2
         else:
             da = dh * (h > 0)  # through relu
-        dh_prev = da @ w.W_hh  # through the recurrent matmul
+        dh_prev = through_w(da)  # through the recurrent matmul: da W_hh
         return da, da, (dh_prev,)

@@ -1,0 +1,84 @@
+"""Matrix products of the BPTT loops, through oneDNN where it can run.
+
+On this kind of CPU (AMD EPYC, AVX-512; torch 2.13, one thread, CPU time), oneDNN's linear runs
+the products of an RNN 1.8-2.6x faster than torch.mm / addmm (MKL), which is how torch's own LSTM
+kernel gets its speed:
+- per step, h @ W_hh^T with the weight reordered once per sequence: 64 x 512 @ 512 x 2048 in
+  680 us against 1705 us;
+- whole sequence, the weight gradient dA^T @ h (2048 x 3200 @ 3200 x 512): 38 ms against 70 ms;
+  dA @ W_ih and the input projection x @ W_ih^T: 4.3 ms against 10-11 ms.
+`can_prepack` says when it can run: CPU, float32, oneDNN present; otherwise torch.mm. The results
+agree with torch.mm to float32 rounding (relative 5e-6 on sums of 3200 terms).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def can_prepack(weight: Tensor) -> tuple[bool, str]:
+    """Whether oneDNN can run products with this tensor (and others like it)."""
+    if weight.device.type != "cpu":
+        return False, f"the weight is on {weight.device.type}, oneDNN prepacking is for the CPU"
+    if weight.dtype != torch.float32:
+        return False, f"oneDNN's packed linear takes float32, the weight is {weight.dtype}"
+    if not torch.backends.mkldnn.is_available():
+        return False, "torch was built without oneDNN"
+    if not hasattr(torch.ops.mkldnn, "_linear_pointwise"):
+        return False, "this torch has no mkldnn::_linear_pointwise"
+    return True, "CPU float32 with oneDNN"
+
+
+class StepMatmul:
+    """x @ W^T (+ bias) for the steps of one sequence; W (N, K), x (B, K). Outside autograd."""
+
+    def __init__(self, weight: Tensor, batch: int, bias: Tensor | None = None):
+        self.weight = weight.detach()
+        self.bias = None if bias is None else bias.detach()
+        self.packed = None
+        if can_prepack(weight)[0]:
+            self.packed = torch.ops.mkldnn._reorder_linear_weight(self.weight, batch)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        if self.packed is not None:
+            return _onednn_linear(x, self.packed, self.bias)
+        if self.bias is None:
+            return x @ self.weight.t()
+        return torch.addmm(self.bias, x, self.weight.t())
+
+
+def recurrent_products(W_hh: Tensor, b_hh: Tensor | None, batch: int, packed: bool):
+    """(forward, backward) products of one sequence: h -> h W_hh^T (+ b_hh) and d -> d W_hh.
+    packed: W_hh fixed for the sequence, outside autograd (the fused path); otherwise plain
+    differentiable products (the reference path)."""
+    if packed:
+        return StepMatmul(W_hh, batch, b_hh), StepMatmul(W_hh.t().contiguous(), batch)
+
+    def forward(h: Tensor) -> Tensor:
+        return h @ W_hh.t() if b_hh is None else torch.addmm(b_hh, h, W_hh.t())
+
+    return forward, lambda d: d @ W_hh
+
+
+def _onednn_linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+
+
+def _recorded(*tensors) -> bool:
+    """Whether autograd records an op on these tensors (oneDNN's linear has no backward)."""
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    """a @ b for 2-D tensors (any strides); differentiable where autograd records it."""
+    if can_prepack(a)[0] and b.dtype == a.dtype and not _recorded(a, b):
+        return _onednn_linear(a, b.t(), None)
+    return a @ b
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """x @ weight^T + bias for 2-D x; differentiable where autograd records it."""
+    if can_prepack(x)[0] and weight.dtype == x.dtype and not _recorded(x, weight, bias):
+        return _onednn_linear(x, weight, bias)
+    return x @ weight.t() if bias is None else torch.addmm(bias, x, weight.t())
