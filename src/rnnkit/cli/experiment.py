@@ -44,6 +44,8 @@ def add_parser(sub) -> None:
     p.add_argument("--eval-size", type=int, default=1000, help="fresh sequences per evaluation")
     p.add_argument("--stop-below", type=float, default=None,
                    help="stop a run once its evaluation error is below this")
+    p.add_argument("--forget-bias", type=float, default=1.0,
+                   help="the LSTM's initial forget-gate bias (default 1: the gate starts at 0.73)")
     p.add_argument("--init-scale", type=float, default=None,
                    help="rescale W_hh gate blocks to this spectral radius (exploding: default 3)")
     p.set_defaults(run=run)
@@ -71,7 +73,7 @@ def run(args) -> int:
     settings = RunSettings(steps=args.steps, hidden=args.hidden, batch=args.batch, lr=args.lr,
                            clip=args.clip or None, eval_every=args.eval_every,
                            eval_size=args.eval_size, seed=args.seed, stop_below=args.stop_below,
-                           init_scale=args.init_scale,
+                           init_scale=args.init_scale, forget_bias=args.forget_bias,
                            optimizer=args.optimizer or (
                                "sgd" if args.name == "exploding" else "adam"))
     torch.set_num_threads(1)  # small models: one thread is fastest (and fair on a shared machine)

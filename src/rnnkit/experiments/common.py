@@ -25,11 +25,12 @@ CELLS = {"rnn": rnnkit.RNN, "lstm": rnnkit.LSTM, "gru": rnnkit.GRU}
 class SequenceModel(nn.Module):
     """One recurrent layer and a linear head: on the last step (`many_to_one`) or on every step."""
 
-    def __init__(self, cell: str, inputs: int, hidden: int, outputs: int, many_to_one: bool):
+    def __init__(self, cell: str, inputs: int, hidden: int, outputs: int, many_to_one: bool,
+                 forget_bias: float = 1.0):
         super().__init__()
         self.rnn = CELLS[cell](inputs, hidden)
         if cell == "lstm":  # start the forget gate open (see lstm_forget_bias_)
-            lstm_forget_bias_(self.rnn, 1.0)
+            lstm_forget_bias_(self.rnn, forget_bias)
         self.head = nn.Linear(hidden, outputs)
         self.many_to_one = many_to_one
 
@@ -65,6 +66,7 @@ class RunSettings:
     seed: int = 0
     stop_below: float | None = None  # stop once the evaluation error is below this
     init_scale: float | None = None  # rescale W_hh to this spectral radius (exploding demo)
+    forget_bias: float = 1.0  # the LSTM's initial forget-gate bias
     optimizer: str = "adam"  # or "sgd": plain steps, where an exploding gradient shows in full
 
 
@@ -125,7 +127,8 @@ def train_problem(problem: Problem, cell: str, length: int, s: RunSettings,
     """Adam on fresh batches for `s.steps` steps; see the module docstring."""
     torch.manual_seed(s.seed)
     gen = torch.Generator().manual_seed(s.seed)
-    model = SequenceModel(cell, problem.inputs, s.hidden, problem.outputs, problem.many_to_one)
+    model = SequenceModel(cell, problem.inputs, s.hidden, problem.outputs, problem.many_to_one,
+                          s.forget_bias)
     if s.init_scale is not None:
         scale_recurrent(model.rnn, s.init_scale)
     result = RunResult(problem.name, cell, length, problem.baseline(length), math.nan, 0, 0.0)
