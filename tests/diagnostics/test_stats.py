@@ -158,3 +158,11 @@ def test_diagnose_rejects_lengths():
     x = torch.randn(4, 2, 2)
     with pytest.raises(ValueError, match="equal-length"):
         diagnose(model, lambda m: m.rnn(x, lengths=torch.tensor([4, 2]))[0].sum())
+
+
+def test_verdict_horizon_and_per_step_past_underflow():
+    jac = [1.0, 0.1, 0.01, 0.001, 1e-4, 0.0, 0.0]  # 0.1 per step, then underflow to 0
+    v = judge([1.0] * 8, jac)
+    assert v.kind == "vanishing" and v.horizon == 5
+    assert v.per_step == pytest.approx(0.1)
+    assert "from distance 5 on" in v.reason
