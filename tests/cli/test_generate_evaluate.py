@@ -1,0 +1,71 @@
+import json
+import math
+
+import pytest
+import torch
+
+from rnnkit.cli import evaluate as evaluate_cli
+from rnnkit.cli import generate as generate_cli
+from rnnkit.cli import main
+from rnnkit.tasks.lm import Config, DataConfig, ModelConfig, make_task
+
+
+@pytest.fixture
+def fake_run(tmp_path, monkeypatch):
+    """What load_run would return for a tiny lm run whose decoder outputs uniform logits."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("abc abd abe\n" * 20)
+    task = make_task(Config(DataConfig(corpus=str(corpus), batch_size=2, seq_len=8),
+                            ModelConfig(embedding_size=8, hidden_size=8, num_layers=1)))
+    torch.manual_seed(0)
+    model = task.build_model()
+    with torch.no_grad():
+        model.decoder.weight.zero_()
+        model.decoder.bias.zero_()
+    run = ({"task_name": "lm", "task": {}}, task.metadata(), model.state_dict())
+    calls = []
+
+    def load_run(run_dir, which):
+        calls.append((run_dir, which))
+        return run
+
+    monkeypatch.setattr(generate_cli, "_load_run", load_run)
+    monkeypatch.setattr(evaluate_cli, "_load_run", load_run)
+    return corpus, task, calls
+
+
+def test_generate_streams_the_prime_and_the_sample(fake_run, capsys):
+    _, task, calls = fake_run
+    args = ["generate", "RUN", "--prime", "ab", "--length", "40", "--seed", "3", "--top-k", "5"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ab") and len(out) == 2 + 40 + 1
+    assert set(out[2:-1]) <= set(task.tokenizer.chars)
+    assert calls == [("RUN", "best")]
+    assert main(args) == 0 and capsys.readouterr().out == out  # same seed, same text
+
+
+def test_generate_bad_arguments_are_one_line(fake_run, capsys):
+    assert main(["generate", "RUN", "--temperature", "-1"]) == 2
+    assert "--temperature" in capsys.readouterr().err
+    assert main(["generate", "RUN", "--prime", "xyz"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "byte tokenizer" in err
+
+
+def test_evaluate_json(fake_run, capsys):
+    corpus, task, _ = fake_run
+    assert main(["evaluate", "RUN", "--data", str(corpus), "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    v = task.tokenizer.vocab_size
+    assert metrics["loss"] == pytest.approx(math.log(v), rel=1e-6)
+    assert metrics["bpc"] == pytest.approx(math.log2(v), rel=1e-6)
+    assert metrics["perplexity"] == pytest.approx(v, rel=1e-5)
+    assert main(["evaluate", "RUN", "--data", str(corpus)]) == 0
+    assert "perplexity" in capsys.readouterr().out
+
+
+def test_evaluate_unknown_task_is_one_line(monkeypatch, capsys):
+    monkeypatch.setattr(evaluate_cli, "_load_run", lambda d, w: ({"task_name": "nope"}, {}, {}))
+    assert main(["evaluate", "RUN", "--data", "x"]) == 2
+    assert "task 'nope' is not installed" in capsys.readouterr().err
