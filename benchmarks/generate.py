@@ -4,7 +4,8 @@
 
 Characters per second (one character = one token, sampling at temperature 1 included) for a
 `LanguageModel` (char vocabulary, LSTM), all paths with the same weights, under inference_mode:
-  fast        rnnkit.models.lm_fast.FastLMStepper (weights pre-arranged, one addmm per layer)
+  fast        rnnkit.models.lm_fast.FastLMStepper (weights pre-arranged, one product per layer,
+              cut into one column slice per thread; "1 slice": the same on one thread)
   nn.LSTM     torch.nn.LSTM called on one (1, 1, D) step at a time, state carried
   nn.LSTMCell one torch.nn.LSTMCell per layer, called per step
 and the memory-streaming limit: bytes of weights the fast step reads / measured read bandwidth.
@@ -23,17 +24,26 @@ from rnnkit.models.lm import LanguageModel
 from rnnkit.models.lm_fast import FastLMStepper
 
 
-def steps_per_second(step, n_steps: int, repeats: int = 3) -> float:
-    """Best of `repeats` runs of n_steps sampled steps through `step(token) -> logits`."""
+def seconds(step, n_steps: int) -> float:
+    """Time of n_steps sampled steps through `step(token) -> logits`."""
     sampling, gen = Sampling(temperature=1.0), torch.Generator().manual_seed(0)
-    best = float("inf")
     with torch.inference_mode():
-        for _ in range(repeats + 1):  # the first run warms up
-            token, t0 = 0, time.perf_counter()
-            for _ in range(n_steps):
-                token = sample_token(step(token), sampling, gen)
-            best = min(best, time.perf_counter() - t0)
-    return n_steps / best
+        token, t0 = 0, time.perf_counter()
+        for _ in range(n_steps):
+            token = sample_token(step(token), sampling, gen)
+        return time.perf_counter() - t0
+
+
+def steps_per_second(paths: dict, repeats: int) -> dict[str, float]:
+    """Best rate of each path over `repeats` rounds; rounds interleave the paths, so a busy
+    moment on a shared machine hits all of them alike. paths: name -> (step, n_steps)."""
+    for step, n in paths.values():
+        seconds(step, max(10, n // 10))  # warm up
+    best = {name: float("inf") for name in paths}
+    for _ in range(repeats):
+        for name, (step, n) in paths.items():
+            best[name] = min(best[name], seconds(step, n) / n)
+    return {name: 1.0 / t for name, t in best.items()}
 
 
 def nn_lstm_step(model: LanguageModel):
@@ -100,17 +110,21 @@ def main() -> None:
     p.add_argument("--vocab", type=int, default=100)
     p.add_argument("--embedding", type=int, default=512)
     p.add_argument("--steps", type=int, default=2000, help="steps per timing of the fast path")
+    p.add_argument("--repeats", type=int, default=5)
     args = p.parse_args()
     torch.manual_seed(0)
     model = LanguageModel(args.vocab, args.embedding, args.hidden, args.layers, cell="lstm").eval()
     fast = FastLMStepper(model)
     print(f"LSTM {args.layers}x{args.hidden}, embedding {args.embedding}, vocab {args.vocab}, "
-          f"batch 1, float32, torch {torch.__version__}, {torch.get_num_threads()} threads")
-    rates = {
-        "fast (rnnkit)": steps_per_second(fast.step, args.steps),
-        "nn.LSTM per step": steps_per_second(nn_lstm_step(model), max(50, args.steps // 20)),
-        "nn.LSTMCell": steps_per_second(nn_lstmcell_step(model), max(100, args.steps // 4)),
+          f"batch 1, float32, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"fast path in {fast.slices} column slices")
+    paths = {
+        "fast (rnnkit)": (fast.step, args.steps),
+        "fast, 1 slice": (FastLMStepper(model, slices=1).step, args.steps),
+        "nn.LSTM per step": (nn_lstm_step(model), max(50, args.steps // 10)),
+        "nn.LSTMCell": (nn_lstmcell_step(model), max(100, args.steps // 4)),
     }
+    rates = steps_per_second(paths, args.repeats)
     base = rates["nn.LSTM per step"]
     print(f"{'path':<18} {'chars/s':>10} {'vs nn.LSTM':>11}")
     for name, rate in rates.items():

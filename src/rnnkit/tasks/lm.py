@@ -67,6 +67,7 @@ class ModelConfig:
     num_layers: int = 2
     dropout: float = 0.0
     tie_weights: bool = False  # needs hidden_size == embedding_size
+    impl: Literal["auto", "reference", "fused", "native"] = "auto"  # rnnkit layer implementation
 
 
 @dataclass
