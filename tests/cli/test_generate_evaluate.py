@@ -69,3 +69,9 @@ def test_evaluate_unknown_task_is_one_line(monkeypatch, capsys):
     monkeypatch.setattr(evaluate_cli, "_load_run", lambda d, w: ({"task_name": "nope"}, {}, {}))
     assert main(["evaluate", "RUN", "--data", "x"]) == 2
     assert "task 'nope' is not installed" in capsys.readouterr().err
+
+
+def test_generate_checks_the_prime_before_printing_it(fake_run, capsys):
+    assert main(["generate", "RUN", "--prime", "ab€"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "'€'" in captured.err

@@ -34,9 +34,10 @@ def run(args) -> int:
     sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed)
     _, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
     model, tokenizer = model_from_run(metadata, state_dict, args.device)
+    pieces = generate(model, tokenizer, args.prime, args.length, sampling)  # checks the prime
     out = sys.stdout
     out.write(args.prime)
-    for piece in generate(model, tokenizer, args.prime, args.length, sampling):
+    for piece in pieces:
         out.write(piece)
         out.flush()
     out.write("\n")

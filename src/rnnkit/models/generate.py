@@ -80,7 +80,8 @@ def generate(
     sampling: Sampling | None = None,
     fast: bool = True,
 ) -> Iterator[str]:
-    """Yield the text of `length` sampled tokens continuing `prime` (the prime is not repeated)."""
+    """An iterator over the text of `length` sampled tokens continuing `prime` (the prime itself
+    is not repeated). Arguments and the prime are checked here, before the first token."""
     if isinstance(length, bool) or not isinstance(length, int) or length < 0:
         raise ConfigError(f"--length: expected an integer >= 0, got {length!r}")
     sampling = sampling or Sampling()
@@ -88,6 +89,11 @@ def generate(
         ok, reason = can_use_fast_step(model)
         if not ok:
             raise ConfigError(f"fast generation is not possible: {reason}; pass fast=False")
+    start = _start_ids(tokenizer, prime)  # DataError now for characters the vocabulary lacks
+    return _stream(model, tokenizer.stream_decoder(), start, length, sampling, fast)
+
+
+def _stream(model, decode, start: list[int], length: int, sampling: Sampling, fast: bool):
     model.eval()
     device = next(model.parameters()).device
     generator = torch.Generator(device=device)
@@ -95,11 +101,9 @@ def generate(
         generator.seed()
     else:
         generator.manual_seed(sampling.seed)
-    decode = tokenizer.stream_decoder()
     with torch.inference_mode():
-        ids = torch.tensor([_start_ids(tokenizer, prime)], dtype=torch.int64, device=device)
-        logits, state = model(ids)  # the whole prime at once: (1, T, V)
-        logits = logits[0, -1]
+        logits, state = model(torch.tensor([start], dtype=torch.int64, device=device))
+        logits = logits[0, -1]  # the whole prime at once: (1, T, V) -> the last step's logits
         stepper = FastLMStepper(model) if fast else None
         if stepper is not None:
             stepper.prime(state)
