@@ -14,6 +14,7 @@ and the memory-streaming limit: bytes of weights the fast step reads / measured 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import torch
@@ -111,13 +112,18 @@ def main() -> None:
     p.add_argument("--embedding", type=int, default=512)
     p.add_argument("--steps", type=int, default=2000, help="steps per timing of the fast path")
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = LanguageModel(args.vocab, args.embedding, args.hidden, args.layers, cell="lstm").eval()
     fast = FastLMStepper(model)
     print(f"LSTM {args.layers}x{args.hidden}, embedding {args.embedding}, vocab {args.vocab}, "
           f"batch 1, float32, torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"fast path in {fast.slices} column slices")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} CPUs")
     paths = {
         "fast (rnnkit)": (fast.step, args.steps),
         "fast, 1 slice": (FastLMStepper(model, slices=1).step, args.steps),
@@ -126,6 +132,7 @@ def main() -> None:
     }
     rates = steps_per_second(paths, args.repeats)
     base = rates["nn.LSTM per step"]
+    print(f"load average after:  {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{'path':<18} {'chars/s':>10} {'vs nn.LSTM':>11}")
     for name, rate in rates.items():
         print(f"{name:<18} {rate:>10.0f} {rate / base:>10.1f}x")

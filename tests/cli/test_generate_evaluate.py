@@ -75,3 +75,8 @@ def test_generate_checks_the_prime_before_printing_it(fake_run, capsys):
     assert main(["generate", "RUN", "--prime", "ab€"]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and "'€'" in captured.err
+
+
+def test_generate_rejects_negative_threads(fake_run, capsys):
+    assert main(["generate", "RUN", "--threads", "-1"]) == 2
+    assert "--threads" in capsys.readouterr().err
