@@ -7,14 +7,14 @@ dispatch per torch op. So the weights are arranged once, when the stepper is bui
   where the cell adds the biases), a (V, G) table (G = 4H for LSTM, 3H for GRU, H for RNN); a step
   reads one row of it instead of multiplying by W_ih0;
 - layers k >= 1 keep one pre-transposed contiguous [W_ih; W_hh]^T of shape (H_in + H, G) and read
-  their input and their own state from one (1, H_in + H) buffer, so a step is one addmm per layer
+  their input and their own state from one (1, H_in + H) row, so a step is one product per layer
   (GRU keeps the two products apart: its candidate gate multiplies r into the h-part only);
 - the decoder keeps W_out^T contiguous: logits = addmm(b_out, h, W_out^T);
 - every recurrent weight is also cut by columns into S slices stored as one (S, in, G/S) tensor,
-  S = the number of torch threads (when it divides G): one `baddbmm` then runs the S products in
-  parallel, one per thread. A single (1 x in) @ (in x G) product runs on one thread, which reads
-  the weights at about half the speed two threads reach. The (S, 1, G/S) result is the (1, G)
-  row in order, so no copy puts it back together;
+  S = the number of torch threads on CPU (the most <= that dividing G; 1 on a GPU): one `baddbmm`
+  then runs the S products in parallel, one per thread. A single (1 x in) @ (in x G) product runs
+  on one thread here, which reads the weights at about half the speed two threads reach. The
+  (S, 1, G/S) result is the (1, G) row in order, so no copy puts it back together;
 - all layers' states live in one row [h_0 | h_1 | ...]: the new h of layer k-1 lies next to the old
   h of layer k, which is just the [x; h] that layer k multiplies; each layer writes in place.
 
@@ -66,7 +66,9 @@ class FastLMStepper:
         with torch.inference_mode():
             w_ih0 = rnn.weight_ih_l0.detach()
             G = w_ih0.shape[0]
-            S = _slices(G, torch.get_num_threads() if slices is None else slices)
+            if slices is None:  # one slice per CPU thread; a GPU parallelises a product itself
+                slices = torch.get_num_threads() if w_ih0.device.type == "cpu" else 1
+            S = _slices(G, slices)
             self.slices, split = S, partial(_split_columns, S=S)
             b_ih0, b_hh0 = (_param(rnn, n, 0, G, w_ih0) for n in ("bias_ih", "bias_hh"))
             emb = model.embedding.weight.detach()
