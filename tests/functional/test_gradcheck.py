@@ -44,7 +44,7 @@ def test_fused_sequence_gradcheck(mode, kw, proj, bias, reverse, masked):
     def fn(x, *rest):
         given = iter(rest[n:])
         weights = [next(given) if present else None for present in has]
-        return FusedSequence.apply(cell, mask, reverse, n, x, *rest[:n], *weights)
+        return FusedSequence.apply(cell, mask, reverse, n, None, x, *rest[:n], *weights)
 
     inputs = (x, *state0, *(t for t in w if t is not None))
     assert torch.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-5)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rnnkit.data.tokenizers import tokenizer_from_dict
-from rnnkit.errors import DataError
+from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks import lm
 from rnnkit.tasks.lm import Config, DataConfig, ModelConfig, evaluate_tokens, make_task
 
@@ -120,7 +120,7 @@ def test_metadata_rebuilds_the_model_and_evaluate_run(corpus):
     again, tok = lm.model_from_run(meta, model.state_dict())
     tokens = torch.from_numpy(tok.encode("the lazy dog"))[None]
     torch.testing.assert_close(again(tokens)[0], model.eval()(tokens)[0])
-    metrics = lm.evaluate_run({"task_name": "lm"}, meta, model.state_dict(), str(corpus))
+    metrics = lm.evaluate_loaded({"task_name": "lm"}, meta, model.state_dict(), str(corpus))
     assert metrics["tokens"] > 100 and metrics["loss"] > 0
 
 
@@ -130,6 +130,8 @@ def test_unknown_characters_in_evaluation_data(corpus, tmp_path):
     other = tmp_path / "other.txt"
     other.write_text("ZEBRA!")
     with pytest.raises(DataError, match="byte tokenizer"):
-        lm.evaluate_run({}, task.metadata(), model.state_dict(), str(other))
+        lm.evaluate_loaded({}, task.metadata(), model.state_dict(), str(other))
+    with pytest.raises(ConfigError, match="--data"):
+        lm.evaluate_loaded({}, task.metadata(), model.state_dict(), None)
     with pytest.raises(DataError, match="not a language-model run"):
         lm.model_from_run({"task": "classify"}, {})

@@ -1,0 +1,1 @@
+"""Data: tokenizers, corpora, windowing, batching and generated tasks."""

@@ -43,6 +43,8 @@ class RecurrentBase(nn.Module):
         self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
         self.proj_size, self.reset_after = proj_size, bool(reset_after)
         self.last_impl: str | None = None  # which implementation ran the last forward
+        # Set by rnnkit.diagnostics: {(layer, direction): [per-forward lists of dL/dh_t]}.
+        self.dh_recorder: dict | None = None
         self._cell = cell_math(mode, nonlinearity, reset_after)
         D, G, H = self.num_directions, _GATES[mode], hidden_size
         H_out = proj_size or hidden_size
@@ -156,6 +158,8 @@ class RecurrentBase(nn.Module):
         if state0 is None:
             state0 = self._zero_state(B, x)
         impl = choose(self.impl, LayerSpec(self.mode, self.reset_after), x)
+        if self.dh_recorder is not None:
+            impl = "fused"  # the recorded gradients come from rnnkit's own BPTT
         self.last_impl = impl
         if impl == "native":
             out, state = self._forward_native(x, state0, lengths, input if packed else None)
@@ -176,8 +180,12 @@ class RecurrentBase(nn.Module):
             for d in range(D):
                 k = layer * D + d
                 s0 = tuple(s[k] for s in state0)
+                record = None
+                if self.dh_recorder is not None:
+                    record = []
+                    self.dh_recorder.setdefault((layer, d), []).append(record)
                 out, sT = run_direction(impl, self._cell, layer_input, s0, self._weights(layer, d),
-                                        mask, reverse=bool(d))
+                                        mask, bool(d), record)
                 outs.append(out)
                 finals.append(sT)
             layer_input = outs[0] if D == 1 else torch.cat(outs, dim=2)  # (T, B, D*H_out)

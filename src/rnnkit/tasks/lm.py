@@ -199,10 +199,21 @@ def model_from_run(metadata: dict, state_dict: dict, device: str = "cpu"):
     return model.to(device).eval(), tokenizer
 
 
-def evaluate_run(config: dict, metadata: dict, state_dict: dict, data: str,
-                 batch_size: int = 16, device: str = "cpu") -> dict[str, float]:
-    """Metrics of a saved run on the text of `data` (a corpus name, file, directory or glob)."""
+def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data: str | None,
+                    batch_size: int = 16, device: str = "cpu", run_dir=None) -> dict[str, float]:
+    """Metrics of a saved run (what `load_run` returned) on the text of `data`: a corpus name,
+    file, directory or glob. `rnnkit evaluate` calls this; `run_dir` is not needed here."""
+    if not data:
+        raise ConfigError("--data: an lm run needs a corpus name, file, directory or glob")
     model, tokenizer = model_from_run(metadata, state_dict, device)
     text = load_corpus(data).text
     return evaluate_tokens(model, tokenizer.encode(text), tokenizer.char_lengths(text),
                            batch_size, int(metadata.get("seq_len", 128)))
+
+
+def evaluate_run(run_dir, data: str, which: str = "best", batch_size: int = 16,
+                 device: str = "cpu") -> dict[str, float]:
+    """`evaluate_loaded` of the checkpoint `which` (best or last) of the run in `run_dir`."""
+    from rnnkit.training.checkpoint import load_run
+
+    return evaluate_loaded(*load_run(run_dir, which), data, batch_size, device, run_dir)

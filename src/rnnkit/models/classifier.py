@@ -1,0 +1,156 @@
+"""Many-to-one models: a sequence in, one label (or one number) out.
+
+    x (B, T) token ids  --Embedding-->  e (B, T, E)
+    x (B, T, C) series  --Linear----->  e (B, T, E)     (or e = x when embed_dim = 0)
+    e, lengths  --rnnkit RNN/LSTM/GRU (layers, bidirectional)-->  out (B, T, D*H), h_n (L*D, B, H)
+    pooling over the real steps t < length  -->  z (B, D*H)
+    dropout, Linear  -->  logits (B, K)   or   one number (B,) for regression
+
+Pooling never sees padding:
+- "last": the final state of each direction, i.e. the forward state at the last real step and
+  the backward state at step 0 after reading the whole real sequence backwards (taking
+  `out[b, length-1]` instead would give the backward direction a single step of context);
+- "mean" / "max": over real steps only (padding is masked out, not averaged in as zeros);
+- "attention": a learned score s_t = v . tanh(W out_t), softmax over real steps,
+  z = sum_t a_t out_t (padded steps get weight exactly 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from rnnkit.backends.dispatch import IMPLS
+from rnnkit.data.batching import length_mask
+from rnnkit.errors import ConfigError
+from rnnkit.layers import GRU, LSTM, RNN
+
+CELLS = ("lstm", "gru", "rnn")
+POOLINGS = ("last", "mean", "max", "attention")
+
+
+@dataclass
+class ClassifierConfig:
+    """Everything a many-to-one model is built from. `vocab_size` is for tokens, `input_size`
+    (features per step) for series; `n_outputs` = classes, or 1 with `regression`."""
+
+    input_kind: str = "tokens"  # "tokens" | "series"
+    vocab_size: int = 0
+    input_size: int = 0
+    embed_dim: int = 64  # series: 0 feeds the features to the RNN as they are
+    cell: str = "lstm"
+    hidden_size: int = 64
+    num_layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0
+    pooling: str = "last"
+    impl: str = "auto"  # rnnkit layer implementation: auto | reference | fused | native
+    n_outputs: int = 2
+    regression: bool = False
+
+    def __post_init__(self):
+        def need(ok: bool, field: str, expected: str, got) -> None:
+            if not ok:
+                raise ConfigError(f"model.{field}: expected {expected}, got {got!r}")
+
+        need(self.input_kind in ("tokens", "series"), "input_kind", "tokens or series",
+             self.input_kind)
+        need(self.cell in CELLS, "cell", " or ".join(CELLS), self.cell)
+        need(self.pooling in POOLINGS, "pooling", " or ".join(POOLINGS), self.pooling)
+        need(self.impl in IMPLS, "impl", " or ".join(IMPLS), self.impl)
+        for name in ("hidden_size", "num_layers", "n_outputs"):
+            value = getattr(self, name)
+            need(isinstance(value, int) and value >= 1, name, "a positive integer", value)
+        need(0.0 <= self.dropout < 1.0, "dropout", "a number in [0, 1)", self.dropout)
+        if self.input_kind == "tokens":
+            need(self.vocab_size >= 2, "vocab_size", "at least 2 (padding + a token)",
+                 self.vocab_size)
+            need(self.embed_dim >= 1, "embed_dim", "a positive integer for tokens",
+                 self.embed_dim)
+        else:
+            need(self.input_size >= 1, "input_size", "a positive integer", self.input_size)
+            need(self.embed_dim >= 0, "embed_dim", "0 or a positive integer", self.embed_dim)
+
+
+def _make_rnn(cfg: ClassifierConfig, input_size: int) -> nn.Module:
+    cls = {"lstm": LSTM, "gru": GRU, "rnn": RNN}[cfg.cell]
+    return cls(input_size, cfg.hidden_size, num_layers=cfg.num_layers, batch_first=True,
+               bidirectional=cfg.bidirectional, impl=cfg.impl,
+               dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
+
+
+class SequenceClassifier(nn.Module):
+    """Encoder -> RNN -> masked pooling -> linear head. `forward(x, lengths)` -> (B, K) logits."""
+
+    def __init__(self, cfg: ClassifierConfig):
+        super().__init__()
+        self.cfg = cfg
+        if cfg.input_kind == "tokens":
+            self.embed = nn.Embedding(cfg.vocab_size, cfg.embed_dim, padding_idx=0)
+            rnn_in = cfg.embed_dim
+        elif cfg.embed_dim:
+            self.embed = nn.Linear(cfg.input_size, cfg.embed_dim)
+            rnn_in = cfg.embed_dim
+        else:
+            self.embed = nn.Identity()
+            rnn_in = cfg.input_size
+        self.rnn = _make_rnn(cfg, rnn_in)
+        directions = 2 if cfg.bidirectional else 1
+        width = directions * cfg.hidden_size
+        if cfg.pooling == "attention":
+            self.attn_proj = nn.Linear(width, width)
+            self.attn_score = nn.Linear(width, 1, bias=False)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.head = nn.Linear(width, 1 if cfg.regression else cfg.n_outputs)
+
+    def _check(self, x: torch.Tensor, lengths: torch.Tensor) -> None:
+        want = 2 if self.cfg.input_kind == "tokens" else 3
+        if x.dim() != want:
+            raise ConfigError(f"input: expected a {want}-D batch-first tensor for "
+                              f"{self.cfg.input_kind}, got shape {tuple(x.shape)}")
+        if lengths.dim() != 1 or lengths.shape[0] != x.shape[0]:
+            raise ConfigError(f"lengths: expected shape ({x.shape[0]},), got "
+                              f"{tuple(lengths.shape)}")
+        if int(lengths.min()) < 1 or int(lengths.max()) > x.shape[1]:
+            raise ConfigError(f"lengths: expected values in [1, {x.shape[1]}], got "
+                              f"{lengths.min().item()}..{lengths.max().item()}")
+
+    def encode(self, x: torch.Tensor, lengths: torch.Tensor):
+        """(out (B, T, D*H) zero past each length, h_n (L*D, B, H)) for real steps only."""
+        self._check(x, lengths)
+        e = self.drop(self.embed(x))  # (B, T, E)
+        # rnnkit layers: outputs past each length are zero, h_n is each row's last real step
+        # (for the backward direction: step 0 after reading from the true last step).
+        out, h_n = self.rnn(e, lengths=lengths)
+        if isinstance(h_n, tuple):  # LSTM: (h_n, c_n); pooling uses h
+            h_n = h_n[0]
+        return out, h_n
+
+    def pool(self, out: torch.Tensor, h_n: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, D*H) summary of each sequence's real steps."""
+        kind = self.cfg.pooling
+        if kind == "last":
+            directions = 2 if self.cfg.bidirectional else 1
+            last = h_n.view(self.cfg.num_layers, directions, *h_n.shape[1:])[-1]  # (D, B, H)
+            return last.transpose(0, 1).reshape(h_n.shape[1], -1)
+        mask = length_mask(lengths.to(out.device), out.shape[1]).unsqueeze(-1)  # (B, T, 1)
+        if kind == "mean":
+            return (out * mask).sum(1) / lengths.to(out).unsqueeze(1)
+        if kind == "max":
+            return out.masked_fill(~mask, float("-inf")).amax(1)
+        scores = self.attn_score(torch.tanh(self.attn_proj(out)))  # (B, T, 1)
+        weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=1)
+        return (weights * out).sum(1)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        out, h_n = self.encode(x, lengths)
+        z = self.drop(self.pool(out, h_n, lengths))
+        y = self.head(z)  # (B, K) or (B, 1)
+        return y.squeeze(-1) if self.cfg.regression else y
+
+
+def build_classifier(cfg: ClassifierConfig) -> SequenceClassifier:
+    """The model for `cfg`; with `cfg.regression` it returns one number per sequence (B,)."""
+    return SequenceClassifier(cfg)

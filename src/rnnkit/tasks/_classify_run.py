@@ -1,0 +1,132 @@
+"""Using a trained classify run: predict labels for a file, evaluate on the test split or a file.
+
+A run is read with `rnnkit.training.checkpoint.load_run(run_dir, which)` -> (resolved config,
+metadata, model state_dict); the model is rebuilt from the config and the metadata (classes,
+scaler, vocabulary), so nothing but the run directory is needed to predict.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit.data.datasets import load_dataset, load_files
+from rnnkit.data.tabular import read_text_csv
+from rnnkit.data.ts_format import read_ts
+from rnnkit.errors import DataError
+from rnnkit.tasks._metrics import plot_confusion
+from rnnkit.tasks.classify import ClassifyTask, config_from_run, task_from_metadata
+
+
+def _load_run(run_dir, which: str):
+    from rnnkit.training.checkpoint import load_run  # the engine's reader (rnnkit.training)
+
+    return load_run(run_dir, which)
+
+
+def rebuild(config: dict, metadata: dict, state_dict: dict, device="cpu"):
+    """(task without data, model in eval mode on `device`) from what load_run returns."""
+    task = task_from_metadata(config_from_run(config), metadata)
+    model = task.build_model()
+    model.load_state_dict(state_dict)
+    model.to(device).eval()
+    return task, model
+
+
+def load_trained(run_dir, which: str = "best"):
+    """(task without data, model in eval mode) from a run directory."""
+    return rebuild(*_load_run(run_dir, which))
+
+
+def read_inputs(task: ClassifyTask, path, labelled: bool):
+    """(inputs, labels or None) of a CSV (text runs) or .ts file (series runs)."""
+    path = Path(path)
+    is_ts = path.suffix.lower() == ".ts"
+    if task.prep.kind == "series" and not is_ts:
+        raise DataError(f"{path}: this run classifies series; expected a .ts file")
+    if task.prep.kind == "text" and is_ts:
+        raise DataError(f"{path}: this run classifies text; expected a CSV file")
+    if is_ts:
+        ts = read_ts(path)
+        if labelled and not ts.labels:
+            raise DataError(f"{path}: no labels in the file; evaluation needs them")
+        return ts.series, (ts.labels if labelled else None)
+    d = task.cfg.data
+    texts, labels = read_text_csv(path, d.text_column, d.label_column if labelled else None)
+    return texts, (labels if labelled else None)
+
+
+def predict_file(run_dir, path, which: str = "best"):
+    """(classes, predicted label per item, probabilities (N, K)); regression: (None, values,
+    values)."""
+    task, model = load_trained(run_dir, which)
+    xs, _ = read_inputs(task, path, labelled=False)
+    out, _ = task.outputs(model, task.prep.encode_items(xs, None, str(path)))
+    if task.prep.regression:
+        values = task.prep.target_values(out)
+        return None, values.tolist(), values
+    classes = task.prep.classes
+    return classes, [classes[i] for i in out.argmax(1)], out
+
+
+def _test_items(task: ClassifyTask):
+    """The run's own test split, checked to be the split it was trained with."""
+    d = task.cfg.data
+    if d.train_path:
+        data = load_files(d.train_path, d.test_path, d.text_column, d.label_column,
+                          d.test_fraction, d.seed)
+    else:
+        data = load_dataset(d.name, d.test_fraction, d.seed)
+    saved = task.split.get("test", {}).get("test_indices")
+    if saved is not None and saved != data.split.get("test_indices"):
+        raise DataError(f"dataset {data.name!r}: its test split differs from the run's saved "
+                        "split indices (the installed data changed?)")
+    return data.name, task.prep.encode_items(data.test_x, data.test_y, f"{data.name} test")
+
+
+def _format(report: dict) -> str:
+    lines = [f"data      {report['data']} ({report['n_items']} items)"]
+    lines += [f"{k:<9} {v:.4f}" for k, v in report.items() if isinstance(v, float)]
+    if "confusion_matrix" in report:
+        names = [str(c) for c in report["classes"]]
+        width = max(5, *(len(n) for n in names))
+        lines.append("confusion matrix (rows: true, columns: predicted)")
+        lines.append(" " * width + " " + " ".join(f"{n:>{width}}" for n in names))
+        for name, row in zip(names, report["confusion_matrix"], strict=True):
+            lines.append(f"{name:>{width}} " + " ".join(f"{c:>{width}d}" for c in row))
+    if "plot" in report:
+        lines.append(f"plot: {report['plot']}")
+    return "\n".join(lines)
+
+
+def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
+                    batch_size: int = 0, device: str = "cpu", run_dir=None,
+                    which: str = "best") -> dict:
+    """The report of a loaded run on `data` (None/'test': the run's test split, or a labelled
+    CSV/.ts path): loss, accuracy, macro_f1, confusion_matrix, classes (regression: rmse, mae);
+    with `run_dir`, also confusion_matrix.png there ('plot' gives its path)."""
+    task, model = rebuild(config, metadata, state_dict, device)
+    if batch_size:
+        task.cfg.data.batch_size = batch_size
+    if data in (None, "", "test"):
+        source, items = _test_items(task)
+    else:
+        xs, ys = read_inputs(task, data, labelled=True)
+        source, items = str(data), task.prep.encode_items(xs, ys, str(data))
+    report = {"data": source, "n_items": len(items), **task.score(model, items)}
+    if run_dir is not None and not task.prep.regression:
+        path = Path(run_dir) / "confusion_matrix.png"
+        cm = np.array(report["confusion_matrix"])
+        report["plot"] = str(plot_confusion(cm, report["classes"], path, f"{source} ({which})"))
+    return report
+
+
+def evaluate_run(run_dir, data=None, as_json: bool = False, which: str = "best") -> dict:
+    """`rnnkit evaluate` for classify runs: prints the report of `evaluate_loaded` (JSON with
+    `as_json`) and writes confusion_matrix.png into the run directory."""
+    config, metadata, state_dict = _load_run(run_dir, which)
+    report = evaluate_loaded(config, metadata, state_dict, data, run_dir=run_dir, which=which)
+    print(json.dumps(report, indent=2) if as_json else _format(report))
+    return report

@@ -1,0 +1,286 @@
+"""Task `classify`: sequence classification (many-to-one), or regression with @targetLabel data.
+
+Data: a named dataset (rnnkit.data.datasets: UCR/UEA series, `tweets`, `digits`) or your own
+files (`data.train_path`, optional `data.test_path`: `.ts` series or a CSV of texts). A validation
+share (`data.valid_fraction`, stratified, seeded) is cut from the training split; `evaluate()`
+reports on it, and the test split is left for `rnnkit evaluate` (0 evaluates on the test split).
+Fitted on the training part only: the per-channel scaler (series), the vocabulary (text), the
+target scaler (regression). They go into `metadata()` with the classes and the split indices.
+
+Loss: cross-entropy (optionally class-weighted against imbalance); regression: MSE on the
+standardised target. Metrics: loss, accuracy, macro_f1 (regression: rmse, mae in target units).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from rnnkit.data.batching import bucket_batches, class_weights, pad_batch, shard_batches
+from rnnkit.data.datasets import Dataset, load_dataset, load_files, stratified_split
+from rnnkit.data.text_vocab import KINDS
+from rnnkit.errors import ConfigError, DataError
+from rnnkit.models.classifier import ClassifierConfig, build_classifier
+from rnnkit.tasks._classify_prep import Prep, fit_prep
+from rnnkit.tasks._metrics import classification_report
+
+try:
+    from rnnkit.training.task import StepOutput
+except ModuleNotFoundError as err:  # the engine (branch `train`) has not landed yet
+    if not (err.name or "").startswith("rnnkit.training"):
+        raise
+
+    @dataclass
+    class StepOutput:  # the contract's fields; replaced by rnnkit.training.task's once merged
+        loss: torch.Tensor
+        n_items: int
+        state: object = None
+        metrics: dict = field(default_factory=dict)
+
+
+@dataclass
+class DataConfig:
+    name: str = "japanese-vowels"  # a name from rnnkit.data.datasets.list_datasets()
+    train_path: str = ""  # your own .ts or CSV file instead of `name`
+    test_path: str = ""
+    text_column: str = "text"
+    label_column: str = "label"
+    tokenizer: str = "word"  # text: "word" or "char"
+    min_freq: int = 2
+    max_vocab: int = 20000
+    max_len: int = 0  # text: keep at most this many tokens (0 = all)
+    normalize: bool = True  # series: per-channel standardisation fitted on train
+    test_fraction: float = 0.2  # for data without a test split of its own
+    valid_fraction: float = 0.1  # of the training split, for evaluate(); 0 = use the test split
+    seed: int = 0
+    batch_size: int = 32
+    bucket: bool = True  # group similar lengths into a batch (less padding)
+    class_weights: bool = False  # weight the loss by inverse class frequency
+
+    def __post_init__(self):
+        def need(ok: bool, key: str, expected: str) -> None:
+            if not ok:
+                raise ConfigError(f"data.{key}: expected {expected}, got {getattr(self, key)!r}")
+
+        need(self.tokenizer in KINDS, "tokenizer", " or ".join(KINDS))
+        need(0.0 < self.test_fraction < 1.0, "test_fraction", "a number in (0, 1)")
+        need(0.0 <= self.valid_fraction < 1.0, "valid_fraction", "a number in [0, 1)")
+        need(self.batch_size >= 1, "batch_size", "a positive integer")
+        need(self.max_len >= 0, "max_len", "0 (no limit) or a positive integer")
+        need(bool(self.name or self.train_path), "name", "a dataset name or data.train_path")
+
+
+@dataclass
+class ModelConfig:
+    cell: str = "lstm"  # "lstm" | "gru" | "rnn"
+    hidden_size: int = 64
+    num_layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0
+    embed_dim: int = 64  # series: width of the per-step projection, 0 = none
+    pooling: str = "last"  # "last" | "mean" | "max" | "attention"
+    impl: str = "auto"  # rnnkit layer implementation: "auto" | "reference" | "fused" | "native"
+
+
+def _section(cls, value, where: str):
+    if isinstance(value, cls):
+        return value
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; "
+                          f"known: {', '.join(sorted(known))}")
+    return cls(**value)
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+    def __post_init__(self):  # Config(**json_dict) rebuilds the nested sections
+        self.data = _section(DataConfig, self.data, "task.data")
+        self.model = _section(ModelConfig, self.model, "task.model")
+
+
+# Small datasets (UCR sets hold tens to hundreds of series): evaluate often, stop when the
+# validation metrics no longer improve.
+TRAIN_DEFAULTS: dict = {"train.steps": 1500, "train.eval_every": 100, "train.early_stop": 10,
+                        "optim.lr": 2e-3}
+
+
+def _device(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+class ClassifyTask:
+    """The Task contract for classification. Built by `make_task` (with data) or
+    `task_from_metadata` (no data: to predict with a trained run)."""
+
+    name = "classify"
+    item_unit = "seq"  # what StepOutput.n_items counts, for the progress line
+
+    def __init__(self, cfg: Config, prep: Prep, split: dict, train=(), valid=()):
+        self.cfg, self.prep, self.split = cfg, prep, split
+        self.train = list(train)  # [(x array, y)] encoded
+        self.valid = list(valid)
+        self.weights = None
+        if cfg.data.class_weights and not prep.regression and self.train:
+            self.weights = class_weights([y for _, y in self.train], len(prep.classes))
+
+    def build_model(self) -> torch.nn.Module:
+        m, p = self.cfg.model, self.prep
+        return build_classifier(ClassifierConfig(
+            input_kind="tokens" if p.kind == "text" else "series",
+            vocab_size=p.vocab.size if p.vocab else 0, input_size=p.input_size,
+            embed_dim=m.embed_dim, cell=m.cell, hidden_size=m.hidden_size,
+            num_layers=m.num_layers, bidirectional=m.bidirectional, dropout=m.dropout,
+            pooling=m.pooling, impl=m.impl, n_outputs=len(p.classes) if p.classes else 1,
+            regression=p.regression))
+
+    def collate(self, items) -> dict:
+        x, lengths = pad_batch([torch.from_numpy(a) for a, _ in items])
+        dtype = torch.float32 if self.prep.regression else torch.int64
+        return {"x": x, "lengths": lengths, "y": torch.tensor([y for _, y in items], dtype=dtype)}
+
+    def _batches(self, items, shuffle: bool, seed: int, rank: int = 0, world_size: int = 1):
+        """(item indices, batch) pairs; bucketed by length when data.bucket is set."""
+        lengths = [len(a) for a, _ in items]
+        order = bucket_batches(lengths, self.cfg.data.batch_size, shuffle=shuffle, seed=seed,
+                               bucket=self.cfg.data.bucket)
+        for idx in shard_batches(order, rank, world_size):
+            yield idx, self.collate([items[i] for i in idx])
+
+    def train_batches(self, epoch: int, rank: int = 0, world_size: int = 1):
+        if not self.train:
+            raise DataError("classify: this task was built without training data")
+        seed = self.cfg.data.seed * 100_003 + epoch  # a fresh, reproducible order per epoch
+        for _, batch in self._batches(self.train, True, seed, rank, world_size):
+            yield batch
+
+    def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.prep.regression:
+            return F.mse_loss(out, y)
+        weight = None if self.weights is None else self.weights.to(out.device)
+        return F.cross_entropy(out, y, weight=weight)
+
+    def step(self, model, batch: dict, state=None) -> StepOutput:
+        dev = _device(model)
+        y = batch["y"].to(dev)
+        out = model(batch["x"].to(dev), batch["lengths"].to(dev))
+        loss = self._loss(out, y)
+        metrics = {}
+        if not self.prep.regression:
+            metrics["accuracy"] = (out.argmax(-1) == y).float().mean().item()
+        return StepOutput(loss=loss, n_items=int(y.shape[0]), state=None, metrics=metrics)
+
+    @torch.no_grad()
+    def outputs(self, model, items) -> tuple[np.ndarray, float]:
+        """(per-item outputs: class probabilities (N, K) or values (N,), mean loss)."""
+        was_training = model.training
+        model.eval()
+        dev = _device(model)
+        result, total = None, 0.0
+        try:
+            for idx, batch in self._batches(items, shuffle=False, seed=0):
+                out = model(batch["x"].to(dev), batch["lengths"].to(dev))
+                total += self._loss(out, batch["y"].to(dev)).item() * len(idx)
+                out = (out if self.prep.regression else torch.softmax(out, -1)).cpu().numpy()
+                if result is None:
+                    result = np.empty((len(items), *out.shape[1:]), dtype=out.dtype)
+                result[idx] = out  # batches are bucketed: put items back in their order
+        finally:
+            model.train(was_training)
+        if result is None:
+            raise DataError("classify: nothing to evaluate (no items)")
+        return result, total / len(items)
+
+    def score(self, model, items) -> dict:
+        """loss plus accuracy, macro_f1, confusion_matrix (regression: rmse, mae)."""
+        out, loss = self.outputs(model, items)
+        y = np.array([t for _, t in items])
+        if self.prep.regression:
+            pred, true = self.prep.target_values(out), self.prep.target_values(y)
+            return {"loss": loss, "rmse": float(np.sqrt(np.mean((pred - true) ** 2))),
+                    "mae": float(np.mean(np.abs(pred - true)))}
+        return {"loss": loss, **classification_report(y, out.argmax(1), self.prep.classes)}
+
+    def evaluate(self, model) -> dict[str, float]:
+        report = self.score(model, self.valid)
+        return {k: v for k, v in report.items() if isinstance(v, float)}
+
+    def metadata(self) -> dict:
+        return {"task": self.name, **self.prep.to_dict(), "split": self.split}
+
+
+def _load_data(cfg: DataConfig) -> Dataset:
+    if cfg.train_path:
+        return load_files(cfg.train_path, cfg.test_path, cfg.text_column, cfg.label_column,
+                          cfg.test_fraction, cfg.seed)
+    return load_dataset(cfg.name, cfg.test_fraction, cfg.seed)
+
+
+def make_task(cfg: Config) -> ClassifyTask:
+    """Load the data, cut the validation share, fit the preprocessing on train only."""
+    if not isinstance(cfg, Config):
+        cfg = Config(**cfg)
+    d = cfg.data
+    data = _load_data(d)
+    split = {"test": data.split, "valid": {"fraction": d.valid_fraction, "seed": d.seed}}
+    if d.valid_fraction > 0:
+        strata = data.train_y if data.classes is not None else [0] * len(data.train_y)
+        kept, held = stratified_split(strata, d.valid_fraction, d.seed)
+        split["valid"]["indices"] = held.tolist()
+    else:
+        kept, held = np.arange(len(data.train_y)), None
+    train_x = [data.train_x[i] for i in kept]
+    train_y = [data.train_y[i] for i in kept]
+    prep = fit_prep(d, data.kind, data.classes, train_x, train_y)
+    train = prep.encode_items(train_x, train_y, "training data")
+    if held is None:
+        valid = prep.encode_items(data.test_x, data.test_y, "test data")
+    else:
+        valid = prep.encode_items([data.train_x[i] for i in held],
+                                  [data.train_y[i] for i in held], "validation data")
+    return ClassifyTask(cfg, prep, split, train, valid)
+
+
+def task_from_metadata(cfg: Config, metadata: dict) -> ClassifyTask:
+    """A task holding only what a checkpoint keeps: builds the model, encodes new inputs."""
+    if metadata.get("task", "classify") != "classify":
+        raise ConfigError(f"run: expected a classify run, got task {metadata.get('task')!r}")
+    return ClassifyTask(cfg, Prep.from_dict(metadata), metadata.get("split", {}))
+
+
+def config_from_run(config: dict) -> Config:
+    """The task section of a run's resolved config (the engine nests it under 'task')."""
+    section = config.get("task") if isinstance(config.get("task"), dict) else config
+    return Config(**{k: v for k, v in section.items() if k in ("data", "model")})
+
+
+def evaluate_run(run_dir, data=None, as_json: bool = False, which: str = "best") -> dict:
+    """`rnnkit evaluate RUN_DIR [--data test|PATH] [--json]` for classify runs: accuracy,
+    macro_f1, confusion matrix (printed) and confusion_matrix.png in the run directory."""
+    from rnnkit.tasks._classify_run import evaluate_run as run
+
+    return run(run_dir, data, as_json, which)
+
+
+def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
+                    batch_size: int = 0, device: str = "cpu", run_dir=None) -> dict:
+    """The same report from what `load_run` returned (no printing; the PNG only with run_dir)."""
+    from rnnkit.tasks._classify_run import evaluate_loaded as run
+
+    return run(config, metadata, state_dict, data, batch_size, device, run_dir)
+
+
+def predict_file(run_dir, path, which: str = "best"):
+    """(classes, predicted labels, probabilities (N, K)) for each row/case of a CSV or .ts file."""
+    from rnnkit.tasks._classify_run import predict_file as run
+
+    return run(run_dir, path, which)
