@@ -104,3 +104,16 @@ def test_evaluate_dispatches_on_the_task_name(monkeypatch, capsys):
     assert seen == {"data": None, "batch_size": 3, "device": "cpu", "run_dir": "RUN"}
     assert capsys.readouterr().out.splitlines() == [
         "accuracy          0.5", "confusion_matrix  [[1, 0], [1, 0]]"]
+
+
+def test_evaluate_uses_the_task_formatter_when_it_has_one(monkeypatch, capsys):
+    module = types.ModuleType("rnnkit.tasks.faketask2")
+    module.evaluate_loaded = lambda *args, **kwargs: {"accuracy": 0.25}
+    module.format_report = lambda metrics: f"acc={metrics['accuracy']:.0%}"
+    monkeypatch.setitem(sys.modules, "rnnkit.tasks.faketask2", module)
+    run = ({"task_name": "faketask2"}, {}, {})
+    monkeypatch.setattr(evaluate_cli, "_load_run", lambda d, w: run)
+    assert main(["evaluate", "RUN"]) == 0
+    assert capsys.readouterr().out == "acc=25%\n"
+    assert main(["evaluate", "RUN", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"accuracy": 0.25}

@@ -3,7 +3,8 @@
 Dispatches on the run's task (config.json's `task_name`): the task module's
 `evaluate_loaded(config, metadata, state_dict, data, batch_size=..., device=..., run_dir=...)`
 returns the metrics as a dict (for `lm`: loss, bpc, perplexity; for `classify`: accuracy,
-macro-F1, the confusion matrix), which this prints as one JSON object or one line per metric."""
+macro-F1, the confusion matrix), which this prints as one JSON object, or as text: the module's
+`format_report(metrics) -> str` where it has one, else one line per metric."""
 
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ def _load_run(run_dir: str, which: str):
     return load_run(run_dir, which)
 
 
-def task_evaluator(config: dict, metadata: dict):
-    """The `evaluate_loaded` function of the run's task module."""
+def task_module(config: dict, metadata: dict):
+    """The run's task module, which has `evaluate_loaded`."""
     name = config.get("task_name") or metadata.get("task")
     if not isinstance(name, str) or not name.isidentifier():
         raise RnnkitError(f"run config has no valid task_name (got {name!r})")
@@ -44,10 +45,9 @@ def task_evaluator(config: dict, metadata: dict):
         if err.name != f"rnnkit.tasks.{name}":
             raise
         raise RnnkitError(f"the run's task {name!r} is not installed in this rnnkit") from None
-    evaluator = getattr(module, "evaluate_loaded", None)
-    if evaluator is None:
+    if not hasattr(module, "evaluate_loaded"):
         raise RnnkitError(f"task {name!r} does not support `rnnkit evaluate` (no evaluate_loaded)")
-    return evaluator
+    return module
 
 
 def format_metrics(metrics: dict) -> str:
@@ -64,9 +64,13 @@ def run(args) -> int:
     if args.batch_size < 1:
         raise RnnkitError(f"--batch-size: expected an integer >= 1, got {args.batch_size}")
     config, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
-    metrics = task_evaluator(config, metadata)(
+    module = task_module(config, metadata)
+    metrics = module.evaluate_loaded(
         config, metadata, state_dict, args.data, batch_size=args.batch_size, device=args.device,
         run_dir=args.run_dir,
     )
-    print(json.dumps(metrics) if args.json else format_metrics(metrics))
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        print(getattr(module, "format_report", format_metrics)(metrics))
     return 0
