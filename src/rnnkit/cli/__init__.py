@@ -11,7 +11,7 @@ from rnnkit._version import __version__
 from rnnkit.errors import RnnkitError
 
 # Subcommand modules under rnnkit.cli, in the order `--help` lists them.
-SUBCOMMANDS: tuple[str, ...] = ("demo", "predict", "env")
+SUBCOMMANDS: tuple[str, ...] = ("demo", "predict", "env", "generate", "evaluate")
 
 
 def build_parser() -> argparse.ArgumentParser:
