@@ -106,8 +106,10 @@ class RecallTask:
         x, y = batch
         logits, state = model(x, state)
         loss, n, acc, boundary = self._losses(logits, y)
-        return StepOutput(loss=loss, n_items=n, state=state,
-                          metrics={"acc": acc, "boundary_loss": boundary})
+        metrics = {"acc": acc}
+        if boundary is not None:  # the first chunk of a stream has no target there
+            metrics["boundary_loss"] = boundary
+        return StepOutput(loss=loss, n_items=n, state=state, metrics=metrics)
 
     def _losses(self, logits: torch.Tensor, y: torch.Tensor):
         V, delay = self.cfg.data.vocab, self.cfg.data.delay
@@ -119,7 +121,7 @@ class RecallTask:
         acc = ((logits.argmax(-1) == y) & valid).sum().item() / max(n, 1)
         head_valid = valid[:, :delay]  # steps whose target lies in the previous chunk
         boundary = (per_step[:, :delay].sum() / head_valid.sum()).item() if head_valid.any() \
-            else float("nan")
+            else None
         return loss, n, acc, boundary
 
     def evaluate(self, model: nn.Module) -> dict[str, float]:

@@ -18,7 +18,7 @@ import torch
 from rnnkit._version import __version__
 from rnnkit.errors import RnnkitError
 from rnnkit.training import distributed as D
-from rnnkit.training.checkpoint import write_json_atomic
+from rnnkit.training.checkpoint import checkpoint_dir, write_json_atomic
 from rnnkit.training.metrics_log import truncate_after
 from rnnkit.training.plots import plot_run
 from rnnkit.training.registry import load_task_module
@@ -71,6 +71,9 @@ def train(task: Task, cfg: RunConfig, run_dir: str | Path, *, resume: bool = Fal
     try:
         if dist.is_main:
             _prepare_run_dir(run_dir, cfg, resume, argv)
+            if resume:  # forget what a crashed run logged after its last checkpoint
+                state = json.loads((checkpoint_dir(run_dir, "last") / "state.json").read_text())
+                truncate_after(run_dir / "metrics.jsonl", state["step"])
         D.barrier(dist)
         seed_everything(t.seed)
         model = task.build_model().to(device)
@@ -80,8 +83,6 @@ def train(task: Task, cfg: RunConfig, run_dir: str | Path, *, resume: bool = Fal
         try:
             if resume:
                 trainer.resume_from(run_dir)
-                if dist.is_main:
-                    truncate_after(run_dir / "metrics.jsonl", trainer.step)
             else:
                 trainer.save("last")  # step 0: the guards always have a checkpoint to go back to
             return trainer.fit()

@@ -81,7 +81,7 @@ class Trainer:
             raise RnnkitError("set a limit: --steps N, --minutes M or --train.epochs=E")
         progress = Progress(t.steps, self.step, self.unit, t.log_every,
                             enabled=self.dist.is_main and self.progress_mode != "off",
-                            fancy={"auto": None, "plain": False, "rich": True}[self.progress_mode])
+                            fancy={"plain": False, "rich": True}.get(self.progress_mode))
         start = time.monotonic()
         batches = self._open_epoch(self.batch_index, rng_after=self._rng_after)
         stop = None
@@ -107,7 +107,7 @@ class Trainer:
                     progress.message(self._restore())
                     batches = self._open_epoch(self.batch_index, rng_after=self._rng_after)
                     continue
-                stop = self._after_step(start)
+                stop = self._after_step(start, good=verdict is Verdict.OK)
             self._finish(stop)
         finally:
             progress.close()
@@ -143,16 +143,17 @@ class Trainer:
         record.update({k: float(v) for k, v in out.metrics.items()})
         return verdict, record
 
-    def _after_step(self, start: float) -> str | None:
-        """Evaluation, checkpoints and the stop conditions after a good step."""
+    def _after_step(self, start: float, good: bool) -> str | None:
+        """Evaluation, checkpoints (never while steps are being skipped: `last` stays the last
+        good state) and the stop conditions."""
         t = self.cfg.train
         stop = None
-        if t.eval_every and self.step % t.eval_every == 0:
+        if good and t.eval_every and self.step % t.eval_every == 0:
             metrics = self._evaluate()
             self.schedule.on_eval(metrics["loss"])
             if t.early_stop and self.evals_since_best >= t.early_stop:
                 stop = "early stopping"
-        if self.step % (t.ckpt_every or t.eval_every or t.steps or 1) == 0:
+        if good and self.step % (t.ckpt_every or t.eval_every or t.steps or 1) == 0:
             self.save("last")
         if t.steps and self.step >= t.steps:
             stop = stop or "steps"
