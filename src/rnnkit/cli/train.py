@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     result = train_task(args.task, config_file=args.config, out=args.out, resume=args.resume,
                         overrides=overrides, argv=getattr(args, "argv", None),
                         progress="plain" if args.plain else "auto")
+    if result["rank"] != 0:
+        return 0  # under torchrun, rank 0 reports
     best = result["best_val_loss"]
     best_text = f"{best:.4f}" if math.isfinite(best) else "n/a"
     print(f"done: {result['step']} steps ({result['stop']}), best val loss {best_text}, "

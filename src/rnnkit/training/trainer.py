@@ -171,7 +171,8 @@ class Trainer:
                        restores=self.guard.restores)
 
     def summary(self, stop: str | None) -> dict:
-        return {"run_dir": str(self.run_dir), "step": self.step, "epoch": self.epoch,
+        return {"run_dir": str(self.run_dir), "rank": self.dist.rank, "step": self.step,
+                "epoch": self.epoch,
                 "stop": stop, "best_val_loss": self.best_val, "last_eval": self.last_eval,
                 "skipped": self.guard.skipped, "restores": self.guard.restores}
 
