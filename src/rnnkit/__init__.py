@@ -1,8 +1,11 @@
 """rnnkit: recurrent neural networks from their equations, with a hand-written BPTT.
 
-The public layers and cells are drop-in replacements for their torch.nn namesakes.
+The public layers and cells are drop-in replacements for their torch.nn namesakes:
+rnnkit.RNN / LSTM / GRU and rnnkit.RNNCell / LSTMCell / GRUCell.
 """
 
 from rnnkit._version import __version__
+from rnnkit.cells import GRUCell, LSTMCell, RNNCell
+from rnnkit.layers import GRU, LSTM, RNN
 
-__all__ = ["__version__"]
+__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell", "__version__"]

@@ -1,0 +1,12 @@
+"""Implementation choice: pure eligibility predicates and the explicit `impl` switch."""
+
+from rnnkit.backends.dispatch import (
+    IMPLS,
+    LayerSpec,
+    can_use_fused,
+    can_use_native,
+    can_use_reference,
+    choose,
+)
+
+__all__ = ["IMPLS", "LayerSpec", "can_use_fused", "can_use_native", "can_use_reference", "choose"]

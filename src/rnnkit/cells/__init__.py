@@ -1,0 +1,9 @@
+"""Cells: parameters, initialisation and the autograd binding of the hand-written backward."""
+
+from rnnkit.cells.base import GRUCell, LSTMCell, RNNCell, RNNCellBase
+from rnnkit.cells.function import FusedSequence, fused_sequence, run_direction
+
+__all__ = [
+    "FusedSequence", "GRUCell", "LSTMCell", "RNNCell", "RNNCellBase", "fused_sequence",
+    "run_direction",
+]

@@ -1,0 +1,134 @@
+"""The cell contract and the torch.nn-compatible cells.
+
+A cell is an nn.Module with
+    init_state(batch, device=None, dtype=None) -> state     a tuple of tensors, zeros
+    step(x (B, I), state) -> (out (B, H_out), state)        one time step; state[0] is out
+and, for torch.nn compatibility, forward(input, hx=None) with torch.nn's RNNCell/LSTMCell/GRUCell
+meaning. rnnkit.layers.Recurrent runs any object that keeps this contract over a sequence.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from rnnkit.backends.dispatch import LayerSpec, check_impl, choose
+from rnnkit.backends.native import native_cell
+from rnnkit.cells.function import run_direction
+from rnnkit.checks import ShapeError, check_settings
+from rnnkit.functional import LayerWeights, cell_math
+
+_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+
+
+class RNNCellBase(nn.Module):
+    """Parameters weight_ih (G*H, I), weight_hh (G*H, H), bias_ih, bias_hh (G*H,) as torch.nn."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", reset_after: bool = True, impl: str = "auto",
+                 device=None, dtype=None):
+        super().__init__()
+        check_settings(mode, input_size, hidden_size, 1, 0.0, 0, nonlinearity)
+        self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
+        self.bias = bias
+        self.reset_after, self.impl = reset_after, check_impl(impl)
+        self.last_impl: str | None = None
+        self._cell = cell_math(mode, nonlinearity, reset_after)
+        G, factory = _GATES[mode], {"device": device, "dtype": dtype}
+        self.weight_ih = nn.Parameter(torch.empty(G * hidden_size, input_size, **factory))
+        self.weight_hh = nn.Parameter(torch.empty(G * hidden_size, hidden_size, **factory))
+        if bias:
+            self.bias_ih = nn.Parameter(torch.empty(G * hidden_size, **factory))
+            self.bias_hh = nn.Parameter(torch.empty(G * hidden_size, **factory))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for weight in self.parameters():
+            nn.init.uniform_(weight, -bound, bound)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if not self.bias:
+            s += ", bias=False"
+        if self.mode == "RNN_RELU":
+            s += ", nonlinearity='relu'"
+        return s
+
+    def init_state(self, batch: int, device=None, dtype=None) -> tuple[Tensor, ...]:
+        like = self.weight_ih
+        h = torch.zeros(batch, self.hidden_size, device=device or like.device,
+                        dtype=dtype or like.dtype)
+        return (h, torch.zeros_like(h)) if self.mode == "LSTM" else (h,)
+
+    def step(self, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        impl = choose(self.impl, LayerSpec(self.mode, self.reset_after), x)
+        self.last_impl = impl
+        w = LayerWeights(self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        if impl == "native":
+            new = native_cell(self.mode, x, state, *w[:4])
+        else:
+            _, new = run_direction(impl, self._cell, x.unsqueeze(0), state, w, None, False)
+        return new[0], new
+
+    def forward(self, input: Tensor, hx=None):
+        if not isinstance(input, Tensor) or input.dim() not in (1, 2):
+            shape = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
+            raise ShapeError(
+                f"{type(self).__name__}: input must be 2-D (batch, input_size) or 1-D "
+                f"(input_size,), got {shape}"
+            )
+        if input.shape[-1] != self.input_size:
+            raise ShapeError(
+                f"{type(self).__name__}: input.size(-1) must equal input_size={self.input_size}, "
+                f"got {input.shape[-1]}"
+            )
+        unbatched = input.dim() == 1
+        x = input.unsqueeze(0) if unbatched else input
+        if hx is None:
+            state = self.init_state(x.shape[0], x.device, x.dtype)
+        else:
+            state = tuple(hx) if self.mode == "LSTM" else (hx,)
+            for name, s in zip(("h", "c"), state, strict=False):
+                expected = (self.hidden_size,) if unbatched else (x.shape[0], self.hidden_size)
+                if tuple(s.shape) != expected:
+                    raise ShapeError(f"{type(self).__name__}: {name} must have shape {expected}, "
+                                     f"got {tuple(s.shape)}")
+            state = tuple(s.unsqueeze(0) for s in state) if unbatched else state
+        _, new = self.step(x, state)
+        new = tuple(s.squeeze(0) for s in new) if unbatched else new
+        return new if self.mode == "LSTM" else new[0]
+
+
+class RNNCell(RNNCellBase):
+    """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act tanh or relu (torch.nn.RNNCell)."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", impl: str = "auto", device=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ShapeError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__("RNN_RELU" if nonlinearity == "relu" else "RNN_TANH", input_size,
+                         hidden_size, bias, nonlinearity, impl=impl, device=device, dtype=dtype)
+
+
+class LSTMCell(RNNCellBase):
+    """One LSTM step, gate order i, f, g, o; forward(input, (h, c)) -> (h', c')."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, impl: str = "auto",
+                 device=None, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, bias, impl=impl, device=device,
+                         dtype=dtype)
+
+
+class GRUCell(RNNCellBase):
+    """One GRU step, gate order r, z, n; reset_after=False is the Cho et al. 2014 form."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 reset_after: bool = True, impl: str = "auto", device=None, dtype=None):
+        super().__init__("GRU", input_size, hidden_size, bias, reset_after=reset_after, impl=impl,
+                         device=device, dtype=dtype)

@@ -1,0 +1,56 @@
+"""Binds the hand-written BPTT to autograd: `loss.backward()` runs rnnkit's own backward loop."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from rnnkit.functional.bptt import LayerWeights, sequence_backward, sequence_forward
+
+
+class FusedSequence(torch.autograd.Function):
+    """One layer, one direction, over a whole sequence. Inputs after the settings:
+    x (T, B, I), the n_state initial state tensors, then W_ih, W_hh, b_ih, b_hh, W_hr (or None).
+    Outputs: out (T, B, H_out) and the final state tensors."""
+
+    @staticmethod
+    def forward(ctx, cell, mask, reverse: bool, n_state: int, x: Tensor, *rest):
+        state0, w = tuple(rest[:n_state]), LayerWeights(*rest[n_state:])
+        out, state, cache = sequence_forward(cell, x, state0, w, mask, reverse)
+        ctx.cell, ctx.cache, ctx.n_state = cell, cache, n_state
+        ctx.save_for_backward(*(t for t in w if t is not None))
+        ctx.has = tuple(t is not None for t in w)
+        # Clone the final state: it is also held by the cache, and an output kept on ctx would
+        # make a reference cycle through its grad_fn.
+        return (out, *(s.clone() for s in state))
+
+    @staticmethod
+    def backward(ctx, d_out, *d_state):
+        saved = iter(ctx.saved_tensors)
+        w = LayerWeights(*(next(saved) if has else None for has in ctx.has))
+        dx, d_state0, grads = sequence_backward(ctx.cell, d_out, d_state, w, ctx.cache)
+        d_weights = tuple(grads[name] for name in LayerWeights._fields)
+        return (None, None, None, None, dx, *d_state0, *d_weights)
+
+
+def fused_sequence(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=None, reverse=False):
+    """(out, final_state) with rnnkit's BPTT as the backward; a plain forward without grad."""
+    needs_grad = torch.is_grad_enabled() and (
+        x.requires_grad or any(t.requires_grad for t in (*state0, *w) if t is not None)
+    )
+    if not needs_grad:
+        out, state, _ = sequence_forward(cell, x, state0, w, mask, reverse)
+        return out, state
+    out, *state = FusedSequence.apply(cell, mask, reverse, len(state0), x, *state0, *w)
+    return out, tuple(state)
+
+
+def run_direction(impl: str, cell, x: Tensor, state0: tuple, w: LayerWeights, mask, reverse):
+    """One layer, one direction: (out (T, B, H_out), final state tuple). "reference": autograd
+    differentiates the step math; "fused": rnnkit's hand-written BPTT is the backward."""
+    if impl == "fused":
+        return fused_sequence(cell, x, state0, w, mask, reverse)
+    if impl == "reference":
+        out, state, _ = sequence_forward(cell, x, state0, w, mask, reverse)
+        return out, state
+    raise ValueError(f"run_direction runs 'fused' or 'reference', got {impl!r}")

@@ -1,0 +1,77 @@
+"""LSTM (Hochreiter & Schmidhuber 1997, with forget gate), optional output projection (Sak 2014).
+
+    i, f, g, o = split(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)        gate order i, f, g, o
+    i, f, o = sigmoid(i), sigmoid(f), sigmoid(o);  g = tanh(g)
+    c_t = f * c_{t-1} + i * g
+    h_t = o * tanh(c_t)                       (then h_t = h_t W_hr^T if proj_size > 0)
+
+Parameters as torch.nn.LSTM: W_ih (4H, I), W_hh (4H, P or H), b_ih, b_hh (4H,), W_hr (P, H).
+State: (h (B, P or H), c (B, H)).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+from rnnkit.functional.bptt import LayerWeights, default_recurrent_weight_grad
+
+
+class LSTMCache(NamedTuple):
+    i: Tensor  # (B, H) each, after their nonlinearities
+    f: Tensor
+    g: Tensor
+    o: Tensor
+    c_prev: Tensor
+    tanh_c: Tensor
+    h_raw: Tensor | None  # o * tanh(c) before the projection, only with proj_size
+
+
+class LSTMCellMath:
+    gates = 4
+    fold_bias_hh = True
+    same_dgx_dgh = True
+    recurrent_weight_grad = staticmethod(default_recurrent_weight_grad)
+
+    @staticmethod
+    def state_sizes(w: LayerWeights) -> tuple[int, ...]:
+        return (w.W_hh.shape[1], w.W_hh.shape[0] // 4)
+
+    @staticmethod
+    def step_forward(gx_t: Tensor, state: tuple, w: LayerWeights):
+        h_prev, c_prev = state
+        gates = torch.addmm(gx_t, h_prev, w.W_hh.t())  # (B, 4H)
+        H = c_prev.shape[-1]
+        act = torch.sigmoid(gates)  # i, f, o used; the g slice is replaced by its tanh below
+        i, f, o = act[:, :H], act[:, H:2 * H], act[:, 3 * H:]
+        g = torch.tanh(gates[:, 2 * H:3 * H])
+        c = torch.addcmul(f * c_prev, i, g)
+        tanh_c = torch.tanh(c)
+        h = o * tanh_c
+        h_raw = None
+        if w.W_hr is not None:
+            h_raw, h = h, h @ w.W_hr.t()  # (B, P)
+        return (h, c), h_prev, LSTMCache(i, f, g, o, c_prev, tanh_c, h_raw)
+
+    @staticmethod
+    def step_backward(dstate: tuple, cache: LSTMCache, w: LayerWeights, grads: dict):
+        dh, dc_next = dstate
+        i, f, g, o, c_prev, tanh_c, h_raw = cache
+        if h_raw is not None:
+            grads["W_hr"].addmm_(dh.t(), h_raw)  # through the projection
+            dh = dh @ w.W_hr
+        do = dh * tanh_c  # through h = o * tanh(c)
+        dc = torch.addcmul(dc_next, dh * o, 1 - tanh_c * tanh_c)  # ... and through tanh(c)
+        da = torch.cat(
+            (
+                dc * g * i * (1 - i),  # through c = f c_prev + i g, then sigmoid
+                dc * c_prev * f * (1 - f),
+                dc * i * (1 - g * g),  # through tanh
+                do * o * (1 - o),
+            ),
+            dim=1,
+        )  # (B, 4H)
+        dh_prev = da @ w.W_hh  # through the recurrent matmul
+        return da, da, (dh_prev, dc * f)

@@ -1,0 +1,53 @@
+"""Elman (simple) RNN: the step math and its hand-written backward.
+
+    h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh),   act = tanh or relu
+
+Parameters as torch.nn.RNN: W_ih (H, I), W_hh (H, H), b_ih (H,), b_hh (H,).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+from rnnkit.functional.bptt import LayerWeights, default_recurrent_weight_grad
+
+
+class ElmanCache(NamedTuple):
+    h: Tensor  # (B, H) the new state, enough for both derivatives
+
+
+class ElmanCell:
+    """Step math of the Elman RNN; `nonlinearity` is "tanh" or "relu"."""
+
+    gates = 1
+    fold_bias_hh = True  # b_hh is added once, in the input projection
+    same_dgx_dgh = True
+    recurrent_weight_grad = staticmethod(default_recurrent_weight_grad)
+
+    def __init__(self, nonlinearity: str = "tanh"):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+
+    @staticmethod
+    def state_sizes(w: LayerWeights) -> tuple[int, ...]:
+        return (w.W_hh.shape[1],)
+
+    def step_forward(self, gx_t: Tensor, state: tuple, w: LayerWeights):
+        (h_prev,) = state
+        a = torch.addmm(gx_t, h_prev, w.W_hh.t())  # (B, H) pre-activation
+        h = torch.tanh(a) if self.nonlinearity == "tanh" else torch.relu(a)
+        return (h,), h_prev, ElmanCache(h)
+
+    def step_backward(self, dstate: tuple, cache: ElmanCache, w: LayerWeights, grads: dict):
+        (dh,) = dstate
+        h = cache.h
+        if self.nonlinearity == "tanh":
+            da = dh * (1 - h * h)  # through tanh: 1 - tanh^2
+        else:
+            da = dh * (h > 0)  # through relu
+        dh_prev = da @ w.W_hh  # through the recurrent matmul
+        return da, da, (dh_prev,)

@@ -1,0 +1,7 @@
+"""Layers: the time loop, stacking, bidirectional, lengths and PackedSequence."""
+
+from rnnkit.checks import ShapeError
+from rnnkit.layers.base import RecurrentBase
+from rnnkit.layers.rnn import GRU, LSTM, RNN
+
+__all__ = ["GRU", "LSTM", "RNN", "RecurrentBase", "ShapeError"]

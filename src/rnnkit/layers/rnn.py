@@ -1,0 +1,72 @@
+"""rnnkit.RNN, rnnkit.LSTM, rnnkit.GRU: drop-in for torch.nn.RNN/LSTM/GRU.
+
+Every torch.nn argument keeps its meaning; rnnkit adds:
+- impl: "auto" | "reference" | "fused" | "native" (see rnnkit.backends.dispatch).
+- forward(..., lengths=...): per-row lengths of a padded batch, instead of packing.
+- GRU(reset_after=False): the reset gate applied before the recurrent matmul (Cho et al. 2014).
+"""
+
+from __future__ import annotations
+
+from rnnkit.checks import ShapeError
+from rnnkit.layers.base import RecurrentBase
+
+
+class RNN(RecurrentBase):
+    """Elman RNN stack: h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act tanh or relu.
+
+    Parameters per layer k (and `_reverse` for the backward direction), as torch.nn.RNN:
+    weight_ih_l{k} (H, I or D*H), weight_hh_l{k} (H, H), bias_ih_l{k} (H,), bias_hh_l{k} (H,).
+    Returns (output (T, B, D*H), h_n (D*num_layers, B, H)).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, impl: str = "auto",
+                 device=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ShapeError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        mode = "RNN_RELU" if nonlinearity == "relu" else "RNN_TANH"
+        super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, nonlinearity=nonlinearity, impl=impl, device=device,
+                         dtype=dtype)
+
+
+class LSTM(RecurrentBase):
+    """LSTM stack, gate order i, f, g, o (as torch.nn.LSTM):
+
+        i, f, o = sigmoid(.), g = tanh(.) of x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh
+        c_t = f * c_{t-1} + i * g;   h_t = o * tanh(c_t);   h_t = h_t W_hr^T if proj_size > 0
+
+    Parameters: weight_ih_l{k} (4H, I), weight_hh_l{k} (4H, P or H), bias_ih_l{k}, bias_hh_l{k}
+    (4H,), weight_hr_l{k} (P, H) with proj_size P. Returns (output, (h_n, c_n)).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0, impl: str = "auto",
+                 device=None, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, proj_size=proj_size, impl=impl, device=device, dtype=dtype)
+
+
+class GRU(RecurrentBase):
+    """GRU stack, gate order r, z, n (as torch.nn.GRU):
+
+        r, z = sigmoid(x_t W_i{r,z}^T + b_i{r,z} + h_{t-1} W_h{r,z}^T + b_h{r,z})
+        n = tanh(x_t W_in^T + b_in + r * (h_{t-1} W_hn^T + b_hn))      (reset_after=True)
+        h_t = (1 - z) * n + z * h_{t-1}
+
+    torch.nn (and cuDNN, and Keras' default) apply the reset gate after the recurrent matmul.
+    reset_after=False gives the form of Cho et al. 2014, n = tanh(x W_in^T + b_in + (r * h) W_hn^T
+    + b_hn), which no torch kernel has (impl "native" then refuses; "auto" picks "fused").
+    Parameters: weight_ih_l{k} (3H, I), weight_hh_l{k} (3H, H), bias_ih_l{k}, bias_hh_l{k} (3H,).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, reset_after: bool = True, impl: str = "auto",
+                 device=None, dtype=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, reset_after=reset_after, impl=impl, device=device,
+                         dtype=dtype)

@@ -1,0 +1,44 @@
+"""Shared test helpers: build an rnnkit layer beside its torch.nn twin and compare everything."""
+
+from __future__ import annotations
+
+import torch
+
+import rnnkit
+
+PAIRS = {
+    "rnn_tanh": (rnnkit.RNN, torch.nn.RNN, {}),
+    "rnn_relu": (rnnkit.RNN, torch.nn.RNN, {"nonlinearity": "relu"}),
+    "lstm": (rnnkit.LSTM, torch.nn.LSTM, {}),
+    "lstm_proj": (rnnkit.LSTM, torch.nn.LSTM, {"proj_size": 3}),
+    "gru": (rnnkit.GRU, torch.nn.GRU, {}),
+}
+
+
+def as_tuple(state):
+    return tuple(state) if isinstance(state, tuple) else (state,)
+
+
+def twin_layers(kind: str, impl: str, input_size=4, hidden_size=5, dtype=torch.float32, **kw):
+    """An rnnkit layer and a torch.nn layer with the same weights."""
+    ours_cls, theirs_cls, extra = PAIRS[kind]
+    ours = ours_cls(input_size, hidden_size, impl=impl, dtype=dtype, **extra, **kw)
+    theirs = theirs_cls(input_size, hidden_size, dtype=dtype, **extra, **kw)
+    theirs.load_state_dict(ours.state_dict())
+    return ours, theirs
+
+
+def random_upstream(out, state, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    g_out = torch.randn(out.shape, generator=gen, dtype=out.dtype)
+    g_state = tuple(torch.randn(s.shape, generator=gen, dtype=s.dtype) for s in state)
+    return g_out, g_state
+
+
+def weighted_loss(out, state, g_out, g_state):
+    """A scalar whose gradient w.r.t. out and each state is the given random upstream gradient."""
+    return (out * g_out).sum() + sum((s * g).sum() for s, g in zip(state, g_state, strict=True))
+
+
+def max_diff(a, b) -> float:
+    return max((x - y).abs().max().item() for x, y in zip(a, b, strict=True))

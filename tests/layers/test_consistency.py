@@ -1,0 +1,139 @@
+"""Step by step == whole sequence == chunks with carried state; fused == reference == native;
+proof that each impl really runs; the GRU of Cho et al. against its own equations."""
+
+import pytest
+import torch
+from helpers import as_tuple, max_diff, twin_layers
+
+import rnnkit
+import rnnkit.cells.function as function_mod
+import rnnkit.layers.base as layer_mod
+
+KINDS = ["rnn_tanh", "rnn_relu", "lstm", "lstm_proj", "gru"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("impl", ["fused", "reference", "native"])
+def test_whole_equals_chunks_equals_steps(kind, impl):
+    torch.manual_seed(0)
+    layer, _ = twin_layers(kind, impl, 3, 6, num_layers=2, dtype=torch.float64)
+    x = torch.randn(12, 2, 3, dtype=torch.float64)
+    whole, whole_state = layer(x)
+    outs, state = [], None
+    for chunk in x.split([5, 4, 3]):  # uneven chunks, state carried across
+        out, state = layer(chunk, state)
+        outs.append(out)
+    assert torch.allclose(torch.cat(outs), whole, atol=1e-12)
+    assert max_diff(as_tuple(state), as_tuple(whole_state)) < 1e-12
+    steps, state = [], None
+    for t in range(x.shape[0]):
+        out, state = layer(x[t:t + 1], state)
+        steps.append(out)
+    assert torch.allclose(torch.cat(steps), whole, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["rnn_tanh", "lstm", "gru"])
+def test_cells_stepped_equal_the_layer(kind):
+    torch.manual_seed(1)
+    layer, _ = twin_layers(kind, "fused", 3, 4, dtype=torch.float64)
+    cell_cls = {"rnn_tanh": rnnkit.RNNCell, "lstm": rnnkit.LSTMCell, "gru": rnnkit.GRUCell}[kind]
+    cell = cell_cls(3, 4, dtype=torch.float64)
+    cell.load_state_dict({k.replace("_l0", ""): v for k, v in layer.state_dict().items()})
+    x = torch.randn(7, 2, 3, dtype=torch.float64)
+    whole, _ = layer(x)
+    state = cell.init_state(2)
+    for t in range(7):
+        out, state = cell.step(x[t], state)
+        assert torch.allclose(out, whole[t], atol=1e-12)
+
+
+def count_calls(monkeypatch, module, name):
+    calls = []
+    original = getattr(module, name)
+
+    def spy(*args, **kwargs):
+        calls.append(name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, spy)
+    return calls
+
+
+@pytest.mark.parametrize("impl", ["fused", "reference", "native", "auto"])
+def test_each_impl_really_runs(monkeypatch, impl):
+    own_forward = count_calls(monkeypatch, function_mod, "sequence_forward")
+    own_backward = count_calls(monkeypatch, function_mod, "sequence_backward")
+    native = count_calls(monkeypatch, layer_mod, "native_stack")
+    layer = rnnkit.LSTM(3, 4, impl=impl)
+    out, _ = layer(torch.randn(5, 2, 3, requires_grad=True))
+    out.sum().backward()
+    ran = {"fused": (1, 1, 0), "reference": (1, 0, 0), "native": (0, 0, 1), "auto": (0, 0, 1)}
+    assert (len(own_forward), len(own_backward), len(native)) == ran[impl]
+    assert layer.last_impl == ("native" if impl == "auto" else impl)
+
+
+def cho_gru_reference(x, h, W_ih, W_hh, b_ih, b_hh):
+    """The GRU of Cho et al. 2014 written out with autograd: reset applied before the matmul."""
+    H = h.shape[-1]
+    outs = []
+    for x_t in x:
+        gi = x_t @ W_ih.t() + b_ih
+        r = torch.sigmoid(gi[:, :H] + h @ W_hh[:H].t() + b_hh[:H])
+        z = torch.sigmoid(gi[:, H:2 * H] + h @ W_hh[H:2 * H].t() + b_hh[H:2 * H])
+        n = torch.tanh(gi[:, 2 * H:] + (r * h) @ W_hh[2 * H:].t() + b_hh[2 * H:])
+        h = (1 - z) * n + z * h
+        outs.append(h)
+    return torch.stack(outs), h
+
+
+def test_gru_reset_before_matches_its_equations():
+    torch.manual_seed(2)
+    x = torch.randn(6, 3, 4, dtype=torch.float64, requires_grad=True)
+    results = []
+    for impl in ("fused", "reference"):
+        layer = rnnkit.GRU(4, 5, reset_after=False, impl=impl, dtype=torch.float64)
+        torch.manual_seed(3)
+        layer.reset_parameters()
+        out, h_n = layer(x)
+        g = torch.randn_like(out)
+        grads = torch.autograd.grad((out * g).sum(), [x, *layer.parameters()])
+        results.append((out, h_n, grads))
+    want_out, want_h = cho_gru_reference(x, torch.zeros(3, 5, dtype=torch.float64),
+                                         *layer.parameters())
+    want_grads = torch.autograd.grad((want_out * g).sum(), [x, *layer.parameters()])
+    for out, h_n, grads in results:
+        assert torch.allclose(out, want_out, atol=1e-12)
+        assert torch.allclose(h_n[0], want_h, atol=1e-12)
+        assert max_diff(grads, want_grads) < 1e-10
+
+
+def test_gru_reset_before_auto_picks_fused_and_native_refuses():
+    layer = rnnkit.GRU(3, 4, reset_after=False)
+    layer(torch.randn(2, 1, 3))
+    assert layer.last_impl == "fused"
+    layer.impl = "native"
+    with pytest.raises(ValueError, match="reset_after=False.*impl='fused'"):
+        layer(torch.randn(2, 1, 3))
+
+
+def test_dropout_between_layers_only_in_training():
+    torch.manual_seed(4)
+    for impl in ("fused", "native"):
+        layer = rnnkit.LSTM(3, 8, num_layers=2, dropout=0.5, impl=impl)
+        x = torch.randn(5, 4, 3)
+        layer.eval()
+        a, _ = layer(x)
+        b, _ = layer(x)
+        assert torch.equal(a, b)
+        layer.train()
+        c, _ = layer(x)
+        assert not torch.allclose(a, c)
+
+
+@pytest.mark.parametrize("impl", ["fused", "reference", "native"])
+def test_unbatched_input(impl):
+    ours, theirs = twin_layers("lstm", impl, 3, 4, num_layers=2, bidirectional=True)
+    x = torch.randn(6, 3)
+    (o1, (h1, c1)), (o2, (h2, c2)) = ours(x), theirs(x)
+    assert o1.shape == (6, 8) and h1.shape == (4, 4)
+    assert max_diff((o1, h1, c1), (o2, h2, c2)) < 1e-6
