@@ -3,7 +3,7 @@
 import io
 import json
 
-from conftest import records
+from toyrun import records
 
 from rnnkit.cli import main
 from rnnkit.training.progress import Progress, use_rich

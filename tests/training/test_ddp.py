@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import records, run_toy
 from safetensors.torch import load_file
+from toyrun import records, run_toy
 
 import rnnkit
 

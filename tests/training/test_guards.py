@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from conftest import records, run_toy, toy_config
+from toyrun import records, run_toy, toy_config
 
 from rnnkit.tasks import toy
 from rnnkit.training.checkpoint import checkpoint_dir, load_checkpoint, load_run

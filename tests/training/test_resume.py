@@ -1,8 +1,8 @@
 """Resume equals never stopping: the run stopped at step k and resumed ends equal to the run
 that went straight to step n (CPU, same threads: 1e-6)."""
 
-from conftest import records, run_toy
 from safetensors.torch import load_file
+from toyrun import records, run_toy
 
 from rnnkit.training.run import train_task
 

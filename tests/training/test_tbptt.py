@@ -4,7 +4,7 @@ goes down only with it), gradients do not (the graph of a step does not grow wit
 import math
 
 import torch
-from conftest import records, run_toy, toy_config
+from toyrun import records, run_toy, toy_config
 
 from rnnkit.tasks import toy
 from rnnkit.training.tbptt import detach_state, stream_chunks

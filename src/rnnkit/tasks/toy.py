@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import rnnkit
 from rnnkit.training.task import StepOutput
 from rnnkit.training.tbptt import shard_rows, stream_chunks
 
@@ -44,6 +45,7 @@ class ModelConfig:
     hidden_size: int = 32
     num_layers: int = 1
     dropout: float = 0.0  # on the recurrent output, before the readout
+    impl: Literal["auto", "reference", "fused", "native"] = "auto"  # rnnkit's implementation
 
 
 @dataclass
@@ -61,9 +63,10 @@ class RecallNet(nn.Module):
 
     def __init__(self, cfg: ModelConfig, vocab: int):
         super().__init__()
-        layer = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cfg.cell]
+        layer = {"lstm": rnnkit.LSTM, "gru": rnnkit.GRU, "rnn": rnnkit.RNN}[cfg.cell]
         self.embed = nn.Embedding(vocab, cfg.hidden_size)
-        self.rnn = layer(cfg.hidden_size, cfg.hidden_size, cfg.num_layers, batch_first=True)
+        self.rnn = layer(cfg.hidden_size, cfg.hidden_size, cfg.num_layers, batch_first=True,
+                         impl=cfg.impl)
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.hidden_size, vocab)
 
