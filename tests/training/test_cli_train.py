@@ -20,7 +20,7 @@ def test_train_writes_a_complete_run_dir(tmp_path, capsys, monkeypatch):
     # not a terminal: plain periodic lines with loss, gradient norm, throughput and ETA
     lines = [line for line in out.splitlines() if line.startswith("step ")]
     assert [line.split()[1] for line in lines] == ["2/6", "4/6", "6/6"]
-    assert all("loss" in x and "gnorm" in x and "steps/s" in x and "eta" in x for x in lines)
+    assert all("loss" in x and "gnorm" in x and "symbols/s" in x and "eta" in x for x in lines)
     assert "done: 6 steps" in out
     config = json.loads((run / "config.json").read_text())
     assert "--train.eval_every=3" in config["command_line"] and config["train"]["seed"] == 3

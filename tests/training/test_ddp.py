@@ -23,16 +23,26 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_gloo_processes_match_one(tmp_path):
-    ddp_dir, single_dir = tmp_path / "ddp", tmp_path / "single"
+def _torchrun(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(Path(rnnkit.__file__).parents[1]),
                OMP_NUM_THREADS="1", CI="true")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1", "--nproc_per_node=2",
-           "--master_addr=127.0.0.1", f"--master_port={_free_port()}",
-           "-m", "rnnkit", "train", "toy", "--out", str(ddp_dir), "--train.device=cpu", *ARGS]
+           "--master_addr=127.0.0.1", f"--master_port={_free_port()}", "-m", "rnnkit", "train",
+           *args]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=150)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.count("done: 12 steps") == 1  # rank 0 reports
+    return done
+
+
+def test_two_gloo_processes_match_one(tmp_path):
+    """2 processes, stopped at step 7 (mid-epoch, carried state on each rank) and resumed to
+    step 12, against one process going straight to step 12."""
+    ddp_dir, single_dir = tmp_path / "ddp", tmp_path / "single"
+    first = _torchrun("toy", "--out", str(ddp_dir), "--train.device=cpu", *ARGS, "--steps=7")
+    assert first.stdout.count("done: 7 steps") == 1  # rank 0 reports
+    assert sorted(load_file(ddp_dir / "last" / "carry.safetensors")) == [
+        "rank0.0", "rank0.1", "rank1.0", "rank1.1"]  # each rank's (h, c)
+    _torchrun("--resume", str(ddp_dir), "--steps=12")
 
     run_toy(single_dir, *ARGS)
     a = load_file(ddp_dir / "last" / "model.safetensors")

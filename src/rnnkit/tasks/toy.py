@@ -77,7 +77,7 @@ class RecallNet(nn.Module):
 
 class RecallTask:
     name = "toy"
-    item_unit = "steps"
+    item_unit = "symbols"
 
     def __init__(self, cfg: Config):
         d = cfg.data
