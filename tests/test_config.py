@@ -94,3 +94,13 @@ def test_bad_file(tmp_path):
         resolve(toy, "toy", file_data=C.load_toml(path), file_name=str(path))
     with pytest.raises(ConfigError, match="--config: no such file"):
         C.load_toml(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize("override, match", [
+    ("--train.steps=-1", r"train.steps: expected >= 0, got -1"),
+    ("--guard.lr_factor=2", r"guard.lr_factor: expected in \(0, 1\], got 2.0"),
+    ("--optim.lr=0", r"optim.lr: expected > 0, got 0.0"),
+])
+def test_out_of_range_values(override, match):
+    with pytest.raises(ConfigError, match=match):
+        resolve(toy, "toy", overrides=[override])

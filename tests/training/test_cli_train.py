@@ -1,5 +1,6 @@
 """`rnnkit train` and `rnnkit plot` end to end on the toy task; progress output modes."""
 
+import importlib.util
 import io
 import json
 
@@ -30,6 +31,8 @@ def test_train_writes_a_complete_run_dir(tmp_path, capsys, monkeypatch):
     assert [r["step"] for r in records(run, "eval")] == [3, 6]
     assert all("grad_norm" in r for r in records(run, "train"))
     assert (run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    has_tensorboard = importlib.util.find_spec("tensorboard") is not None
+    assert (run / "tensorboard").exists() == has_tensorboard
 
     (run / "curves.png").unlink()
     assert main(["plot", str(run)]) == 0
