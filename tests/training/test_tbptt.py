@@ -85,3 +85,18 @@ def test_stream_chunks_cover_the_stream():
     chunks = list(stream_chunks(s, 4))
     assert [c.shape[1] for c in chunks] == [4, 4, 3]
     assert torch.equal(torch.cat(chunks, 1), s)
+
+
+def test_to_device_keeps_structures():
+    from collections import namedtuple
+
+    from torch.nn.utils.rnn import pack_sequence
+
+    from rnnkit.training.trainer import to_device
+
+    Pair = namedtuple("Pair", "x y")
+    packed = pack_sequence([torch.ones(3, 2), torch.ones(2, 2)])
+    tree = {"a": Pair(torch.zeros(1), [packed, 3]), "b": None}
+    out = to_device(tree, torch.device("cpu"))
+    assert isinstance(out["a"], Pair) and out["a"].y[1] == 3 and out["b"] is None
+    assert torch.equal(out["a"].y[0].data, packed.data)

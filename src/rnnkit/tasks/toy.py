@@ -128,7 +128,8 @@ class RecallTask:
         return loss, n, acc, boundary
 
     def evaluate(self, model: nn.Module) -> dict[str, float]:
-        x, y = self.val
+        device = next(model.parameters()).device
+        x, y = (t.to(device) for t in self.val)
         state, total, count, correct = None, 0.0, 0, 0
         for xc, yc in zip(stream_chunks(x, self.cfg.data.chunk_len),
                           stream_chunks(y, self.cfg.data.chunk_len), strict=True):

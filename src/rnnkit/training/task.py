@@ -47,12 +47,14 @@ class Task(Protocol):
         ...
 
     def step(self, model: torch.nn.Module, batch: Any, state: Any) -> StepOutput:
-        """Forward + loss. `state` is None at the start of each epoch; the trainer detaches the
+        """Forward + loss. The trainer has moved the batch's tensors (in tuples, lists, dicts)
+        to the model's device. `state` is None at the start of each epoch; the trainer detaches the
         returned state (rnnkit.training.tbptt.detach_state) before passing it on."""
         ...
 
     def evaluate(self, model: torch.nn.Module) -> dict[str, float]:
-        """Validation metrics, including "loss". Called under torch.no_grad() in eval mode."""
+        """Validation metrics, including "loss". Called under torch.no_grad() in eval mode, on
+        rank 0 only; move the data to the model's device (next(model.parameters()).device)."""
         ...
 
     def metadata(self) -> dict:

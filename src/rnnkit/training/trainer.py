@@ -119,6 +119,7 @@ class Trainer:
         set_lr(self.optimizer, lr)
         t0 = time.perf_counter()
         state_in = self.carry if t.carry_state else None
+        batch = to_device(batch, self.device)
         out = check_step_output(self.task.step(self.model, batch, state_in), self.task.name)
         self.optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
@@ -263,7 +264,7 @@ class Trainer:
         self._rng_after = s["rng"][rank]
         set_rng_state(self._rng_after)
         carry = ckpt.carry[rank] if ckpt.carry else None
-        self.carry = _to_device(carry, self.device)
+        self.carry = to_device(carry, self.device)
 
     def resume_from(self, run_dir: Path) -> None:
         self.load(load_checkpoint(checkpoint_dir(run_dir, "last")))
@@ -304,11 +305,14 @@ def _clip(grads: list[torch.Tensor], norm: float, max_norm: float, max_value: fl
             g.clamp_(-max_value, max_value)
 
 
-def _to_device(tree: Any, device: torch.device) -> Any:
-    if torch.is_tensor(tree):
+def to_device(tree: Any, device: torch.device) -> Any:
+    """Tensors (and PackedSequences) in tuples, named tuples, lists and dicts, on `device`."""
+    if torch.is_tensor(tree) or isinstance(tree, torch.nn.utils.rnn.PackedSequence):
         return tree.to(device)
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
+        return type(tree)(*(to_device(v, device) for v in tree))
     if isinstance(tree, tuple | list):
-        return type(tree)(_to_device(v, device) for v in tree)
+        return type(tree)(to_device(v, device) for v in tree)
     if isinstance(tree, dict):
-        return {k: _to_device(v, device) for k, v in tree.items()}
+        return {k: to_device(v, device) for k, v in tree.items()}
     return tree
