@@ -106,3 +106,14 @@ def test_persistent_nan_stops_with_a_message_and_leaves_disk_loadable(tmp_path):
     leftovers = [p.name for p in tmp_path.iterdir() if ".tmp" in p.name or p.name.endswith(".old")]
     assert leftovers == []
     assert (tmp_path / "curves.png").is_file()
+
+
+def test_nan_validation_loss_is_logged_not_fatal(tmp_path):
+    class NaNEval(Faulty):
+        def evaluate(self, model):
+            return {"loss": float("nan")}
+
+    result = run_toy(tmp_path, "--train.steps=4", "--train.eval_every=2", task=NaNEval(set()))
+    assert result["step"] == 4 and math.isinf(result["best_val_loss"])
+    assert [r["loss"] for r in records(tmp_path, "eval")] == ["nan", "nan"]
+    assert load_checkpoint(checkpoint_dir(tmp_path, "last")).state["metrics"] == {"loss": "nan"}

@@ -235,14 +235,25 @@ class Trainer:
                 "rng": [r["rng"] for r in ranks], "epoch_rng": [r["epoch_rng"] for r in ranks],
                 "schedule": self.schedule.state_dict(), "guard": self.guard.state_dict(),
                 "best_val": self.best_val if math.isfinite(self.best_val) else None,
-                "evals_since_best": self.evals_since_best, "metrics": self.last_eval,
-                "metadata": self.task.metadata(),
+                "evals_since_best": self.evals_since_best,
+                "metrics": {k: v if math.isfinite(v) else str(v)  # JSON has no NaN
+                            for k, v in self.last_eval.items()},
+                "metadata": self._metadata(),
             }
             save_checkpoint(self.run_dir, name, model=self.module.state_dict(),
                             optimizer=self.optimizer.state_dict(), state=state, carry=carry)
         D.barrier(self.dist)
         if name == "last":
             self.saved_step = self.step
+
+    def _metadata(self) -> dict:
+        metadata = self.task.metadata()
+        try:
+            json.dumps(metadata, allow_nan=False)
+        except (TypeError, ValueError) as err:
+            raise RnnkitError(f"task {self.task.name!r}: metadata() must return plain JSON "
+                              f"(dicts, lists, str, finite numbers): {err}") from None
+        return metadata
 
     def load(self, ckpt: Checkpoint, *, keep_guard: bool = False) -> None:
         """Take up the run where checkpoint `ckpt` left it (call `fit` next)."""
@@ -257,7 +268,8 @@ class Trainer:
             self.guard.load_state_dict(s["guard"])
         self.step, self.epoch, self.batch_index = s["step"], s["epoch"], s["batch_index"]
         self.best_val = math.inf if s["best_val"] is None else s["best_val"]
-        self.evals_since_best, self.last_eval = s["evals_since_best"], s["metrics"]
+        self.evals_since_best = s["evals_since_best"]
+        self.last_eval = {k: float(v) for k, v in s["metrics"].items()}
         self.saved_step = self.evaluated_step = self.step
         rank = self.dist.rank
         self.epoch_rng = s["epoch_rng"][rank]
