@@ -54,6 +54,10 @@ def check_input(x: Tensor, input_size: int, batch_first: bool) -> bool:
             f"input.size(-1) must equal input_size={input_size}, got {x.shape[-1]} "
             f"(input shape {tuple(x.shape)})"
         )
+    if x.dim() == 3 and 0 in x.shape[:2] or x.dim() == 2 and x.shape[0] == 0:
+        raise ShapeError(
+            f"input must have at least one time step and one sequence, got shape {tuple(x.shape)}"
+        )
     if not x.is_floating_point():
         raise ShapeError(f"input must be a floating-point tensor, got dtype {x.dtype}")
     return x.dim() == 2

@@ -8,6 +8,8 @@ from helpers import as_tuple, max_diff, twin_layers
 import rnnkit
 import rnnkit.cells.function as function_mod
 import rnnkit.layers.base as layer_mod
+from rnnkit.functional import LayerWeights, LSTMCellMath, lstm_seq
+from rnnkit.functional.bptt import sequence_backward, sequence_forward
 
 KINDS = ["rnn_tanh", "rnn_relu", "lstm", "lstm_proj", "gru"]
 
@@ -60,16 +62,50 @@ def count_calls(monkeypatch, module, name):
 
 
 @pytest.mark.parametrize("impl", ["fused", "reference", "native", "auto"])
-def test_each_impl_really_runs(monkeypatch, impl):
-    own_forward = count_calls(monkeypatch, function_mod, "sequence_forward")
-    own_backward = count_calls(monkeypatch, function_mod, "sequence_backward")
+@pytest.mark.parametrize("lengths", [None, [3, 5]])
+def test_each_impl_really_runs(monkeypatch, impl, lengths):
+    general_fwd = count_calls(monkeypatch, function_mod, "sequence_forward")
+    general_bwd = count_calls(monkeypatch, function_mod, "sequence_backward")
+    whole_fwd = count_calls(monkeypatch, lstm_seq, "lstm_sequence_forward")
+    whole_bwd = count_calls(monkeypatch, lstm_seq, "lstm_sequence_backward")
     native = count_calls(monkeypatch, layer_mod, "native_stack")
     layer = rnnkit.LSTM(3, 4, impl=impl)
-    out, _ = layer(torch.randn(5, 2, 3, requires_grad=True))
+    out, _ = layer(torch.randn(5, 2, 3, requires_grad=True), lengths=lengths)
     out.sum().backward()
-    ran = {"fused": (1, 1, 0), "reference": (1, 0, 0), "native": (0, 0, 1), "auto": (0, 0, 1)}
-    assert (len(own_forward), len(own_backward), len(native)) == ran[impl]
+    counts = tuple(map(len, (general_fwd, general_bwd, whole_fwd, whole_bwd, native)))
+    fused = (1, 1, 0, 0, 0) if lengths else (0, 0, 1, 1, 0)  # lengths: the general loop
+    ran = {"fused": fused, "reference": (1, 0, 0, 0, 0), "native": (0, 0, 0, 0, 1),
+           "auto": (0, 0, 0, 0, 1)}
+    assert counts == ran[impl]
     assert layer.last_impl == ("native" if impl == "auto" else impl)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_whole_sequence_lstm_equals_the_general_loop(reverse):
+    """The fast LSTM path against the readable specification, to float64 rounding."""
+    torch.manual_seed(5)
+    T, B, I, H = 7, 3, 4, 5
+    f64 = dict(dtype=torch.float64)
+    w = LayerWeights(torch.randn(4 * H, I, **f64), torch.randn(4 * H, H, **f64),
+                     torch.randn(4 * H, **f64), torch.randn(4 * H, **f64))
+    x = torch.randn(T, B, I, **f64)
+    state0 = (torch.randn(B, H, **f64), torch.randn(B, H, **f64))
+    d_out, d_h, d_c = (torch.randn(T, B, H, **f64), torch.randn(B, H, **f64),
+                       torch.randn(B, H, **f64))
+    cell = LSTMCellMath()
+    results = []
+    for fwd, bwd in ((sequence_forward, sequence_backward),
+                     (lstm_seq.lstm_sequence_forward, lstm_seq.lstm_sequence_backward)):
+        out, state, cache = fwd(cell, x, state0, w, None, reverse)
+        record = []
+        dx, d_state0, grads = bwd(cell, d_out, (d_h, d_c), w, cache, dh_record=record)
+        results.append((out, state, dx, d_state0, grads, record))
+    (o1, s1, dx1, ds1, g1, r1), (o2, s2, dx2, ds2, g2, r2) = results
+    assert torch.allclose(o1, o2, atol=1e-12) and max_diff(s1, s2) < 1e-12
+    assert torch.allclose(dx1, dx2, atol=1e-12) and max_diff(ds1, ds2) < 1e-12
+    for name in ("W_ih", "W_hh", "b_ih", "b_hh"):
+        assert torch.allclose(g1[name], g2[name], atol=1e-12), name
+    assert max_diff(r1, r2) < 1e-12
 
 
 def cho_gru_reference(x, h, W_ih, W_hh, b_ih, b_hh):

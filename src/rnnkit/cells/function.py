@@ -5,7 +5,16 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rnnkit.functional import lstm_seq
 from rnnkit.functional.bptt import LayerWeights, sequence_backward, sequence_forward
+
+
+def sequence_path(cell, mask, w: LayerWeights):
+    """The (forward, backward) pair of rnnkit's BPTT for this call: the whole-sequence LSTM path
+    where `lstm_seq.can_run` allows it, else the general loop. Both are tested equal."""
+    if lstm_seq.can_run(cell, mask, w)[0]:
+        return lstm_seq.lstm_sequence_forward, lstm_seq.lstm_sequence_backward
+    return sequence_forward, sequence_backward
 
 
 class FusedSequence(torch.autograd.Function):
@@ -16,7 +25,8 @@ class FusedSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, cell, mask, reverse: bool, n_state: int, x: Tensor, *rest):
         state0, w = tuple(rest[:n_state]), LayerWeights(*rest[n_state:])
-        out, state, cache = sequence_forward(cell, x, state0, w, mask, reverse)
+        forward, ctx.backward_loop = sequence_path(cell, mask, w)
+        out, state, cache = forward(cell, x, state0, w, mask, reverse)
         ctx.cell, ctx.cache, ctx.n_state = cell, cache, n_state
         ctx.save_for_backward(*(t for t in w if t is not None))
         ctx.has = tuple(t is not None for t in w)
@@ -28,7 +38,7 @@ class FusedSequence(torch.autograd.Function):
     def backward(ctx, d_out, *d_state):
         saved = iter(ctx.saved_tensors)
         w = LayerWeights(*(next(saved) if has else None for has in ctx.has))
-        dx, d_state0, grads = sequence_backward(ctx.cell, d_out, d_state, w, ctx.cache)
+        dx, d_state0, grads = ctx.backward_loop(ctx.cell, d_out, d_state, w, ctx.cache)
         d_weights = tuple(grads[name] for name in LayerWeights._fields)
         return (None, None, None, None, dx, *d_state0, *d_weights)
 
@@ -39,7 +49,7 @@ def fused_sequence(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=None, r
         x.requires_grad or any(t.requires_grad for t in (*state0, *w) if t is not None)
     )
     if not needs_grad:
-        out, state, _ = sequence_forward(cell, x, state0, w, mask, reverse)
+        out, state, _ = sequence_path(cell, mask, w)[0](cell, x, state0, w, mask, reverse)
         return out, state
     out, *state = FusedSequence.apply(cell, mask, reverse, len(state0), x, *state0, *w)
     return out, tuple(state)

@@ -1,5 +1,6 @@
 """Pure tensor math: the step math of each cell family and the BPTT loops. The specification."""
 
+from rnnkit.functional import lstm_seq
 from rnnkit.functional.bptt import (
     LayerWeights,
     SequenceCache,
@@ -17,6 +18,7 @@ __all__ = [
     "LayerWeights",
     "SequenceCache",
     "cell_math",
+    "lstm_seq",
     "sequence_backward",
     "sequence_forward",
 ]

@@ -18,6 +18,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from rnnkit.functional.activations import tanh
 from rnnkit.functional.bptt import LayerWeights, default_recurrent_weight_grad
 
 
@@ -49,7 +50,7 @@ class GRUCellMath:
             rz = torch.sigmoid(gx_t[:, :2 * H] + gh[:, :2 * H])
             r, z = rz[:, :H], rz[:, H:]
             hn = gh[:, 2 * H:]  # (B, H) h W_hn^T + b_hn
-            n = torch.tanh(torch.addcmul(gx_t[:, 2 * H:], r, hn))
+            n = tanh(torch.addcmul(gx_t[:, 2 * H:], r, hn))
             rin = h_prev
         else:
             W_rz, W_n = w.W_hh[:2 * H], w.W_hh[2 * H:]
@@ -60,7 +61,7 @@ class GRUCellMath:
             r, z = rz[:, :H], rz[:, H:]
             hn = r * h_prev  # (B, H) the reset state, input of the second matmul
             a_n = hn @ W_n.t() if b_n is None else torch.addmm(b_n, hn, W_n.t())
-            n = torch.tanh(gx_t[:, 2 * H:] + a_n)
+            n = tanh(gx_t[:, 2 * H:] + a_n)
             rin = torch.cat((h_prev, hn), dim=1)  # (B, 2H): W_rz sees h, W_n sees r * h
         h = torch.lerp(n, h_prev, z)  # (1 - z) n + z h_prev
         return (h,), rin, GRUCache(r, z, n, h_prev, hn)

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from rnnkit.functional.activations import tanh
 from rnnkit.functional.bptt import LayerWeights, default_recurrent_weight_grad
 
 
@@ -46,9 +47,9 @@ class LSTMCellMath:
         H = c_prev.shape[-1]
         act = torch.sigmoid(gates)  # i, f, o used; the g slice is replaced by its tanh below
         i, f, o = act[:, :H], act[:, H:2 * H], act[:, 3 * H:]
-        g = torch.tanh(gates[:, 2 * H:3 * H])
+        g = tanh(gates[:, 2 * H:3 * H])
         c = torch.addcmul(f * c_prev, i, g)
-        tanh_c = torch.tanh(c)
+        tanh_c = tanh(c)
         h = o * tanh_c
         h_raw = None
         if w.W_hr is not None:

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from rnnkit.functional.activations import tanh
 from rnnkit.functional.bptt import LayerWeights, default_recurrent_weight_grad
 
 
@@ -39,7 +40,7 @@ class ElmanCell:
     def step_forward(self, gx_t: Tensor, state: tuple, w: LayerWeights):
         (h_prev,) = state
         a = torch.addmm(gx_t, h_prev, w.W_hh.t())  # (B, H) pre-activation
-        h = torch.tanh(a) if self.nonlinearity == "tanh" else torch.relu(a)
+        h = tanh(a) if self.nonlinearity == "tanh" else torch.relu(a)
         return (h,), h_prev, ElmanCache(h)
 
     def step_backward(self, dstate: tuple, cache: ElmanCache, w: LayerWeights, grads: dict):

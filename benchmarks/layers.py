@@ -1,0 +1,136 @@
+"""rnnkit's layers (each impl) against torch.nn and a naive autograd loop, side by side in one
+process. Prints, per point, torch.nn's time divided by each contender's time (higher is faster;
+1.00 = as fast as torch.nn) for a training step (forward + backward) and for inference.
+
+    python benchmarks/layers.py                  # the full grid (about 20 minutes on 2 cores)
+    python benchmarks/layers.py --quick          # a few points
+    python benchmarks/layers.py --cells lstm --T 50 --B 16 --H 256 --layers 1
+
+Timings are interleaved (each repeat runs every contender once) so that load from other processes
+hits all of them alike; the reported time is the fastest repeat (the least disturbed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+
+import torch
+from torch import nn
+
+import rnnkit
+
+OURS = {"rnn": rnnkit.RNN, "lstm": rnnkit.LSTM, "gru": rnnkit.GRU}
+TORCH = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+TORCH_CELL = {"rnn": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}
+CONTENDERS = ("torch.nn", "auto", "native", "fused", "reference", "naive")
+
+
+class NaiveLoop(nn.Module):
+    """What a first attempt looks like: torch.nn cells stepped in Python, autograd backward."""
+
+    def __init__(self, cell: str, input_size: int, hidden: int, layers: int):
+        super().__init__()
+        self.kind = cell
+        self.cells = nn.ModuleList(
+            TORCH_CELL[cell](input_size if k == 0 else hidden, hidden) for k in range(layers))
+
+    def forward(self, x):
+        for cell in self.cells:
+            state, outs = None, []
+            for x_t in x:
+                state = cell(x_t, state)
+                outs.append(state[0] if self.kind == "lstm" else state)
+            x = torch.stack(outs)
+        return x, None
+
+
+def build(name: str, cell: str, I: int, H: int, layers: int, ref: nn.Module) -> nn.Module:
+    if name == "torch.nn":
+        return ref
+    if name == "naive":
+        return NaiveLoop(cell, I, H, layers)
+    layer = OURS[cell](I, H, num_layers=layers, impl=name)
+    layer.load_state_dict(ref.state_dict())
+    return layer
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def bench_point(cell, T, B, H, layers, I, repeats, names):
+    torch.manual_seed(0)
+    ref = TORCH[cell](I, H, num_layers=layers)
+    models = {n: build(n, cell, I, H, layers, ref) for n in names}
+    x = torch.randn(T, B, I)
+
+    def train(m):
+        xg = x.clone().requires_grad_()
+        out, _ = m(xg)
+        out.sum().backward()
+
+    def infer(m):
+        with torch.inference_mode():
+            m(x)
+
+    times = {(n, mode): [] for n in names for mode in ("train", "infer")}
+    for rep in range(repeats + 1):  # the first round warms up and is not counted
+        for n, m in models.items():
+            for mode, fn in (("train", train), ("infer", infer)):
+                t = timed(lambda fn=fn, m=m: fn(m))
+                if rep:
+                    times[(n, mode)].append(t)
+    return {k: min(v) for k, v in times.items()}
+
+
+def repeats_for(T, B, H, layers) -> int:
+    work = T * B * H * H * layers  # rough cost; fewer repeats for the big points
+    return 5 if work < 2e9 else 3 if work < 2e10 else 2
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--cells", default="rnn,lstm,gru")
+    p.add_argument("--T", default="50,200")
+    p.add_argument("--B", default="1,16,64")
+    p.add_argument("--H", default="64,256,512")
+    p.add_argument("--layers", default="1,2")
+    p.add_argument("--input-size", type=int, default=64)
+    p.add_argument("--contenders", default=",".join(CONTENDERS))
+    p.add_argument("--quick", action="store_true", help="T=50, B=16, H=64,256, 1 layer")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.T, args.B, args.H, args.layers = "50", "16", "64,256", "1"
+    ints = lambda s: [int(v) for v in s.split(",")]  # noqa: E731
+    names = args.contenders.split(",")
+    if "torch.nn" not in names:
+        names.insert(0, "torch.nn")
+    others = [n for n in names if n != "torch.nn"]
+    print(f"# rnnkit {rnnkit.__version__}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, input_size {args.input_size}")
+    print("# cells: torch.nn time / contender time (higher = faster; train = forward + backward)")
+    print("# torch.nn ms: the absolute time of torch.nn, train / infer")
+    head = f"{'cell':5} {'L':>2} {'T':>4} {'B':>3} {'H':>4} | {'torch.nn ms':>15} | "
+    head += " | ".join(f"{n:>13}" for n in others)
+    print(head)
+    sub = " | ".join(f"{'train  infer':>13}" for _ in others)
+    print(f"{'':27}| {'train / infer':>15} | {sub}")
+    grid = itertools.product(args.cells.split(","), ints(args.layers), ints(args.T), ints(args.B),
+                             ints(args.H))
+    for cell, layers, T, B, H in grid:
+        r = bench_point(cell, T, B, H, layers, args.input_size, repeats_for(T, B, H, layers),
+                        names)
+        ref_t, ref_i = r[("torch.nn", "train")], r[("torch.nn", "infer")]
+        cols = [f"{ref_t / r[(n, 'train')]:6.2f} {ref_i / r[(n, 'infer')]:6.2f}" for n in others]
+        print(f"{cell:5} {layers:>2} {T:>4} {B:>3} {H:>4} | "
+              f"{ref_t * 1e3:7.1f} {ref_i * 1e3:7.1f} | " + " | ".join(cols), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
