@@ -23,6 +23,7 @@ class DistInfo:
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    owns_group: bool = False  # setup() created the process group, so teardown() ends it
 
     @property
     def enabled(self) -> bool:
@@ -38,16 +39,16 @@ def setup(device_kind: str, timeout_s: float = 300.0) -> DistInfo:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return DistInfo()
-    info = DistInfo(rank=int(os.environ["RANK"]), world_size=world,
-                    local_rank=int(os.environ.get("LOCAL_RANK", "0")))
-    if not dist.is_initialized():
+    owns = not dist.is_initialized()
+    if owns:
         backend = "nccl" if device_kind == "cuda" else "gloo"
         dist.init_process_group(backend=backend, timeout=timedelta(seconds=timeout_s))
-    return info
+    return DistInfo(rank=int(os.environ["RANK"]), world_size=world,
+                    local_rank=int(os.environ.get("LOCAL_RANK", "0")), owns_group=owns)
 
 
 def teardown(info: DistInfo) -> None:
-    if info.enabled and dist.is_initialized():
+    if info.owns_group and dist.is_initialized():
         dist.destroy_process_group()
 
 

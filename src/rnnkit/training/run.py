@@ -85,11 +85,13 @@ def train(task: Task, cfg: RunConfig, run_dir: str | Path, *, resume: bool = Fal
                 trainer.resume_from(run_dir)
             else:
                 trainer.save("last")  # step 0: the guards always have a checkpoint to go back to
-            return trainer.fit()
+            result = trainer.fit()
         finally:
             trainer.close()
             if dist.is_main and (run_dir / "metrics.jsonl").stat().st_size > 0:
                 plot_run(run_dir)
+        D.barrier(dist)  # no rank leaves the process group while another still uses it
+        return result
     finally:
         D.teardown(dist)
 
