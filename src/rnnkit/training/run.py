@@ -6,6 +6,7 @@ you built yourself (tests, notebooks).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shlex
@@ -69,31 +70,40 @@ def train(task: Task, cfg: RunConfig, run_dir: str | Path, *, resume: bool = Fal
         device = torch.device("cuda", dist.local_rank)
         torch.cuda.set_device(device)
     try:
-        if dist.is_main:
-            _prepare_run_dir(run_dir, cfg, resume, argv)
-            if resume:  # forget what a crashed run logged after its last checkpoint
-                state = json.loads((checkpoint_dir(run_dir, "last") / "state.json").read_text())
-                truncate_after(run_dir / "metrics.jsonl", state["step"])
-        D.barrier(dist)
-        seed_everything(t.seed)
-        model = task.build_model().to(device)
-        if dist.rank > 0:
-            seed_everything(t.seed + dist.rank)  # own dropout masks; DDP copies rank 0's weights
-        trainer = Trainer(task, model, cfg, run_dir, dist, device, progress=progress)
-        try:
-            if resume:
-                trainer.resume_from(run_dir)
-            else:
-                trainer.save("last")  # step 0: the guards always have a checkpoint to go back to
-            result = trainer.fit()
-        finally:
-            trainer.close()
-            if dist.is_main and (run_dir / "metrics.jsonl").stat().st_size > 0:
-                plot_run(run_dir)
-        D.barrier(dist)  # no rank leaves the process group while another still uses it
+        result = _train_in_group(task, cfg, run_dir, dist, device, resume, argv, progress)
+        gc.collect()  # the DDP wrapper goes before its process group (gloo aborts otherwise)
         return result
     finally:
         D.teardown(dist)
+
+
+def _train_in_group(task: Task, cfg: RunConfig, run_dir: Path, dist: D.DistInfo,
+                    device: torch.device, resume: bool, argv: list[str] | None,
+                    progress: str) -> dict:
+    t = cfg.train
+    if dist.is_main:
+        _prepare_run_dir(run_dir, cfg, resume, argv)
+        if resume:  # forget what a crashed run logged after its last checkpoint
+            state = json.loads((checkpoint_dir(run_dir, "last") / "state.json").read_text())
+            truncate_after(run_dir / "metrics.jsonl", state["step"])
+    D.barrier(dist)
+    seed_everything(t.seed)
+    model = task.build_model().to(device)
+    if dist.rank > 0:
+        seed_everything(t.seed + dist.rank)  # own dropout masks; DDP copies rank 0's weights
+    trainer = Trainer(task, model, cfg, run_dir, dist, device, progress=progress)
+    try:
+        if resume:
+            trainer.resume_from(run_dir)
+        else:
+            trainer.save("last")  # step 0: the guards always have a checkpoint to go back to
+        result = trainer.fit()
+    finally:
+        trainer.close()
+        if dist.is_main and (run_dir / "metrics.jsonl").stat().st_size > 0:
+            plot_run(run_dir)
+    D.barrier(dist)  # no rank leaves the process group while another still uses it
+    return result
 
 
 def _prepare_run_dir(run_dir: Path, cfg: RunConfig, resume: bool, argv: list[str] | None) -> None:
