@@ -6,8 +6,9 @@ import math
 import torch
 from toyrun import records, run_toy, toy_config
 
+from rnnkit.data.sharding import stream_chunks
 from rnnkit.tasks import toy
-from rnnkit.training.tbptt import detach_state, stream_chunks
+from rnnkit.training.tbptt import detach_state
 
 TASK = ["--train.steps=100", "--train.eval_every=0", "--optim.lr=2e-2", "--data.chunk_len=6",
         "--data.delay=2", "--data.batch_size=32", "--model.hidden_size=32"]

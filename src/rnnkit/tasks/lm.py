@@ -31,18 +31,7 @@ from rnnkit.data.streams import TokenStreams
 from rnnkit.data.tokenizers import build_tokenizer, tokenizer_from_dict
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.models.lm import LanguageModel
-
-try:
-    from rnnkit.training.task import StepOutput
-except ImportError:  # the engine (branch `train`) is not merged yet: the contract's fields
-
-    @dataclass
-    class StepOutput:  # type: ignore[no-redef]
-        loss: torch.Tensor
-        n_items: int
-        state: object = None
-        metrics: dict[str, float] = field(default_factory=dict)
-
+from rnnkit.tasks._contract import StepOutput
 
 NAME = "lm"
 

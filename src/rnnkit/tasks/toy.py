@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 import rnnkit
-from rnnkit.training.task import StepOutput
-from rnnkit.training.tbptt import shard_rows, stream_chunks
+from rnnkit.data.sharding import shard_rows, stream_chunks
+from rnnkit.tasks._contract import StepOutput
 
 IGNORE = -100
 
