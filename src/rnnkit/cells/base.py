@@ -67,7 +67,7 @@ class RNNCellBase(nn.Module):
         return (h, torch.zeros_like(h)) if self.mode == "LSTM" else (h,)
 
     def step(self, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
-        impl = choose(self.impl, LayerSpec(self.mode, self.reset_after), x)
+        impl = choose(self.impl, LayerSpec(self.mode, self.reset_after))  # one step: native
         self.last_impl = impl
         w = LayerWeights(self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         if impl == "native":

@@ -157,7 +157,10 @@ class RecurrentBase(nn.Module):
             lengths = check_lengths(lengths, B, T, enforce_sorted)
         if state0 is None:
             state0 = self._zero_state(B, x)
-        impl = choose(self.impl, LayerSpec(self.mode, self.reset_after), x)
+        training = torch.is_grad_enabled() and (
+            x.requires_grad or any(p.requires_grad for p in self._flat_weights))
+        impl = choose(self.impl, LayerSpec(self.mode, self.reset_after, self.hidden_size), x,
+                      training)
         if self.dh_recorder is not None:
             impl = "fused"  # the recorded gradients come from rnnkit's own BPTT
         self.last_impl = impl
