@@ -89,13 +89,23 @@ def bench_point(cell, T, B, H, layers, I, repeats, names):
             m(x)
 
     times = {(n, mode): [] for n in names for mode in ("train", "infer")}
-    for rep in range(repeats + 1):  # the first round warms up and is not counted
+    calls = {}  # calls per measurement, so that each spans >= 20 ms (short calls are noisy)
+    for rep in range(repeats + 1):  # the first round warms up and calibrates; not counted
         for n, m in models.items():
             for mode, fn in (("train", train), ("infer", infer)):
-                t = timed(lambda fn=fn, m=m: fn(m))
+                k = calls.get((n, mode), 1)
+                t = timed(lambda fn=fn, m=m, k=k: [fn(m) for _ in range(k)]) / k
                 if rep:
                     times[(n, mode)].append(t)
-    return {k: min(v) for k, v in times.items()}
+                else:
+                    calls[(n, mode)] = max(1, min(50, int(0.02 / max(t, 1e-6))))
+    result = {k: min(v) for k, v in times.items()}
+    if "auto" in models:  # which implementation auto picked, for training and for inference
+        train(models["auto"])
+        picked_train = models["auto"].last_impl
+        infer(models["auto"])
+        result["auto_ran"] = f"{picked_train[0]}/{models['auto'].last_impl[0]}"
+    return result
 
 
 def repeats_for(T, B, H, layers) -> int:
@@ -130,12 +140,13 @@ def main(argv=None) -> int:
           f"{torch.get_num_threads()} threads, {args.clock} clock, input_size {args.input_size}, "
           f"load average {os.getloadavg()[0]:.1f}")
     print("# cells: torch.nn time / contender time (higher = faster; train = forward + backward)")
+    print("# ran: the implementation auto picked for train / infer (n = native, f = fused)")
     print(f"# torch.nn ms: the absolute {args.clock} time of torch.nn, train / infer")
-    head = f"{'cell':5} {'L':>2} {'T':>4} {'B':>3} {'H':>4} | {'torch.nn ms':>15} | "
+    head = f"{'cell':5} {'L':>2} {'T':>4} {'B':>3} {'H':>4} | {'ran':3} | {'torch.nn ms':>15} | "
     head += " | ".join(f"{n:>13}" for n in others)
     print(head)
     sub = " | ".join(f"{'train  infer':>13}" for _ in others)
-    print(f"{'':27}| {'train / infer':>15} | {sub}")
+    print(f"{'':27}| {'':3} | {'train / infer':>15} | {sub}")
     grid = itertools.product(args.cells.split(","), ints(args.layers), ints(args.T), ints(args.B),
                              ints(args.H))
     for cell, layers, T, B, H in grid:
@@ -143,7 +154,7 @@ def main(argv=None) -> int:
                         names)
         ref_t, ref_i = r[("torch.nn", "train")], r[("torch.nn", "infer")]
         cols = [f"{ref_t / r[(n, 'train')]:6.2f} {ref_i / r[(n, 'infer')]:6.2f}" for n in others]
-        print(f"{cell:5} {layers:>2} {T:>4} {B:>3} {H:>4} | "
+        print(f"{cell:5} {layers:>2} {T:>4} {B:>3} {H:>4} | {r.get('auto_ran', '-'):3} | "
               f"{ref_t * 1e3:7.1f} {ref_i * 1e3:7.1f} | " + " | ".join(cols), flush=True)
     print(f"# done, load average {os.getloadavg()[0]:.1f}")
     return 0
