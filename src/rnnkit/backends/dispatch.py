@@ -4,24 +4,39 @@
 - "reference": autograd over the step math in rnnkit.functional (the specification).
 - "fused":     the same forward with rnnkit's hand-written BPTT as the backward.
 - "native":    torch's built-in kernels (oneDNN / cuDNN), where torch has one for the layer.
-- "auto":      the fastest eligible: native where it can run, else fused.
+- "auto":      the fastest eligible, by measurement (`auto_choice` says which and why).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor
+
+from rnnkit.functional.matmul import can_prepack
 
 IMPLS = ("auto", "reference", "fused", "native")
 
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """What decides eligibility: the layer's settings, not its weights."""
+    """What decides eligibility and speed: the layer's settings, not its weights."""
 
     mode: str  # "RNN_TANH", "RNN_RELU", "LSTM", "GRU"
     reset_after: bool = True
+    hidden_size: int = 0
+
+
+# Where rnnkit's fused loops beat torch's kernels on the CPU (float32, oneDNN), as the per-step
+# work B * H^2 from which fused was faster at every measured point (T 50 and 200, B 1/16/64,
+# H 64/256/512; BENCHMARKS.md, "Layers"). torch's LSTM is oneDNN's fused whole-sequence kernel
+# and stays faster than rnnkit's Python loop everywhere, so the LSTM always takes native.
+FUSED_MIN_WORK = {
+    ("GRU", True): 2**18, ("GRU", False): 2**22,  # (mode, training): B * H * H
+    ("RNN_TANH", True): 2**20, ("RNN_TANH", False): 2**22,
+    ("RNN_RELU", True): 2**20, ("RNN_RELU", False): 2**22,
+}
 
 
 def can_use_native(spec: LayerSpec, x: Tensor | None = None) -> tuple[bool, str]:
@@ -50,11 +65,30 @@ def check_impl(impl: str) -> str:
     return impl
 
 
-def choose(impl: str, spec: LayerSpec, x: Tensor | None = None) -> str:
-    """The implementation that runs: `impl` itself if eligible (else ValueError), or auto's pick."""
+def auto_choice(spec: LayerSpec, x: Tensor, training: bool) -> tuple[str, str]:
+    """(impl, reason) for impl="auto": the fastest eligible implementation for this call."""
+    ok, reason = can_use_native(spec, x)
+    if not ok:
+        return "fused", reason
+    if x.device.type != "cpu":
+        return "native", f"torch's {x.device.type} kernel"
+    if x.dtype != torch.float32 or not can_prepack(x)[0]:
+        return "native", "rnnkit's fast products need float32 with oneDNN on the CPU"
+    threshold = FUSED_MIN_WORK.get((spec.mode, training))
+    work = x.shape[1] * spec.hidden_size ** 2
+    if threshold is None or work < threshold:
+        return "native", f"torch's kernel is faster here (B*H^2 = {work})"
+    return "fused", f"rnnkit's fused loop is faster here (B*H^2 = {work} >= {threshold})"
+
+
+def choose(impl: str, spec: LayerSpec, x: Tensor | None = None, training: bool = False) -> str:
+    """The implementation that runs: `impl` itself if eligible (else ValueError), or auto's pick
+    for input x (T, B, I) and whether a backward will follow (`training`)."""
     check_impl(impl)
     if impl == "auto":
-        return "native" if can_use_native(spec, x)[0] else "fused"
+        if x is None:
+            return "native" if can_use_native(spec)[0] else "fused"
+        return auto_choice(spec, x, training)[0]
     ok, reason = PREDICATES[impl](spec, x)
     if not ok:
         raise ValueError(f"impl={impl!r} cannot run this layer: {reason}")

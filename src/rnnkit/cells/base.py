@@ -20,8 +20,6 @@ from rnnkit.cells.function import run_direction
 from rnnkit.checks import ShapeError, check_settings
 from rnnkit.functional import LayerWeights, cell_math
 
-_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
-
 
 class RNNCellBase(nn.Module):
     """Parameters weight_ih (G*H, I), weight_hh (G*H, H), bias_ih, bias_hh (G*H,) as torch.nn."""
@@ -36,7 +34,7 @@ class RNNCellBase(nn.Module):
         self.reset_after, self.impl = reset_after, check_impl(impl)
         self.last_impl: str | None = None
         self._cell = cell_math(mode, nonlinearity, reset_after)
-        G, factory = _GATES[mode], {"device": device, "dtype": dtype}
+        G, factory = self._cell.gates, {"device": device, "dtype": dtype}
         self.weight_ih = nn.Parameter(torch.empty(G * hidden_size, input_size, **factory))
         self.weight_hh = nn.Parameter(torch.empty(G * hidden_size, hidden_size, **factory))
         if bias:
@@ -67,7 +65,7 @@ class RNNCellBase(nn.Module):
         return (h, torch.zeros_like(h)) if self.mode == "LSTM" else (h,)
 
     def step(self, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
-        impl = choose(self.impl, LayerSpec(self.mode, self.reset_after), x)
+        impl = choose(self.impl, LayerSpec(self.mode, self.reset_after))  # one step: native
         self.last_impl = impl
         w = LayerWeights(self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         if impl == "native":

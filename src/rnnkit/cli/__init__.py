@@ -11,7 +11,9 @@ from rnnkit._version import __version__
 from rnnkit.errors import RnnkitError
 
 # Subcommand modules under rnnkit.cli, in the order `--help` lists them.
-SUBCOMMANDS: tuple[str, ...] = ("demo", "predict", "env", "experiment", "diagnose")
+SUBCOMMANDS: tuple[str, ...] = (
+    "train", "generate", "evaluate", "predict", "plot", "demo", "env", "experiment", "diagnose",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "accepts_overrides", False):
+        parser.error("unrecognized arguments: " + " ".join(extra))
+    args.overrides = extra  # dotted config overrides (--optim.lr=3e-4) for commands that take them
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if not getattr(args, "run", None):
         parser.print_help()
         return 2

@@ -17,6 +17,14 @@ import torch
 from torch import Tensor
 
 
+def _has_op(name: str) -> bool:
+    try:
+        getattr(torch.ops.mkldnn, name)
+    except (AttributeError, RuntimeError):
+        return False
+    return True
+
+
 def can_prepack(weight: Tensor) -> tuple[bool, str]:
     """Whether oneDNN can run products with this tensor (and others like it)."""
     if weight.device.type != "cpu":
@@ -25,8 +33,8 @@ def can_prepack(weight: Tensor) -> tuple[bool, str]:
         return False, f"oneDNN's packed linear takes float32, the weight is {weight.dtype}"
     if not torch.backends.mkldnn.is_available():
         return False, "torch was built without oneDNN"
-    if not hasattr(torch.ops.mkldnn, "_linear_pointwise"):
-        return False, "this torch has no mkldnn::_linear_pointwise"
+    if not (_has_op("_linear_pointwise") and _has_op("_reorder_linear_weight")):
+        return False, "this torch lacks mkldnn::_linear_pointwise or _reorder_linear_weight"
     return True, "CPU float32 with oneDNN"
 
 

@@ -22,8 +22,6 @@ from rnnkit.checks import (
 )
 from rnnkit.functional import LayerWeights, cell_math
 
-_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
-
 
 class RecurrentBase(nn.Module):
     """Shared by RNN, LSTM and GRU. State: h (D*num_layers, B, H_out) [and c (D*num_layers, B, H)]
@@ -46,7 +44,7 @@ class RecurrentBase(nn.Module):
         # Set by rnnkit.diagnostics: {(layer, direction): [per-forward lists of dL/dh_t]}.
         self.dh_recorder: dict | None = None
         self._cell = cell_math(mode, nonlinearity, reset_after)
-        D, G, H = self.num_directions, _GATES[mode], hidden_size
+        D, G, H = self.num_directions, self._cell.gates, hidden_size
         H_out = proj_size or hidden_size
         factory = {"device": device, "dtype": dtype}
         self._flat_weights_names: list[str] = []
@@ -157,7 +155,10 @@ class RecurrentBase(nn.Module):
             lengths = check_lengths(lengths, B, T, enforce_sorted)
         if state0 is None:
             state0 = self._zero_state(B, x)
-        impl = choose(self.impl, LayerSpec(self.mode, self.reset_after), x)
+        training = torch.is_grad_enabled() and (
+            x.requires_grad or any(p.requires_grad for p in self._flat_weights))
+        impl = choose(self.impl, LayerSpec(self.mode, self.reset_after, self.hidden_size), x,
+                      training)
         if self.dh_recorder is not None:
             impl = "fused"  # the recorded gradients come from rnnkit's own BPTT
         self.last_impl = impl

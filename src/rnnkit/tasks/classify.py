@@ -25,20 +25,8 @@ from rnnkit.data.text_vocab import KINDS
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.models.classifier import ClassifierConfig, build_classifier
 from rnnkit.tasks._classify_prep import Prep, fit_prep
+from rnnkit.tasks._contract import StepOutput
 from rnnkit.tasks._metrics import classification_report
-
-try:
-    from rnnkit.training.task import StepOutput
-except ModuleNotFoundError as err:  # the engine (branch `train`) has not landed yet
-    if not (err.name or "").startswith("rnnkit.training"):
-        raise
-
-    @dataclass
-    class StepOutput:  # the contract's fields; replaced by rnnkit.training.task's once merged
-        loss: torch.Tensor
-        n_items: int
-        state: object = None
-        metrics: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -1,0 +1,76 @@
+"""`rnnkit evaluate RUN_DIR [--data NAME_OR_PATH] [--json]`: a saved model's metrics on data.
+
+Dispatches on the run's task (config.json's `task_name`): the task module's
+`evaluate_loaded(config, metadata, state_dict, data, batch_size=..., device=..., run_dir=...)`
+returns the metrics as a dict (for `lm`: loss, bpc, perplexity; for `classify`: accuracy,
+macro-F1, the confusion matrix), which this prints as one JSON object, or as text: the module's
+`format_report(metrics) -> str` where it has one, else one line per metric."""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+from rnnkit.errors import RnnkitError
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("evaluate", help="metrics of a trained run on a data set")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `rnnkit train`")
+    p.add_argument("--data", default=None, metavar="NAME_OR_PATH",
+                   help="lm: a corpus (stdlib, shakespeare), file, directory or glob; "
+                        "classify: test (default), or a CSV / .ts file")
+    p.add_argument("--checkpoint", "--which", dest="checkpoint", choices=("best", "last"),
+                   default="best", help="checkpoint to use (default: best)")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=run)
+
+
+def _load_run(run_dir: str, which: str):
+    from rnnkit.training.checkpoint import load_run
+
+    return load_run(run_dir, which)
+
+
+def task_module(config: dict, metadata: dict):
+    """The run's task module, which has `evaluate_loaded`."""
+    name = config.get("task_name") or metadata.get("task")
+    if not isinstance(name, str) or not name.isidentifier():
+        raise RnnkitError(f"run config has no valid task_name (got {name!r})")
+    try:
+        module = importlib.import_module(f"rnnkit.tasks.{name}")
+    except ModuleNotFoundError as err:
+        if err.name != f"rnnkit.tasks.{name}":
+            raise
+        raise RnnkitError(f"the run's task {name!r} is not installed in this rnnkit") from None
+    if not hasattr(module, "evaluate_loaded"):
+        raise RnnkitError(f"task {name!r} does not support `rnnkit evaluate` (no evaluate_loaded)")
+    return module
+
+
+def format_metrics(metrics: dict) -> str:
+    """One line per metric: numbers with 6 significant digits, anything else as JSON."""
+    width = max(map(len, metrics), default=0)
+    lines = []
+    for key, value in metrics.items():
+        shown = f"{value:.6g}" if isinstance(value, int | float) else json.dumps(value)
+        lines.append(f"{key:<{width}}  {shown}")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    if args.batch_size < 1:
+        raise RnnkitError(f"--batch-size: expected an integer >= 1, got {args.batch_size}")
+    config, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
+    module = task_module(config, metadata)
+    metrics = module.evaluate_loaded(
+        config, metadata, state_dict, args.data, batch_size=args.batch_size, device=args.device,
+        run_dir=args.run_dir,
+    )
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        print(getattr(module, "format_report", format_metrics)(metrics))
+    return 0

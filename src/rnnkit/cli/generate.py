@@ -1,0 +1,54 @@
+"""`rnnkit generate RUN_DIR`: sample text from a trained language model, streamed to stdout."""
+
+from __future__ import annotations
+
+import sys
+
+from rnnkit.errors import RnnkitError
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("generate", help="sample text from a trained language model (task lm)")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="run directory of `rnnkit train lm`")
+    p.add_argument("--prime", default="", help="text to continue (default: start of a line)")
+    p.add_argument("--length", type=int, default=500, help="tokens to generate (default 500)")
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="sampling temperature; 0 = always the most likely token (default 1.0)")
+    p.add_argument("--top-k", type=int, default=0, help="sample among the k most likely (0 = off)")
+    p.add_argument("--top-p", type=float, default=1.0,
+                   help="sample among the most likely tokens holding probability p (1.0 = off)")
+    p.add_argument("--seed", type=int, default=None, help="random seed, for reproducible samples")
+    p.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="CPU threads (0 = torch's default); 1 is faster on a busy machine")
+    p.set_defaults(run=run)
+
+
+def _load_run(run_dir: str, which: str):
+    from rnnkit.training.checkpoint import load_run
+
+    return load_run(run_dir, which)
+
+
+def run(args) -> int:
+    import torch
+
+    from rnnkit.models.generate import Sampling, generate
+    from rnnkit.tasks.lm import model_from_run
+
+    sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed)
+    if args.threads < 0:
+        raise RnnkitError(f"--threads: expected an integer >= 0, got {args.threads}")
+    if args.threads:
+        torch.set_num_threads(args.threads)  # this process only: the CLI owns it
+    _, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
+    model, tokenizer = model_from_run(metadata, state_dict, args.device)
+    pieces = generate(model, tokenizer, args.prime, args.length, sampling)  # checks the prime
+    out = sys.stdout
+    out.write(args.prime)
+    for piece in pieces:
+        out.write(piece)
+        out.flush()
+    out.write("\n")
+    return 0

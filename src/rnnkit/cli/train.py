@@ -1,0 +1,50 @@
+"""`rnnkit train TASK`: train a task from rnnkit/tasks with the training engine."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def add_parser(sub) -> None:
+    from rnnkit.training.registry import available_tasks
+
+    tasks = ", ".join(available_tasks())
+    p = sub.add_parser(
+        "train", help="train a task (rnnkit train TASK --optim.lr=3e-4 ...)", allow_abbrev=False,
+        description="Train TASK. Settings: --config FILE (TOML) and dotted overrides such as "
+                    "--optim.lr=3e-4 --model.hidden_size=256 --train.clip_norm=0.5.",
+        epilog=f"tasks: {tasks}")
+    p.add_argument("task", nargs="?", metavar="TASK", help=f"one of: {tasks}")
+    p.add_argument("--config", metavar="FILE", help="TOML config file")
+    p.add_argument("--out", metavar="RUN_DIR", help="run directory (default runs/TASK-TIME)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    limit = p.add_mutually_exclusive_group()
+    limit.add_argument("--steps", type=int, metavar="N", help="= --train.steps=N")
+    limit.add_argument("--minutes", type=float, metavar="M",
+                       help="= --train.minutes=M --train.steps=0")
+    p.add_argument("--seed", type=int, metavar="S", help="= --train.seed=S")
+    p.add_argument("--plain", action="store_true", help="plain progress lines, no progress bar")
+    p.set_defaults(run=run, accepts_overrides=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnnkit.training.run import train_task
+
+    overrides = list(getattr(args, "overrides", []))
+    if args.steps is not None:
+        overrides.append(f"--train.steps={args.steps}")
+    if args.minutes is not None:
+        overrides += [f"--train.minutes={args.minutes}", "--train.steps=0"]
+    if args.seed is not None:
+        overrides.append(f"--train.seed={args.seed}")
+    result = train_task(args.task, config_file=args.config, out=args.out, resume=args.resume,
+                        overrides=overrides, argv=getattr(args, "argv", None),
+                        progress="plain" if args.plain else "auto")
+    if result["rank"] != 0:
+        return 0  # under torchrun, rank 0 reports
+    best = result["best_val_loss"]
+    best_text = f"{best:.4f}" if math.isfinite(best) else "n/a"
+    print(f"done: {result['step']} steps ({result['stop']}), best val loss {best_text}, "
+          f"skipped {result['skipped']}, restores {result['restores']}; run in {result['run_dir']}")
+    return 0

@@ -1,0 +1,208 @@
+"""Task `lm`: character (or byte, or word) language modelling with truncated BPTT.
+
+Data: a corpus (`stdlib` by default, `shakespeare`, or any text file, directory or glob) split
+contiguously into train and validation text; the tokenizer is fitted to the whole corpus. Training
+reads B parallel streams in chunks of T tokens, carrying the recurrent state from chunk to chunk.
+Model: `rnnkit.models.lm.LanguageModel`. Loss: cross-entropy of the next token, in nats per token.
+
+Metrics (`evaluate`, and `evaluate_run` for `rnnkit evaluate`):
+  loss        nats per predicted token (mean cross-entropy)
+  perplexity  exp(loss)
+  bpc         bits per character of the text: the summed nats / ln 2 / the number of characters
+              the predicted tokens stand for. With the char tokenizer bpc = loss / ln 2; with bytes
+              a character's continuation bytes add nats but no characters; a word counts its
+              letters.
+The checkpoint metadata holds the tokenizer and the model config, enough to rebuild the model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from rnnkit.data.corpora import load_corpus, split_text
+from rnnkit.data.streams import TokenStreams
+from rnnkit.data.tokenizers import build_tokenizer, tokenizer_from_dict
+from rnnkit.errors import ConfigError, DataError
+from rnnkit.models.lm import LanguageModel
+from rnnkit.tasks._contract import StepOutput
+
+NAME = "lm"
+
+
+@dataclass
+class DataConfig:
+    corpus: str = "stdlib"  # stdlib | shakespeare | a text file, directory or glob
+    tokenizer: Literal["char", "byte", "word"] = "char"
+    min_freq: int = 1  # word tokenizer: rarer words become <unk>
+    valid_fraction: float = 0.05  # the last part of the corpus, contiguous
+    max_chars: int = 0  # use only the first max_chars characters of the corpus; 0 = all
+    batch_size: int = 32  # B parallel streams
+    seq_len: int = 128  # T: tokens per truncated-BPTT chunk
+    eval_batch_size: int = 16
+
+
+@dataclass
+class ModelConfig:
+    cell: Literal["lstm", "gru", "rnn_tanh", "rnn_relu"] = "lstm"
+    embedding_size: int = 128
+    hidden_size: int = 512
+    num_layers: int = 2
+    dropout: float = 0.0
+    tie_weights: bool = False  # needs hidden_size == embedding_size
+    impl: Literal["auto", "reference", "fused", "native"] = "auto"  # rnnkit layer implementation
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+
+TRAIN_DEFAULTS: dict = {"train.steps": 2000, "optim.lr": 2e-3, "train.clip_norm": 5.0}
+
+
+@dataclass
+class LMData:
+    train_ids: np.ndarray
+    valid_ids: np.ndarray
+    valid_char_lengths: np.ndarray  # characters each validation token stands for
+
+
+def build_model(model_cfg: ModelConfig, vocab_size: int) -> LanguageModel:
+    return LanguageModel(vocab_size, **dataclasses.asdict(model_cfg))
+
+
+def evaluate_tokens(model, ids, char_lengths, batch_size: int = 16, seq_len: int = 128) -> dict:
+    """loss (nats/token), perplexity and bpc of `model` predicting `ids` in B parallel streams,
+    each read once from its start with the state carried (see rnnkit.data.streams)."""
+    ids = np.asarray(ids)
+    if len(ids) < 2:
+        raise DataError(f"evaluation text has {len(ids)} token(s); need at least 2")
+    streams = TokenStreams(ids, min(batch_size, len(ids) - 1), seq_len)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    nats, state = 0.0, None
+    with torch.no_grad():
+        for inputs, targets in streams:
+            logits, state = model(inputs.to(device), state)
+            targets = targets.to(device).reshape(-1)
+            nats += F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets,
+                                    reduction="sum").item()
+    model.train(was_training)
+    n_tokens = streams.batch_size * streams.stream_len  # targets = ids[1 : n_tokens + 1]
+    n_chars = int(np.asarray(char_lengths)[1 : n_tokens + 1].sum())
+    loss = nats / n_tokens
+    return {
+        "loss": loss,
+        "perplexity": math.exp(min(loss, 700.0)),
+        "bpc": nats / math.log(2) / max(n_chars, 1),
+        "tokens": float(n_tokens),
+        "chars": float(n_chars),
+    }
+
+
+class LMTask:
+    """The `lm` task; data is read on first use, so a run can be rebuilt without its corpus."""
+
+    name = NAME
+    item_unit = "tok"
+
+    def __init__(self, cfg: Config, tokenizer=None):
+        if not isinstance(cfg, Config):
+            raise ConfigError(f"lm task: expected rnnkit.tasks.lm.Config, got {type(cfg).__name__}")
+        self.cfg = cfg
+        self._tokenizer = tokenizer
+        self._data: LMData | None = None
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            self.data()
+        return self._tokenizer
+
+    def data(self) -> LMData:
+        if self._data is None:
+            d = self.cfg.data
+            if isinstance(d.max_chars, bool) or not isinstance(d.max_chars, int) or d.max_chars < 0:
+                raise ConfigError(f"data.max_chars: expected an integer >= 0, got {d.max_chars!r}")
+            text = load_corpus(d.corpus).text
+            text = text[: d.max_chars] if d.max_chars else text
+            train_text, valid_text = split_text(text, d.valid_fraction)
+            if self._tokenizer is None:
+                self._tokenizer = build_tokenizer(d.tokenizer, text, d.min_freq)
+            tok = self._tokenizer
+            self._data = LMData(tok.encode(train_text), tok.encode(valid_text),
+                                tok.char_lengths(valid_text))
+        return self._data
+
+    def build_model(self) -> LanguageModel:
+        return build_model(self.cfg.model, self.tokenizer.vocab_size)
+
+    def train_batches(self, epoch: int, rank: int = 0, world_size: int = 1):
+        d = self.cfg.data
+        return iter(TokenStreams(self.data().train_ids, d.batch_size, d.seq_len, rank, world_size))
+
+    def step(self, model, batch, state) -> StepOutput:
+        inputs, targets = batch
+        device = next(model.parameters()).device
+        logits, state = model(inputs.to(device, non_blocking=True), state)  # (B, T, V)
+        targets = targets.to(device, non_blocking=True).reshape(-1)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets)
+        return StepOutput(loss=loss, n_items=targets.numel(), state=state)
+
+    def evaluate(self, model) -> dict[str, float]:
+        data, d = self.data(), self.cfg.data
+        return evaluate_tokens(model, data.valid_ids, data.valid_char_lengths,
+                               d.eval_batch_size, d.seq_len)
+
+    def metadata(self) -> dict:
+        return {
+            "task": NAME,
+            "tokenizer": self.tokenizer.to_dict(),
+            "model": dataclasses.asdict(self.cfg.model),
+            "vocab_size": self.tokenizer.vocab_size,
+            "seq_len": self.cfg.data.seq_len,
+        }
+
+
+def make_task(cfg: Config) -> LMTask:
+    return LMTask(cfg)
+
+
+def model_from_run(metadata: dict, state_dict: dict, device: str = "cpu"):
+    """(model in eval mode, tokenizer) rebuilt from a checkpoint's metadata and weights."""
+    if metadata.get("task") != NAME or "tokenizer" not in metadata or "model" not in metadata:
+        raise DataError(f"not a language-model run (metadata task = {metadata.get('task')!r})")
+    tokenizer = tokenizer_from_dict(metadata["tokenizer"])
+    model_cfg = ModelConfig(**metadata["model"])
+    model = build_model(model_cfg, tokenizer.vocab_size)
+    model.load_state_dict(state_dict)
+    return model.to(device).eval(), tokenizer
+
+
+def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data: str | None,
+                    batch_size: int = 16, device: str = "cpu", run_dir=None) -> dict[str, float]:
+    """Metrics of a saved run (what `load_run` returned) on the text of `data`: a corpus name,
+    file, directory or glob. `rnnkit evaluate` calls this; `run_dir` is not needed here."""
+    if not data:
+        raise ConfigError("--data: an lm run needs a corpus name, file, directory or glob")
+    model, tokenizer = model_from_run(metadata, state_dict, device)
+    text = load_corpus(data).text
+    return evaluate_tokens(model, tokenizer.encode(text), tokenizer.char_lengths(text),
+                           batch_size, int(metadata.get("seq_len", 128)))
+
+
+def evaluate_run(run_dir, data: str, which: str = "best", batch_size: int = 16,
+                 device: str = "cpu") -> dict[str, float]:
+    """`evaluate_loaded` of the checkpoint `which` (best or last) of the run in `run_dir`."""
+    from rnnkit.training.checkpoint import load_run
+
+    return evaluate_loaded(*load_run(run_dir, which), data, batch_size, device, run_dir)

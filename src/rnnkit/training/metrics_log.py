@@ -1,0 +1,75 @@
+"""metrics.jsonl (one JSON object a line: every step, every evaluation, every guard event) and
+TensorBoard event files when tensorboard is installed (it is not a dependency)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from rnnkit.training.checkpoint import _fsync_dir
+
+
+class MetricsLog:
+    def __init__(self, run_dir: Path, enabled: bool = True):
+        self.enabled = enabled
+        self.path = Path(run_dir) / "metrics.jsonl"
+        self._file = None
+        self._tb = None
+        if not enabled:
+            return
+        self._file = self.path.open("a", encoding="utf-8")
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:  # tensorboard not installed: metrics.jsonl only
+            SummaryWriter = None
+        if SummaryWriter is not None:
+            self._tb = SummaryWriter(log_dir=str(Path(run_dir) / "tensorboard"))
+
+    def write(self, kind: str, step: int, **values) -> None:
+        if not self.enabled:
+            return
+        record = {"kind": kind, "step": step}
+        record.update({k: _jsonable(v) for k, v in values.items()})
+        self._file.write(json.dumps(record) + "\n")
+        self._file.flush()
+        if self._tb is not None:
+            for key, value in values.items():
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    self._tb.add_scalar(f"{kind}/{key}", value, step)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self._tb is not None:
+            self._tb.close()
+            self._tb = None
+
+
+def truncate_after(path: Path, step: int) -> None:
+    """Drop records past `step` (written by a run that crashed after its last checkpoint), so a
+    resumed run's metrics.jsonl reads as if it had never stopped."""
+    path = Path(path)
+    if not path.exists():
+        return
+    keep = [line for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and json.loads(line).get("step", 0) <= step]
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
+    tmp.replace(path)
+    _fsync_dir(path.parent)
+
+
+def read_metrics(path: Path) -> list[dict]:
+    path = Path(path)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def _jsonable(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # "nan", "inf": JSON has no literal for them
+    return value

@@ -1,0 +1,137 @@
+"""Setting up a run: the run directory, config.json, device, seeding, DDP, then the Trainer.
+
+`train_task(...)` is what `rnnkit train` calls; `train(task, cfg, run_dir)` trains a Task object
+you built yourself (tests, notebooks).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from rnnkit._version import __version__
+from rnnkit.errors import RnnkitError
+from rnnkit.training import distributed as D
+from rnnkit.training.checkpoint import checkpoint_dir, write_json_atomic
+from rnnkit.training.metrics_log import truncate_after
+from rnnkit.training.plots import plot_run
+from rnnkit.training.registry import load_task_module
+from rnnkit.training.rng import seed_everything
+from rnnkit.training.settings import RunConfig, load_file, resolve
+from rnnkit.training.task import Task
+from rnnkit.training.trainer import Trainer
+
+
+def train_task(task_name: str | None, *, config_file: str | None = None, out: str | None = None,
+               resume: str | None = None, overrides: list[str] = (), argv: list[str] | None = None,
+               progress: str = "auto") -> dict:
+    """Resolve the config of `task_name` (or of the run being resumed) and train it."""
+    base = None
+    if resume:
+        run_dir = Path(resume)
+        if not (run_dir / "config.json").is_file():
+            raise RnnkitError(f"--resume: {run_dir} is not a run directory (no config.json)")
+        base = json.loads((run_dir / "config.json").read_text())
+        if task_name and task_name != base["task_name"]:
+            raise RnnkitError(f"--resume: {run_dir} is a run of task {base['task_name']!r}, "
+                              f"not {task_name!r}")
+        task_name = base["task_name"]
+    elif not task_name:
+        from rnnkit.training.registry import available_tasks
+        raise RnnkitError("TASK: no task given; available tasks: " + ", ".join(available_tasks()))
+    module = load_task_module(task_name)
+    file_data = load_file(config_file) if config_file else None
+    cfg = resolve(module, task_name, file_data=file_data, file_name=str(config_file or ""),
+                  overrides=list(overrides), base=base)
+    if not resume:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        run_dir = Path(out) if out else Path("runs") / f"{task_name}-{stamp}"
+    task = module.make_task(cfg.task)
+    return train(task, cfg, run_dir, resume=bool(resume), argv=argv, progress=progress)
+
+
+def train(task: Task, cfg: RunConfig, run_dir: str | Path, *, resume: bool = False,
+          argv: list[str] | None = None, progress: str = "auto") -> dict:
+    """Train `task` under `cfg`, writing to `run_dir`; returns the run's summary."""
+    run_dir = Path(run_dir)
+    t = cfg.train
+    if t.threads > 0:
+        torch.set_num_threads(t.threads)
+    device = _device(t.device)
+    dist = D.setup(device.type)
+    if dist.enabled and device.type == "cuda":
+        device = torch.device("cuda", dist.local_rank)
+        torch.cuda.set_device(device)
+    try:
+        result = _train_in_group(task, cfg, run_dir, dist, device, resume, argv, progress)
+        gc.collect()  # the DDP wrapper goes before its process group (gloo aborts otherwise)
+        return result
+    finally:
+        D.teardown(dist)
+
+
+def _train_in_group(task: Task, cfg: RunConfig, run_dir: Path, dist: D.DistInfo,
+                    device: torch.device, resume: bool, argv: list[str] | None,
+                    progress: str) -> dict:
+    t = cfg.train
+    if dist.is_main:
+        _prepare_run_dir(run_dir, cfg, resume, argv)
+        if resume:  # forget what a crashed run logged after its last checkpoint
+            state = json.loads((checkpoint_dir(run_dir, "last") / "state.json").read_text())
+            truncate_after(run_dir / "metrics.jsonl", state["step"])
+    D.barrier(dist)
+    seed_everything(t.seed)
+    model = task.build_model().to(device)
+    if dist.rank > 0:
+        seed_everything(t.seed + dist.rank)  # own dropout masks; DDP copies rank 0's weights
+    trainer = Trainer(task, model, cfg, run_dir, dist, device, progress=progress)
+    try:
+        if resume:
+            trainer.resume_from(run_dir)
+        else:
+            trainer.save("last")  # step 0: the guards always have a checkpoint to go back to
+        result = trainer.fit()
+    finally:
+        trainer.close()
+        if dist.is_main and (run_dir / "metrics.jsonl").stat().st_size > 0:
+            plot_run(run_dir)
+    D.barrier(dist)  # no rank leaves the process group while another still uses it
+    return result
+
+
+def _prepare_run_dir(run_dir: Path, cfg: RunConfig, resume: bool, argv: list[str] | None) -> None:
+    command = shlex.join(["rnnkit", *(argv if argv is not None else sys.argv[1:])])
+    if resume:
+        saved = json.loads((run_dir / "config.json").read_text())
+        record = dict(saved, **cfg.to_dict())
+        record["resumed"] = [*saved.get("resumed", []), command]
+    else:
+        if (run_dir / "config.json").exists():
+            raise RnnkitError(f"--out: {run_dir} already holds a run; continue it with "
+                              f"--resume {run_dir}, or choose another directory")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        record = {"command_line": command, "rnnkit_version": __version__,
+                  "torch_version": torch.__version__,
+                  "world_size": int(os.environ.get("WORLD_SIZE", "1")), **cfg.to_dict()}
+    write_json_atomic(run_dir / "config.json", record)
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise RnnkitError(f"train.device: expected auto, cpu, cuda or cuda:N, "
+                          f"got {name!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RnnkitError(f"train.device={name}: CUDA is not available here; "
+                          "use --train.device=cpu")
+    return device

@@ -1,0 +1,179 @@
+"""The engine's typed config sections and the run config that composes them with a task's.
+
+Dotted keys address one namespace: the engine's sections (`train`, `optim`, `sched`, `guard`)
+and the fields of the task's Config (`model`, `data`, ...), e.g. `--optim.lr=3e-4`,
+`--model.hidden_size=256`. Priority, lowest first: dataclass defaults, the task's
+TRAIN_DEFAULTS, the TOML file, the command-line overrides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Literal
+
+from rnnkit import config as C
+from rnnkit.errors import ConfigError
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 1000  # training batches (a skipped batch counts); 0 = no limit
+    minutes: float = 0.0  # wall-clock budget of this invocation; 0 = none
+    epochs: int = 0  # 0 = no limit
+    seed: int = 0
+    clip_norm: float = 1.0  # clip the global gradient norm to this; 0 = off
+    clip_value: float = 0.0  # clip every gradient element to [-v, v]; 0 = off
+    eval_every: int = 200  # steps between evaluations (and best/last checkpoints)
+    ckpt_every: int = 0  # steps between `last` checkpoints; 0 = at every evaluation
+    log_every: int = 50  # steps between plain progress lines (no TTY or CI)
+    early_stop: int = 0  # stop after this many evaluations without improvement; 0 = off
+    carry_state: bool = True  # truncated BPTT: carry the state across chunks
+    device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
+    threads: int = 0  # torch CPU threads; 0 = torch's default
+
+
+@dataclass
+class OptimConfig:
+    name: Literal["adamw", "sgd", "rmsprop"] = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    betas: tuple[float, ...] = (0.9, 0.999)  # adamw
+    eps: float = 1e-8  # adamw, rmsprop
+    momentum: float = 0.9  # sgd, rmsprop
+    nesterov: bool = False  # sgd
+    alpha: float = 0.99  # rmsprop smoothing
+
+
+@dataclass
+class SchedConfig:
+    name: Literal["constant", "step", "exponential", "cosine", "plateau"] = "constant"
+    warmup_steps: int = 0  # linear warm-up from 0, before any schedule
+    gamma: float = 0.5  # step/exponential: factor per decay; plateau: factor per reduction
+    start_epoch: int = 1  # step/exponential: first epoch (0-based) with decayed lr
+    every_epochs: int = 1  # step: epochs between decays
+    total_steps: int = 0  # cosine: length of the cosine; 0 = train.steps
+    min_lr: float = 0.0  # cosine floor; plateau floor
+    patience: int = 2  # plateau: evaluations without improvement before a reduction
+
+
+@dataclass
+class GuardConfig:
+    enabled: bool = True
+    max_bad_in_row: int = 5  # skipped steps in a row before restoring the last checkpoint
+    max_restores: int = 3  # restores (each with lr x lr_factor) before stopping
+    lr_factor: float = 0.5
+    explode_factor: float = 10.0  # a loss above this x the reference loss is "exploding"
+    ref_steps: int = 5  # the reference loss is the mean of the first good steps' losses
+
+
+ENGINE_SECTIONS: dict[str, type] = {
+    "train": TrainConfig, "optim": OptimConfig, "sched": SchedConfig, "guard": GuardConfig,
+}
+
+
+@dataclass
+class RunConfig:
+    task_name: str
+    task: Any  # the task module's Config instance
+    train: TrainConfig = field(default_factory=TrainConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    sched: SchedConfig = field(default_factory=SchedConfig)
+    guard: GuardConfig = field(default_factory=GuardConfig)
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"task_name": self.task_name, "task": C.to_dict(self.task)}
+        out.update({name: C.to_dict(getattr(self, name)) for name in ENGINE_SECTIONS})
+        return out
+
+
+def resolve(module: ModuleType, task_name: str, *, file_data: dict | None = None,
+            file_name: str = "", overrides: list[str] = (), base: dict | None = None) -> RunConfig:
+    """The run config of `task_name`: defaults, TRAIN_DEFAULTS (or `base`, a saved config.json
+    when resuming), then the TOML file's tables, then dotted command-line overrides."""
+    task_cls = module.Config
+    clash = set(C.field_types(task_cls)) & set(ENGINE_SECTIONS)
+    if clash:
+        raise ConfigError(f"task {task_name!r}: Config field(s) {sorted(clash)} clash with the "
+                          "engine's sections")
+    tree: dict[str, Any] = {"task": C.to_dict(task_cls())}
+    tree.update({n: C.to_dict(cls()) for n, cls in ENGINE_SECTIONS.items()})
+    if base is not None:
+        tree = {"task": base["task"], **{n: base[n] for n in ENGINE_SECTIONS}}
+    else:
+        for dotted, value in getattr(module, "TRAIN_DEFAULTS", {}).items():
+            tree = _apply(tree, task_cls, dotted, value, f"{module.__name__}.TRAIN_DEFAULTS")
+    for dotted, value in _flatten(file_data or {}):
+        if dotted == "task":  # a config file may say which task it is for
+            if value != task_name:
+                raise ConfigError(f"{file_name}: task = {value!r}, but TASK is {task_name!r}")
+            continue
+        tree = _apply(tree, task_cls, dotted, value, file_name)
+    for dotted, raw, arg in C.split_overrides(list(overrides)):
+        tp = _lookup(task_cls, dotted, arg)
+        tree = _apply(tree, task_cls, dotted, C.parse_text(tp, raw, dotted, arg), arg)
+    return validate(_build(tree, task_cls, task_name))
+
+
+def validate(cfg: RunConfig) -> RunConfig:
+    """Ranges the types cannot express; one line naming the key, the expected and the value."""
+    t, g = cfg.train, cfg.guard
+    checks = [
+        ("train.steps", t.steps, t.steps >= 0, ">= 0"),
+        ("train.minutes", t.minutes, t.minutes >= 0, ">= 0"),
+        ("train.epochs", t.epochs, t.epochs >= 0, ">= 0"),
+        ("train.clip_norm", t.clip_norm, t.clip_norm >= 0, ">= 0 (0 = off)"),
+        ("train.clip_value", t.clip_value, t.clip_value >= 0, ">= 0 (0 = off)"),
+        ("train.eval_every", t.eval_every, t.eval_every >= 0, ">= 0 (0 = at the end only)"),
+        ("train.ckpt_every", t.ckpt_every, t.ckpt_every >= 0, ">= 0"),
+        ("train.log_every", t.log_every, t.log_every >= 1, ">= 1"),
+        ("train.early_stop", t.early_stop, t.early_stop >= 0, ">= 0 (0 = off)"),
+        ("guard.max_bad_in_row", g.max_bad_in_row, g.max_bad_in_row >= 1, ">= 1"),
+        ("guard.max_restores", g.max_restores, g.max_restores >= 0, ">= 0"),
+        ("guard.lr_factor", g.lr_factor, 0 < g.lr_factor <= 1, "in (0, 1]"),
+        ("guard.explode_factor", g.explode_factor, g.explode_factor > 1, "> 1"),
+        ("guard.ref_steps", g.ref_steps, g.ref_steps >= 1, ">= 1"),
+        ("optim.lr", cfg.optim.lr, cfg.optim.lr > 0, "> 0"),
+    ]
+    for key, value, ok, expected in checks:
+        if not ok:
+            raise ConfigError(f"{key}: expected {expected}, got {value}")
+    return cfg
+
+
+def _lookup(task_cls: type, dotted: str, source: str) -> Any:
+    """The type at `dotted` in the one namespace of engine sections and task fields."""
+    fields = [(n, cls) for n, cls in ENGINE_SECTIONS.items()]
+    fields += list(C.field_types(task_cls).items())
+    namespace = dataclasses.make_dataclass("RunNamespace", fields)
+    return C.lookup_type(namespace, dotted, source)
+
+
+def _apply(tree: dict, task_cls: type, dotted: str, value: Any, source: str) -> dict:
+    tp = _lookup(task_cls, dotted, source)
+    C.check(tp, value, dotted, source)  # fail here, naming the key and where it came from
+    path = dotted if dotted.split(".", 1)[0] in ENGINE_SECTIONS else "task." + dotted
+    return C._deep_merge(tree, C.nest(path, value))
+
+
+def _build(tree: dict, task_cls: type, task_name: str) -> RunConfig:
+    task = C.build(task_cls, tree["task"], source="the resolved config")
+    sections = {n: C.build(cls, tree[n], source="the resolved config", prefix=n + ".")
+                for n, cls in ENGINE_SECTIONS.items()}
+    return RunConfig(task_name=task_name, task=task, **sections)
+
+
+def _flatten(data: dict, prefix: str = "") -> list[tuple[str, Any]]:
+    out = []
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            out.extend(_flatten(value, f"{prefix}{key}."))
+        else:
+            out.append((prefix + key, value))
+    return out
+
+
+def load_file(path: str | Path) -> dict:
+    return C.load_toml(path)
