@@ -125,8 +125,15 @@ def diagnose(model: nn.Module, loss_of: Callable[[nn.Module], Tensor], norm: str
 def training_figures(model: nn.Module, loss_of: Callable[[nn.Module], Tensor],
                      prefix: str = "diag/") -> dict[str, float]:
     """For a trainer's log every N steps: `diagnose(...).to_log(prefix)`; leaves .grad alone.
+    The model runs in eval mode for it (no dropout: the replayed layers match it exactly, and no
+    random numbers are drawn, so a resumed run stays the same) and returns to its mode after.
     Non-finite figures are kept (a logger should record that the gradient exploded)."""
-    return diagnose(model, loss_of).to_log(prefix)
+    was_training = model.training
+    model.eval()
+    try:
+        return diagnose(model, loss_of).to_log(prefix)
+    finally:
+        model.train(was_training)
 
 
 def write_report(model: nn.Module, loss_of: Callable[[nn.Module], Tensor], out: str | Path,

@@ -29,6 +29,7 @@ class TrainConfig:
     eval_every: int = 200  # steps between evaluations (and best/last checkpoints)
     ckpt_every: int = 0  # steps between `last` checkpoints; 0 = at every evaluation
     log_every: int = 50  # steps between plain progress lines (no TTY or CI)
+    diag_every: int = 0  # steps between gradient-flow figures in metrics.jsonl ("diag"); 0 = off
     early_stop: int = 0  # stop after this many evaluations without improvement; 0 = off
     carry_state: bool = True  # truncated BPTT: carry the state across chunks
     device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
@@ -129,6 +130,7 @@ def validate(cfg: RunConfig) -> RunConfig:
         ("train.eval_every", t.eval_every, t.eval_every >= 0, ">= 0 (0 = at the end only)"),
         ("train.ckpt_every", t.ckpt_every, t.ckpt_every >= 0, ">= 0"),
         ("train.log_every", t.log_every, t.log_every >= 1, ">= 1"),
+        ("train.diag_every", t.diag_every, t.diag_every >= 0, ">= 0 (0 = off)"),
         ("train.early_stop", t.early_stop, t.early_stop >= 0, ">= 0 (0 = off)"),
         ("guard.max_bad_in_row", g.max_bad_in_row, g.max_bad_in_row >= 1, ">= 1"),
         ("guard.max_restores", g.max_restores, g.max_restores >= 0, ">= 0"),

@@ -99,6 +99,8 @@ class Trainer:
                 verdict, record = self._train_step(batch)
                 self.step += 1
                 self.log.write("train", self.step, epoch=self.epoch, **record)
+                if t.diag_every and self.step % t.diag_every == 0 and self.dist.is_main:
+                    self._diagnose(batch)
                 progress.update(self.step, record["loss"], record["grad_norm"], record["lr"],
                                 record[f"{self.unit}_per_s"])
                 if verdict is Verdict.STOP:
@@ -112,6 +114,19 @@ class Trainer:
         finally:
             progress.close()
         return self.summary(stop)
+
+    def _diagnose(self, batch: Any) -> None:
+        """train.diag_every: gradient flow through time on this step's batch, as a "diag" record
+        (rnnkit.diagnostics.training_figures; the step's gradients are left alone)."""
+        from rnnkit.diagnostics import training_figures
+
+        batch = to_device(batch, self.device)
+        try:
+            figures = training_figures(self.module,
+                                       lambda m: self.task.step(m, batch, None).loss)
+        except ValueError as err:  # no rnnkit layer, or sequences of unequal length
+            raise RnnkitError(f"train.diag_every: {err}") from None
+        self.log.write("diag", self.step, **figures)
 
     def _train_step(self, batch: Any) -> tuple[Verdict, dict]:
         t = self.cfg.train
