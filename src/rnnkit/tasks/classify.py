@@ -251,24 +251,26 @@ def config_from_run(config: dict) -> Config:
     return Config(**{k: v for k, v in section.items() if k in ("data", "model")})
 
 
-def evaluate_run(run_dir, data=None, as_json: bool = False, which: str = "best") -> dict:
-    """`rnnkit evaluate RUN_DIR [--data test|PATH] [--json]` for classify runs: accuracy,
-    macro_f1, confusion matrix (printed) and confusion_matrix.png in the run directory."""
-    from rnnkit.tasks._classify_run import evaluate_run as run
-
-    return run(run_dir, data, as_json, which)
-
-
 def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
                     batch_size: int = 0, device: str = "cpu", run_dir=None) -> dict:
-    """The same report from what `load_run` returned (no printing; the PNG only with run_dir)."""
-    from rnnkit.tasks._classify_run import evaluate_loaded as run
+    """`rnnkit evaluate` for classify runs, from what the engine's `load_run` returned: loss,
+    accuracy, macro_f1, confusion matrix on `data` (None/'test': the run's test split, or a
+    labelled CSV/.ts path); with `run_dir`, also RUN_DIR/confusion_matrix.png."""
+    from rnnkit.tasks._classify_run import evaluate_loaded as run  # it imports this module
 
     return run(config, metadata, state_dict, data, batch_size, device, run_dir)
 
 
-def predict_file(run_dir, path, which: str = "best"):
-    """(classes, predicted labels, probabilities (N, K)) for each row/case of a CSV or .ts file."""
-    from rnnkit.tasks._classify_run import predict_file as run
+def format_report(report: dict) -> str:
+    """`evaluate_loaded`'s report as text, with the confusion matrix as a table."""
+    from rnnkit.tasks._classify_run import format_report as run
 
-    return run(run_dir, path, which)
+    return run(report)
+
+
+def predict_loaded(config: dict, metadata: dict, state_dict: dict, path):
+    """`rnnkit predict`: (classes, predicted labels, probabilities (N, K)) for each row/case of
+    a CSV or .ts file; regression runs: (None, values, values)."""
+    from rnnkit.tasks._classify_run import predict_loaded as run
+
+    return run(config, metadata, state_dict, path)
