@@ -14,6 +14,7 @@ from rnnkit.tasks._metrics import confusion_matrix, macro_f1
 from rnnkit.tasks.classify import (
     TRAIN_DEFAULTS,
     Config,
+    drop_tokens,
     evaluate_loaded,
     make_task,
     task_from_metadata,
@@ -174,6 +175,28 @@ def test_class_weights_change_the_loss(tmp_path):
     batch = next(iter(plain.train_batches(0)))
     assert weighted.weights is not None and plain.weights is None
     assert plain.step(model, batch).loss.item() != weighted.step(model, batch).loss.item()
+
+
+def test_token_dropout_hides_training_tokens_only(text_task):
+    x = torch.tensor([[5, 6, 7, 8] * 250, [9] * 500 + [0] * 500])
+    dropped = drop_tokens(x, 0.25, np.random.default_rng(0))
+    hit = dropped != x
+    assert (dropped[hit] == 1).all() and not hit[1, 500:].any()  # <unk>; padding stays 0
+    assert 0.2 < hit[0].float().mean().item() < 0.3 and 0.2 < hit[1, :500].float().mean() < 0.3
+    with pytest.raises(ConfigError, match=r"data.token_dropout: expected a number in \[0, 1\)"):
+        Config(data={"token_dropout": 1.0})
+    plain = [b["x"] for b in text_task.train_batches(0)]
+    text_task.cfg.data.token_dropout = 0.3
+    noisy = [b["x"] for b in text_task.train_batches(0)]
+    again = [b["x"] for b in text_task.train_batches(0)]
+    assert all(torch.equal(a, b) for a, b in zip(noisy, again, strict=True))  # same per epoch
+    changed = [(a != b) for a, b in zip(plain, noisy, strict=True)]
+    assert any(c.any() for c in changed)
+    assert all((b[c] == 1).all() for b, c in zip(noisy, changed, strict=True))
+    model = text_task.build_model()
+    seen, _ = text_task.outputs(model, text_task.valid)  # evaluation: no dropout
+    text_task.cfg.data.token_dropout = 0.0
+    assert np.array_equal(seen, text_task.outputs(model, text_task.valid)[0])
 
 
 def test_macro_f1_by_hand():
