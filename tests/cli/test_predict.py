@@ -1,4 +1,4 @@
-"""`rnnkit predict` on a series run (.ts input), with the engine's load_run stood in for."""
+"""`rnnkit predict` on a series run (.ts input), with the CLI's load_run stood in for."""
 
 import json
 from dataclasses import asdict
@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from rnnkit.cli import main
-from rnnkit.tasks import _classify_run as classify_run
+from rnnkit.cli import predict as predict_cli
 from rnnkit.tasks.classify import Config, make_task
 
 
@@ -40,7 +40,7 @@ def series_run(tmp_path, monkeypatch):
             task.step(model, batch).loss.backward()
             opt.step()
     record = ({"task": asdict(task.cfg)}, task.metadata(), model.state_dict())
-    monkeypatch.setattr(classify_run, "_load_run", lambda run_dir, which: record)
+    monkeypatch.setattr(predict_cli, "_load_run", lambda run_dir, which: record)
     yield tmp_path
     torch.set_num_threads(threads)
 
@@ -79,7 +79,7 @@ def test_predict_regression_run_gives_values(tmp_path, monkeypatch, capsys):
                             model={"hidden_size": 4, "embed_dim": 0, "pooling": "mean"}))
     model = task.build_model()
     record = ({"task": asdict(task.cfg)}, task.metadata(), model.state_dict())
-    monkeypatch.setattr(classify_run, "_load_run", lambda run_dir, which: record)
+    monkeypatch.setattr(predict_cli, "_load_run", lambda run_dir, which: record)
     assert main(["predict", str(tmp_path), "--input", str(path)]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert out[0] == "row,value" and len(out) == 31

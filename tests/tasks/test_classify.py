@@ -6,13 +6,15 @@ import numpy as np
 import pytest
 import torch
 
+from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli import main
+from rnnkit.cli import predict as predict_cli
 from rnnkit.errors import ConfigError, DataError
-from rnnkit.tasks import _classify_run as classify_run
 from rnnkit.tasks._metrics import confusion_matrix, macro_f1
 from rnnkit.tasks.classify import (
     TRAIN_DEFAULTS,
     Config,
+    drop_tokens,
     evaluate_loaded,
     make_task,
     task_from_metadata,
@@ -175,6 +177,28 @@ def test_class_weights_change_the_loss(tmp_path):
     assert plain.step(model, batch).loss.item() != weighted.step(model, batch).loss.item()
 
 
+def test_token_dropout_hides_training_tokens_only(text_task):
+    x = torch.tensor([[5, 6, 7, 8] * 250, [9] * 500 + [0] * 500])
+    dropped = drop_tokens(x, 0.25, np.random.default_rng(0))
+    hit = dropped != x
+    assert (dropped[hit] == 1).all() and not hit[1, 500:].any()  # <unk>; padding stays 0
+    assert 0.2 < hit[0].float().mean().item() < 0.3 and 0.2 < hit[1, :500].float().mean() < 0.3
+    with pytest.raises(ConfigError, match=r"data.token_dropout: expected a number in \[0, 1\)"):
+        Config(data={"token_dropout": 1.0})
+    plain = [b["x"] for b in text_task.train_batches(0)]
+    text_task.cfg.data.token_dropout = 0.3
+    noisy = [b["x"] for b in text_task.train_batches(0)]
+    again = [b["x"] for b in text_task.train_batches(0)]
+    assert all(torch.equal(a, b) for a, b in zip(noisy, again, strict=True))  # same per epoch
+    changed = [(a != b) for a, b in zip(plain, noisy, strict=True)]
+    assert any(c.any() for c in changed)
+    assert all((b[c] == 1).all() for b, c in zip(noisy, changed, strict=True))
+    model = text_task.build_model()
+    seen, _ = text_task.outputs(model, text_task.valid)  # evaluation: no dropout
+    text_task.cfg.data.token_dropout = 0.0
+    assert np.array_equal(seen, text_task.outputs(model, text_task.valid)[0])
+
+
 def test_macro_f1_by_hand():
     cm = confusion_matrix([0, 0, 1, 1, 2], [0, 1, 1, 1, 0], 3)
     assert cm.tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 0]]
@@ -183,23 +207,33 @@ def test_macro_f1_by_hand():
 
 
 @pytest.fixture
-def fake_run(tmp_path, monkeypatch, text_task):
-    """A run directory as the engine's load_run would return it (config, metadata, weights)."""
+def fake_record(text_task):
+    """What the engine's load_run returns for a trained text run: (config, metadata, weights)."""
     model = hand_train(text_task, steps=60)
-    run = {"task": asdict(text_task.cfg), "train": {}}
-    record = (run, text_task.metadata(), model.state_dict())
-    monkeypatch.setattr(classify_run, "_load_run", lambda run_dir, which: record)
+    return {"task": asdict(text_task.cfg), "train": {}}, text_task.metadata(), model.state_dict()
+
+
+@pytest.fixture
+def fake_run(tmp_path, monkeypatch, fake_record):
+    """A run directory that the CLI's `load_run` reads as `fake_record`."""
+    monkeypatch.setattr(evaluate_cli, "_load_run", lambda run_dir, which: fake_record)
+    monkeypatch.setattr(predict_cli, "_load_run", lambda run_dir, which: fake_record)
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     return run_dir
 
 
-def test_evaluate_run_writes_metrics_and_plot(fake_run, capsys):
-    report = classify_run.evaluate_run(fake_run, None, as_json=True)
+def test_evaluate_cli_writes_metrics_and_plot(fake_run, fake_record, capsys):
+    report = evaluate_loaded(*fake_record, None)
+    assert main(["evaluate", str(fake_run), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["accuracy"] == report["accuracy"] == 1.0
     assert printed["confusion_matrix"] == [[20, 0], [0, 20]]
     assert (fake_run / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["evaluate", str(fake_run)]) == 0  # text: the matrix as a table
+    text = capsys.readouterr().out.splitlines()
+    assert "accuracy  1.0000" in text and text[-3:-1] == ["  neg    20     0",
+                                                          "  pos     0    20"]
 
 
 def test_predict_cli_csv_and_json(fake_run, tmp_path, capsys):
@@ -227,15 +261,18 @@ def test_predict_garbage_gives_one_line_error(fake_run, tmp_path, capsys):
     assert "expected a CSV file" in capsys.readouterr().err
 
 
-def test_evaluate_on_file_with_unknown_label(fake_run, tmp_path):
+def test_evaluate_on_file_with_unknown_label(fake_run, fake_record, tmp_path, capsys):
     path = tmp_path / "labelled.csv"
     path.write_text("text,label\ngood,pos\nbad,meh\n")
     with pytest.raises(DataError, match="item 2: label 'meh' is not one of the classes"):
-        classify_run.evaluate_run(fake_run, str(path), as_json=False)
+        evaluate_loaded(*fake_record, str(path))
+    assert main(["evaluate", str(fake_run), "--data", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "label 'meh' is not one of the classes" in err
 
 
-def test_evaluate_loaded_from_a_loaded_run(fake_run):
-    config, metadata, state = classify_run._load_run(fake_run, "best")
+def test_evaluate_loaded_from_a_loaded_run(fake_run, fake_record):
+    config, metadata, state = fake_record
     report = evaluate_loaded(config, metadata, state, "test", batch_size=4, device="cpu")
     assert report["accuracy"] == 1.0 and report["n_items"] == 40 and "plot" not in report
     assert not (fake_run / "confusion_matrix.png").exists()

@@ -1,26 +1,9 @@
-"""Train -> checkpoint -> evaluate -> predict through the training engine and `rnnkit train`.
+"""Train -> checkpoint -> evaluate -> predict through the training engine and the CLI
+(`rnnkit train`, `rnnkit evaluate`, `rnnkit predict`), with real run directories."""
 
-The engine (rnnkit.training, branch `train`) is not part of branch `classify`; this test runs
-where both are merged and is skipped, saying so, where the engine is absent."""
-
-import importlib.util
 import json
 
-import pytest
-
 from rnnkit.cli import main
-from rnnkit.tasks.classify import evaluate_run
-
-
-def has_engine() -> bool:
-    try:
-        return importlib.util.find_spec("rnnkit.training.checkpoint") is not None
-    except ModuleNotFoundError:  # no rnnkit.training package at all
-        return False
-
-
-pytestmark = pytest.mark.skipif(not has_engine(),
-                                reason="needs the training engine (rnnkit.training, branch train)")
 
 
 def test_train_evaluate_predict_end_to_end(tmp_path, capsys):
@@ -35,9 +18,10 @@ def test_train_evaluate_predict_end_to_end(tmp_path, capsys):
                  "--steps", "80", "--out", str(run_dir), "--plain"])
     assert code == 0
     capsys.readouterr()
-    report = evaluate_run(run_dir, "test", as_json=True)
+    assert main(["evaluate", str(run_dir), "--data", "test", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
     assert report["accuracy"] == 1.0 and (run_dir / "confusion_matrix.png").is_file()
-    assert json.loads(capsys.readouterr().out)["macro_f1"] == 1.0
+    assert report["macro_f1"] == 1.0 and report["n_items"] == 10
     new = tmp_path / "new.csv"
     new.write_text("text\ngood day\nbad sun day\n")
     assert main(["predict", str(run_dir), "--input", str(new), "--which", "last"]) == 0

@@ -3,6 +3,7 @@
 Input: a CSV with the run's text column (text runs) or a `.ts` file (series runs); labels in it,
 if any, are ignored. Output (stdout): CSV `row,label,p_<class>...` or, with --json, a list of
 {"row", "label", "probabilities"}. Regression runs give `row,value`.
+The run is read here with the engine's `load_run`; the task's `predict_loaded` does the rest.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
+def _load_run(run_dir: str, which: str):
+    from rnnkit.training.checkpoint import load_run
+
+    return load_run(run_dir, which)
+
+
 def rows(classes, labels, probs) -> list[dict]:
     if classes is None:  # regression
         return [{"row": i + 1, "value": float(v)} for i, v in enumerate(labels)]
@@ -31,9 +38,10 @@ def rows(classes, labels, probs) -> list[dict]:
 
 
 def run(args) -> int:
-    from rnnkit.tasks.classify import predict_file
+    from rnnkit.tasks.classify import predict_loaded
 
-    classes, labels, probs = predict_file(args.run_dir, args.input, args.which)
+    config, metadata, state_dict = _load_run(args.run_dir, args.which)
+    classes, labels, probs = predict_loaded(config, metadata, state_dict, args.input)
     table = rows(classes, labels, probs)
     if args.json:
         print(json.dumps(table, indent=1))

@@ -1,13 +1,13 @@
 """Using a trained classify run: predict labels for a file, evaluate on the test split or a file.
 
-A run is read with `rnnkit.training.checkpoint.load_run(run_dir, which)` -> (resolved config,
-metadata, model state_dict); the model is rebuilt from the config and the metadata (classes,
-scaler, vocabulary), so nothing but the run directory is needed to predict.
+The CLI reads a run with the engine's `rnnkit.training.checkpoint.load_run(run_dir, which)` ->
+(resolved config, metadata, model state_dict) and hands those here (tasks import nothing from
+rnnkit.training); the model is rebuilt from the config and the metadata (classes, scaler,
+vocabulary), so nothing but the run directory is needed to predict.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +20,6 @@ from rnnkit.tasks._metrics import plot_confusion
 from rnnkit.tasks.classify import ClassifyTask, config_from_run, task_from_metadata
 
 
-def _load_run(run_dir, which: str):
-    from rnnkit.training.checkpoint import load_run  # the engine's reader (rnnkit.training)
-
-    return load_run(run_dir, which)
-
-
 def rebuild(config: dict, metadata: dict, state_dict: dict, device="cpu"):
     """(task without data, model in eval mode on `device`) from what load_run returns."""
     task = task_from_metadata(config_from_run(config), metadata)
@@ -33,11 +27,6 @@ def rebuild(config: dict, metadata: dict, state_dict: dict, device="cpu"):
     model.load_state_dict(state_dict)
     model.to(device).eval()
     return task, model
-
-
-def load_trained(run_dir, which: str = "best"):
-    """(task without data, model in eval mode) from a run directory."""
-    return rebuild(*_load_run(run_dir, which))
 
 
 def read_inputs(task: ClassifyTask, path, labelled: bool):
@@ -58,10 +47,10 @@ def read_inputs(task: ClassifyTask, path, labelled: bool):
     return texts, (labels if labelled else None)
 
 
-def predict_file(run_dir, path, which: str = "best"):
-    """(classes, predicted label per item, probabilities (N, K)); regression: (None, values,
-    values)."""
-    task, model = load_trained(run_dir, which)
+def predict_loaded(config: dict, metadata: dict, state_dict: dict, path):
+    """(classes, predicted label per item, probabilities (N, K)) for the rows/cases of `path`;
+    regression: (None, values, values)."""
+    task, model = rebuild(config, metadata, state_dict)
     xs, _ = read_inputs(task, path, labelled=False)
     out, _ = task.outputs(model, task.prep.encode_items(xs, None, str(path)))
     if task.prep.regression:
@@ -86,7 +75,8 @@ def _test_items(task: ClassifyTask):
     return data.name, task.prep.encode_items(data.test_x, data.test_y, f"{data.name} test")
 
 
-def _format(report: dict) -> str:
+def format_report(report: dict) -> str:
+    """The report as text: one line per number, then the confusion matrix."""
     lines = [f"data      {report['data']} ({report['n_items']} items)"]
     lines += [f"{k:<9} {v:.4f}" for k, v in report.items() if isinstance(v, float)]
     if "confusion_matrix" in report:
@@ -102,8 +92,7 @@ def _format(report: dict) -> str:
 
 
 def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
-                    batch_size: int = 0, device: str = "cpu", run_dir=None,
-                    which: str = "best") -> dict:
+                    batch_size: int = 0, device: str = "cpu", run_dir=None) -> dict:
     """The report of a loaded run on `data` (None/'test': the run's test split, or a labelled
     CSV/.ts path): loss, accuracy, macro_f1, confusion_matrix, classes (regression: rmse, mae);
     with `run_dir`, also confusion_matrix.png there ('plot' gives its path)."""
@@ -119,14 +108,6 @@ def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
     if run_dir is not None and not task.prep.regression:
         path = Path(run_dir) / "confusion_matrix.png"
         cm = np.array(report["confusion_matrix"])
-        report["plot"] = str(plot_confusion(cm, report["classes"], path, f"{source} ({which})"))
+        report["plot"] = str(plot_confusion(cm, report["classes"], path, source))
     return report
 
-
-def evaluate_run(run_dir, data=None, as_json: bool = False, which: str = "best") -> dict:
-    """`rnnkit evaluate` for classify runs: prints the report of `evaluate_loaded` (JSON with
-    `as_json`) and writes confusion_matrix.png into the run directory."""
-    config, metadata, state_dict = _load_run(run_dir, which)
-    report = evaluate_loaded(config, metadata, state_dict, data, run_dir=run_dir, which=which)
-    print(json.dumps(report, indent=2) if as_json else _format(report))
-    return report

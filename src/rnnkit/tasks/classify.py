@@ -47,6 +47,7 @@ class DataConfig:
     batch_size: int = 32
     bucket: bool = True  # group similar lengths into a batch (less padding)
     class_weights: bool = False  # weight the loss by inverse class frequency
+    token_dropout: float = 0.0  # text: share of training tokens replaced by <unk> (regulariser)
 
     def __post_init__(self):
         def need(ok: bool, key: str, expected: str) -> None:
@@ -58,6 +59,7 @@ class DataConfig:
         need(0.0 <= self.valid_fraction < 1.0, "valid_fraction", "a number in [0, 1)")
         need(self.batch_size >= 1, "batch_size", "a positive integer")
         need(self.max_len >= 0, "max_len", "0 (no limit) or a positive integer")
+        need(0.0 <= self.token_dropout < 1.0, "token_dropout", "a number in [0, 1)")
         need(bool(self.name or self.train_path), "name", "a dataset name or data.train_path")
 
 
@@ -100,6 +102,13 @@ class Config:
 # validation metrics no longer improve.
 TRAIN_DEFAULTS: dict = {"train.steps": 1500, "train.eval_every": 100, "train.early_stop": 10,
                         "optim.lr": 2e-3}
+
+
+def drop_tokens(x: torch.Tensor, p: float, rng: np.random.Generator) -> torch.Tensor:
+    """Token ids (B, T) with each real token (not padding, id 0) replaced by `<unk>` (id 1) with
+    probability p: word dropout, so the model cannot lean on a few memorised words."""
+    hit = torch.from_numpy(rng.random(tuple(x.shape)) < p) & (x > 0)
+    return torch.where(hit, torch.ones_like(x), x)
 
 
 def _device(model: torch.nn.Module) -> torch.device:
@@ -147,8 +156,13 @@ class ClassifyTask:
     def train_batches(self, epoch: int, rank: int = 0, world_size: int = 1):
         if not self.train:
             raise DataError("classify: this task was built without training data")
-        seed = self.cfg.data.seed * 100_003 + epoch  # a fresh, reproducible order per epoch
-        for _, batch in self._batches(self.train, True, seed, rank, world_size):
+        d = self.cfg.data
+        seed = d.seed * 100_003 + epoch  # a fresh, reproducible order per epoch
+        drop = d.token_dropout if self.prep.kind == "text" else 0.0
+        for idx, batch in self._batches(self.train, True, seed, rank, world_size):
+            if drop:  # the mask depends on (seed, epoch, batch) only: same on resume and any rank
+                rng = np.random.default_rng((d.seed, epoch, int(idx[0])))
+                batch["x"] = drop_tokens(batch["x"], drop, rng)
             yield batch
 
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -251,24 +265,26 @@ def config_from_run(config: dict) -> Config:
     return Config(**{k: v for k, v in section.items() if k in ("data", "model")})
 
 
-def evaluate_run(run_dir, data=None, as_json: bool = False, which: str = "best") -> dict:
-    """`rnnkit evaluate RUN_DIR [--data test|PATH] [--json]` for classify runs: accuracy,
-    macro_f1, confusion matrix (printed) and confusion_matrix.png in the run directory."""
-    from rnnkit.tasks._classify_run import evaluate_run as run
-
-    return run(run_dir, data, as_json, which)
-
-
 def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
                     batch_size: int = 0, device: str = "cpu", run_dir=None) -> dict:
-    """The same report from what `load_run` returned (no printing; the PNG only with run_dir)."""
-    from rnnkit.tasks._classify_run import evaluate_loaded as run
+    """`rnnkit evaluate` for classify runs, from what the engine's `load_run` returned: loss,
+    accuracy, macro_f1, confusion matrix on `data` (None/'test': the run's test split, or a
+    labelled CSV/.ts path); with `run_dir`, also RUN_DIR/confusion_matrix.png."""
+    from rnnkit.tasks._classify_run import evaluate_loaded as run  # it imports this module
 
     return run(config, metadata, state_dict, data, batch_size, device, run_dir)
 
 
-def predict_file(run_dir, path, which: str = "best"):
-    """(classes, predicted labels, probabilities (N, K)) for each row/case of a CSV or .ts file."""
-    from rnnkit.tasks._classify_run import predict_file as run
+def format_report(report: dict) -> str:
+    """`evaluate_loaded`'s report as text, with the confusion matrix as a table."""
+    from rnnkit.tasks._classify_run import format_report as run
 
-    return run(run_dir, path, which)
+    return run(report)
+
+
+def predict_loaded(config: dict, metadata: dict, state_dict: dict, path):
+    """`rnnkit predict`: (classes, predicted labels, probabilities (N, K)) for each row/case of
+    a CSV or .ts file; regression runs: (None, values, values)."""
+    from rnnkit.tasks._classify_run import predict_loaded as run
+
+    return run(config, metadata, state_dict, path)
