@@ -101,11 +101,12 @@ class Scaled:
     scaler: ChannelScaler
     k: int  # target channels come first
 
-    def targets_back(self, z: np.ndarray, transform: str) -> np.ndarray:
-        """Scaled targets (..., K) -> original units."""
-        mean = np.asarray(self.scaler.mean[: self.k])
-        std = np.asarray(self.scaler.std[: self.k])
-        return inverse_transform(z * std + mean, transform)
+
+
+def unscale_targets(z: np.ndarray, scaler: ChannelScaler, k: int, transform: str) -> np.ndarray:
+    """Scaled targets (..., K), the first k channels of `scaler` -> original units."""
+    mean, std = np.asarray(scaler.mean[:k]), np.asarray(scaler.std[:k])
+    return inverse_transform(z * std + mean, transform)
 
 
 def fit_scaled(values: np.ndarray, covariates: np.ndarray, transform: str, train_end: int,
