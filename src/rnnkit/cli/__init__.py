@@ -12,7 +12,7 @@ from rnnkit.errors import RnnkitError
 
 # Subcommand modules under rnnkit.cli, in the order `--help` lists them.
 SUBCOMMANDS: tuple[str, ...] = (
-    "train", "generate", "evaluate", "predict", "plot", "demo", "env",
+    "train", "generate", "evaluate", "predict", "plot", "demo", "env", "forecast",
 )
 
 
