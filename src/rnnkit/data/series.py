@@ -19,6 +19,7 @@ Bundled series (no download; from installed packages):
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -188,12 +189,20 @@ def _time_column(frame, time_column: str, where: str) -> str | None:
 
 
 def _freq(labels: list[str], index=None) -> str | None:
+    """The pandas frequency of regular ISO dates ("1949-01", "2020-03-01"), else None; plain
+    numbers (years) have none."""
     pd = _pandas()
+    if len(labels) < 3 or all(t.lstrip("-").isdigit() for t in labels[:3]):
+        return None
     try:
-        stamps = index if isinstance(index, pd.DatetimeIndex) else pd.to_datetime(labels)
-        return pd.infer_freq(stamps) if len(stamps) >= 3 else None
+        stamps = (index if isinstance(index, pd.DatetimeIndex)
+                  else pd.to_datetime(labels, format="ISO8601"))
+        with warnings.catch_warnings():  # pandas 3 warns that a later version returns an offset
+            warnings.simplefilter("ignore")
+            freq = pd.infer_freq(stamps)
     except (ValueError, TypeError):
         return None
+    return getattr(freq, "freqstr", freq)
 
 
 def from_frame(frame, where: str, target: str = "", time_column: str = "", covariates: str = "",
