@@ -106,6 +106,10 @@ def test_train_evaluate_forecast_end_to_end(tmp_path, capsys):
     assert report["rnnkit"]["rmse"] < report["naive"]["rmse"]
     assert report["rnnkit"]["mase"] < 1.0
     assert (run / "backtest.txt").is_file() and (run / "backtest.png").is_file()
+    other = sine_csv(tmp_path / "other.csv", n=100, seed=1)  # another series, same columns
+    assert main(["evaluate", str(run), "--data", str(other), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["data"] == str(other) and report["origins"] == ["84", "92"]
     assert main(["forecast", str(run), "--horizon", "12"]) == 0  # 8 direct + 4 rolled out
     out = capsys.readouterr().out.strip().splitlines()
     assert out[0] == "time,y,y_lower90,y_upper90" and len(out) == 1 + 12 + 1
@@ -113,3 +117,13 @@ def test_train_evaluate_forecast_end_to_end(tmp_path, capsys):
     mid, lo, hi = (float(v) for v in out[1].split(",")[1:])
     assert lo < mid < hi and 7 < mid < 15
     assert (run / "forecast.csv").is_file() and (run / "forecast.png").is_file()
+
+
+def test_cli_bad_csv_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,y\n2020-01,1\n2020-02,x\n2020-03,2\n")
+    code = main(["train", "forecast", f"--data.name={bad}", "--steps", "1",
+                 "--out", str(tmp_path / "run"), "--plain"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0
+    assert err.startswith("rnnkit: error: ") and "line 3, column 'y'" in err
