@@ -46,6 +46,18 @@ def test_skip_connections_give_naive_and_seasonal_naive():
         Forecaster(ForecasterConfig(horizon=2, base="seasonal", season=12))(x)
 
 
+@pytest.mark.parametrize("base", ["none", "last", "seasonal"])
+def test_relative_inputs_make_the_forecast_follow_the_level(base):
+    torch.manual_seed(0)
+    model = Forecaster(ForecasterConfig(n_targets=2, n_covariates=1, horizon=3, base=base,
+                                        season=4)).eval()
+    x = torch.randn(2, 8, 3)
+    shift = torch.tensor([5.0, -3.0, 0.0])  # both targets shifted, the covariate not
+    out, moved = model(x), model(x + shift)
+    torch.testing.assert_close(moved[..., 0], out[..., 0] + shift[:2])  # means follow
+    torch.testing.assert_close(moved[..., 1], out[..., 1])  # log-variances do not move
+
+
 def test_losses_by_hand():
     params = torch.tensor([[[[1.0, math.log(4.0)]]]])  # mean 1, variance 4
     y = torch.tensor([[[3.0]]])
@@ -74,7 +86,8 @@ def test_noiseless_sine_is_forecast_almost_exactly():
     starts = torch.arange(0, 400 - lookback - horizon)
     x = torch.stack([wave[s:s + lookback] for s in starts]).unsqueeze(-1)
     y = torch.stack([wave[s + lookback:s + lookback + horizon] for s in starts]).unsqueeze(-1)
-    model = Forecaster(ForecasterConfig(horizon=horizon, hidden_size=24, base="none"))
+    model = Forecaster(ForecasterConfig(horizon=horizon, hidden_size=24, base="none",
+                                        relative=False))
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(300):
         idx = torch.randint(0, len(x), (32,))

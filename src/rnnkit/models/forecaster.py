@@ -11,6 +11,11 @@ Heads (P numbers per step and target, in the scaled space):
 - "quantile": the quantiles (1-a)/2, 0.5, (1+a)/2 of `level` a, trained with the pinball loss;
   sorted before use so the interval never crosses.
 
+`relative` (default on) feeds the encoder each window's target inputs minus their last value,
+so the encoder sees shapes, not levels: a trending series whose test part lies above anything
+seen in training needs no extrapolation inside the network (the level comes back through
+`base`; with base "none" it is added to the mean/quantiles).
+
 `base` adds a skip connection to the mean/quantiles, so the network learns a correction:
 "last" repeats the last input value of each target (naive), "seasonal" the value one season
 back (seasonal naive, needs lookback >= season), "none" nothing.
@@ -45,6 +50,7 @@ class ForecasterConfig:
     level: float = 0.9  # the quantile head's interval; the Gaussian's default interval
     base: str = "last"
     season: int = 1
+    relative: bool = True  # encoder inputs: target channels minus the window's last value
     impl: str = "auto"
 
     def __post_init__(self):
@@ -89,10 +95,17 @@ class Forecaster(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, L, K + C) -> (B, H, K, P): [mean, log-variance] or three quantiles."""
         c = self.cfg
-        out = self.rnn(x)[1]
+        inputs = x
+        if c.relative:  # (B, L, K) targets relative to the last step; covariates as they are
+            last = x[:, -1:, : c.n_targets]
+            inputs = torch.cat([x[..., : c.n_targets] - last, x[..., c.n_targets:]], dim=-1)
+        out = self.rnn(inputs)[1]
         h_last = (out[0] if isinstance(out, tuple) else out)[-1]  # (B, Hd) top layer's state
         raw = self.head(self.drop(h_last)).view(-1, c.horizon, c.n_targets, self.n_params)
-        base = self.base_values(x).unsqueeze(-1)  # (B, H, K, 1)
+        base = self.base_values(x)  # (B, H, K)
+        if c.relative and c.base == "none":
+            base = base + x[:, -1:, : c.n_targets]
+        base = base.unsqueeze(-1)  # (B, H, K, 1)
         if c.head == "gaussian":
             mean = raw[..., :1] + base
             return torch.cat([mean, raw[..., 1:].clamp(-12.0, 8.0)], dim=-1)

@@ -71,6 +71,7 @@ class ModelConfig:
     head: str = "gaussian"  # "gaussian" | "quantile"
     level: float = 0.9  # prediction interval level
     base: str = "auto"  # "none" | "last" | "seasonal"; auto = seasonal when season > 1
+    relative: bool = True  # encoder sees each window relative to its last value
     impl: str = "auto"
 
 
@@ -136,7 +137,7 @@ class ForecastTask:
             n_targets=len(i["targets"]), n_covariates=len(i["covariates"]),
             horizon=i["layout"]["horizon"], cell=m.cell, hidden_size=m.hidden_size,
             num_layers=m.num_layers, dropout=m.dropout, head=m.head, level=m.level,
-            base=i["base"], season=i["season"], impl=m.impl)
+            base=i["base"], season=i["season"], relative=m.relative, impl=m.impl)
 
     def build_model(self) -> torch.nn.Module:
         return Forecaster(self.model_config())
