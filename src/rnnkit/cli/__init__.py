@@ -12,7 +12,8 @@ from rnnkit.errors import RnnkitError
 
 # Subcommand modules under rnnkit.cli, in the order `--help` lists them.
 SUBCOMMANDS: tuple[str, ...] = (
-    "train", "generate", "evaluate", "predict", "plot", "demo", "env", "experiment", "diagnose",
+    "train", "generate", "evaluate", "predict", "forecast", "plot", "experiment", "diagnose",
+    "demo", "env",
 )
 
 

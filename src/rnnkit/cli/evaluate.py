@@ -19,7 +19,8 @@ def add_parser(sub) -> None:
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `rnnkit train`")
     p.add_argument("--data", default=None, metavar="NAME_OR_PATH",
                    help="lm: a corpus (stdlib, shakespeare), file, directory or glob; "
-                        "classify: test (default), or a CSV / .ts file")
+                        "classify: test (default), or a CSV / .ts file; "
+                        "forecast: a bundled series or CSV (default: the run's own)")
     p.add_argument("--checkpoint", "--which", dest="checkpoint", choices=("best", "last"),
                    default="best", help="checkpoint to use (default: best)")
     p.add_argument("--batch-size", type=int, default=16)

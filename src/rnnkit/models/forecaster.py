@@ -1,0 +1,133 @@
+"""Direct multi-step forecaster: a recurrent encoder over the lookback window, one head for all
+horizon steps.
+
+    x (B, L, K + C)   K scaled targets then C past covariates per step
+    --rnnkit LSTM/GRU/RNN (num_layers)-->  h_n[-1] (B, Hd)
+    --dropout, Linear-->  (B, H, K, P)
+
+Heads (P numbers per step and target, in the scaled space):
+- "gaussian": mean mu and log-variance s; loss = mean of 0.5 * (s + (y - mu)^2 / exp(s))
+  (the Gaussian NLL without its constant 0.5 log 2 pi); a level-a interval is mu +- z sigma.
+- "quantile": the quantiles (1-a)/2, 0.5, (1+a)/2 of `level` a, trained with the pinball loss;
+  sorted before use so the interval never crosses.
+
+`relative` (default on) feeds the encoder each window's target inputs minus their last value,
+so the encoder sees shapes, not levels: a trending series whose test part lies above anything
+seen in training needs no extrapolation inside the network (the level comes back through
+`base`; with base "none" it is added to the mean/quantiles).
+
+`base` adds a skip connection to the mean/quantiles, so the network learns a correction:
+"last" repeats the last input value of each target (naive), "seasonal" the value one season
+back (seasonal naive, needs lookback >= season), "none" nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import torch
+from torch import nn
+
+from rnnkit.errors import ConfigError
+from rnnkit.layers import GRU, LSTM, RNN
+
+HEADS = ("gaussian", "quantile")
+BASES = ("none", "last", "seasonal")
+LAYERS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
+
+
+@dataclass
+class ForecasterConfig:
+    n_targets: int = 1  # K
+    n_covariates: int = 0  # C
+    horizon: int = 12  # H
+    cell: str = "lstm"
+    hidden_size: int = 32
+    num_layers: int = 1
+    dropout: float = 0.0
+    head: str = "gaussian"
+    level: float = 0.9  # the quantile head's interval; the Gaussian's default interval
+    base: str = "last"
+    season: int = 1
+    relative: bool = True  # encoder inputs: target channels minus the window's last value
+    impl: str = "auto"
+
+    def __post_init__(self):
+        for key, value, allowed in (("cell", self.cell, tuple(LAYERS)), ("head", self.head, HEADS),
+                                    ("base", self.base, BASES)):
+            if value not in allowed:
+                raise ConfigError(f"model.{key}: expected one of {', '.join(allowed)}, "
+                                  f"got {value!r}")
+        if not 0.0 < self.level < 1.0:
+            raise ConfigError(f"model.level: expected a number in (0, 1), got {self.level}")
+        if self.hidden_size < 1 or self.num_layers < 1:
+            raise ConfigError("model.hidden_size and model.num_layers: expected integers >= 1, "
+                              f"got {self.hidden_size}, {self.num_layers}")
+
+
+class Forecaster(nn.Module):
+    def __init__(self, cfg: ForecasterConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.n_params = 2 if cfg.head == "gaussian" else 3
+        self.rnn = LAYERS[cfg.cell](cfg.n_targets + cfg.n_covariates, cfg.hidden_size,
+                                    cfg.num_layers, batch_first=True,
+                                    dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
+                                    impl=cfg.impl)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.head = nn.Linear(cfg.hidden_size, cfg.horizon * cfg.n_targets * self.n_params)
+
+    def base_values(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, H, K) the skip connection's forecast from the inputs' target channels."""
+        c = self.cfg
+        y = x[..., : c.n_targets]  # (B, L, K)
+        if c.base == "none":
+            return y.new_zeros(y.shape[0], c.horizon, c.n_targets)
+        if c.base == "last":
+            return y[:, -1:, :].expand(-1, c.horizon, -1)
+        if y.shape[1] < c.season:
+            raise ConfigError(f"model.base=seasonal needs data.lookback >= season "
+                              f"({c.season}), got lookback {y.shape[1]}")
+        steps = torch.arange(c.horizon, device=x.device) % c.season + y.shape[1] - c.season
+        return y[:, steps, :]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, L, K + C) -> (B, H, K, P): [mean, log-variance] or three quantiles."""
+        c = self.cfg
+        inputs = x
+        if c.relative:  # (B, L, K) targets relative to the last step; covariates as they are
+            last = x[:, -1:, : c.n_targets]
+            inputs = torch.cat([x[..., : c.n_targets] - last, x[..., c.n_targets:]], dim=-1)
+        out = self.rnn(inputs)[1]
+        h_last = (out[0] if isinstance(out, tuple) else out)[-1]  # (B, Hd) top layer's state
+        raw = self.head(self.drop(h_last)).view(-1, c.horizon, c.n_targets, self.n_params)
+        base = self.base_values(x)  # (B, H, K)
+        if c.relative and c.base == "none":
+            base = base + x[:, -1:, : c.n_targets]
+        base = base.unsqueeze(-1)  # (B, H, K, 1)
+        if c.head == "gaussian":
+            mean = raw[..., :1] + base
+            return torch.cat([mean, raw[..., 1:].clamp(-12.0, 8.0)], dim=-1)
+        return raw + base
+
+
+def forecast_loss(params: torch.Tensor, y: torch.Tensor, head: str, level: float) -> torch.Tensor:
+    """Mean loss of (B, H, K, P) parameters against targets (B, H, K)."""
+    if head == "gaussian":
+        mean, logvar = params[..., 0], params[..., 1]
+        return 0.5 * (logvar + (y - mean) ** 2 * torch.exp(-logvar)).mean()
+    taus = params.new_tensor([(1 - level) / 2, 0.5, (1 + level) / 2])
+    err = y.unsqueeze(-1) - params  # (B, H, K, 3)
+    return torch.maximum(taus * err, (taus - 1) * err).mean()
+
+
+def point_and_interval(params: torch.Tensor, head: str, level: float):
+    """(point, lower, upper), each (B, H, K): Gaussian mean +- z sigma at `level`; for the
+    quantile head the trained quantiles (its `level` is fixed at training)."""
+    if head == "gaussian":
+        mean, sigma = params[..., 0], torch.exp(0.5 * params[..., 1])
+        z = NormalDist().inv_cdf(0.5 + level / 2)
+        return mean, mean - z * sigma, mean + z * sigma
+    q = params.sort(dim=-1).values
+    return q[..., 1], q[..., 0], q[..., 2]

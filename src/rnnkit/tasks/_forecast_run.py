@@ -1,0 +1,121 @@
+"""Using a trained forecast run: the backtest (`rnnkit evaluate`) and new forecasts
+(`rnnkit forecast`), with their plots.
+
+A run is read with `rnnkit.training.checkpoint.load_run` -> (config, metadata, weights); the
+model is rebuilt from the config and the metadata (scaler, transform, columns), and the series
+is read again from `data.name` (or the file given), so only the run directory is needed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit.config import build
+from rnnkit.data.series import TimeSeries
+from rnnkit.data.windows import fit_scaled, make_layout, windows
+from rnnkit.errors import DataError
+from rnnkit.tasks._forecast_backtest import backtest, baseline_names, table
+from rnnkit.tasks.forecast import Config, ForecastTask, read_series, task_from_metadata
+
+
+def rebuild(config: dict, metadata: dict, state_dict: dict, device: str = "cpu"):
+    """(task without data, model in eval mode on `device`) from what load_run returns."""
+    section = config.get("task") if isinstance(config.get("task"), dict) else config
+    task = task_from_metadata(build(Config, section, source="config.json"), metadata)
+    model = task.build_model()
+    model.load_state_dict(state_dict)
+    return task, model.to(device).eval()
+
+
+def _check_columns(task: ForecastTask, ts: TimeSeries) -> None:
+    want = (task.info["targets"], task.info["covariates"])
+    got = (ts.target_names, ts.covariate_names)
+    if want != got:
+        raise DataError(f"{ts.name}: targets/covariates {got} differ from the run's {want}; "
+                        "set the columns of the run (data.target, data.covariates)")
+
+
+def scaled_series(task: ForecastTask, ts: TimeSeries) -> np.ndarray:
+    """The series scaled with the run's transform and scaler: (T, K + C)."""
+    return fit_scaled(ts.values, ts.covariates, task.info["transform"], 0, task.scaler,
+                      ts.name).data
+
+
+def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
+                    device: str = "cpu", run_dir=None) -> dict:
+    task, model = rebuild(config, metadata, state_dict, device)
+    d = task.cfg.data
+    ts = read_series(d, data or None)
+    _check_columns(task, ts)
+    layout = make_layout(len(ts), d.lookback, d.horizon, d.folds, d.stride, 0, ts.name)
+    z = scaled_series(task, ts)
+    level = task.cfg.model.level
+
+    def rnnkit_forecast(origins):
+        x, _ = windows(z, np.asarray(origins), d.lookback, d.horizon, len(ts.target_names))
+        return task.predict_scaled(model, x)
+
+    results = backtest(ts.values, layout.origins, d.horizon, ts.season, level,
+                       task.info["transform"], rnnkit_forecast, baseline_names(d.baselines))
+    report = {"data": ts.name, "horizon": d.horizon, "folds": d.folds, "level": level,
+              "season": ts.season, "origins": [ts.times[o] for o in layout.origins],
+              **{name: r["metrics"] for name, r in results.items()}}
+    if run_dir is not None:
+        run_dir = Path(run_dir)
+        (run_dir / "backtest.txt").write_text(format_report(report) + "\n")
+        (run_dir / "backtest.json").write_text(json.dumps({**report, "forecasts": results}))
+        report["table"] = str(run_dir / "backtest.txt")
+        report["plot"] = str(plot_backtest(ts, layout.origins, d.horizon, results,
+                                           run_dir / "backtest.png"))
+    return report
+
+
+def format_report(report: dict) -> str:
+    methods = {k: {"metrics": v} for k, v in report.items()
+               if isinstance(v, dict) and "mae" in v}
+    lines = [f"data {report['data']}: {report['folds']} fold(s) of {report['horizon']} steps "
+             f"from {', '.join(report['origins'])}; season {report['season']}; "
+             f"coverage of the {report['level']:.0%} interval", table(methods)]
+    lines += [f"{k}: {report[k]}" for k in ("table", "plot") if k in report]
+    return "\n".join(lines)
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_backtest(ts: TimeSeries, origins: list[int], horizon: int, results: dict, path):
+    """History, each fold's rnnkit forecast with its interval, the baselines' forecasts."""
+    plt = _plt()
+    k_shown = min(len(ts.target_names), 4)
+    fig, axes = plt.subplots(k_shown, 1, figsize=(10, 3.2 * k_shown), squeeze=False)
+    start = max(0, origins[0] - 4 * horizon)
+    t = np.arange(len(ts))
+    for k, ax in enumerate(axes[:, 0]):
+        ax.plot(t[start:], ts.values[start:, k], color="black", lw=1.2, label="actual")
+        for name, r in results.items():
+            point = np.asarray(r["point"])[..., k]
+            for i, o in enumerate(origins):
+                steps = t[o:o + horizon]
+                label = name if i == 0 else None
+                if name == "rnnkit":
+                    lo, hi = np.asarray(r["lower"])[i, :, k], np.asarray(r["upper"])[i, :, k]
+                    ax.fill_between(steps, lo, hi, color="tab:blue", alpha=0.2,
+                                    label="rnnkit interval" if i == 0 else None)
+                    ax.plot(steps, point[i], color="tab:blue", lw=1.8, label=label)
+                else:
+                    ax.plot(steps, point[i], lw=1, ls="--", label=label)
+        ax.set_title(f"{ts.name}: {ts.target_names[k]}")
+        ax.legend(fontsize=7, ncol=3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)

@@ -1,0 +1,233 @@
+"""Task `forecast`: time-series forecasting, `horizon` steps at once from `lookback` steps.
+
+Data (`data.name`): a bundled series (airline, lynx, sunspots, co2, nile; see
+rnnkit.data.series) or a CSV file (a time column, target column(s), optional past covariates).
+The series is cut into train | validation | test (rnnkit.data.windows): the last `data.folds`
+origins, `data.stride` apart, are the rolling-origin backtest folds that `rnnkit evaluate`
+scores; `data.valid_folds` horizons before them give the validation windows that `evaluate()`
+reports on (0: no validation part, `evaluate()` then scores the training windows). The target
+transform (log for airline and lynx) and the per-channel scaler are fitted on the training part
+only and saved in `metadata()`.
+
+Model: rnnkit.models.forecaster (recurrent encoder, direct multi-step head, Gaussian or
+quantile output; skip connection to the naive or seasonal-naive forecast). Loss: Gaussian NLL
+or pinball loss in the scaled space. Metrics: loss, mae, rmse (original units), coverage of the
+`model.level` interval.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from rnnkit.data.scaling import ChannelScaler
+from rnnkit.data.series import TimeSeries, load_series
+from rnnkit.data.sharding import shard_rows
+from rnnkit.data.windows import (
+    Layout,
+    Scaled,
+    fit_scaled,
+    make_layout,
+    unscale_targets,
+    windows,
+)
+from rnnkit.errors import ConfigError, DataError
+from rnnkit.models.forecaster import (
+    Forecaster,
+    ForecasterConfig,
+    forecast_loss,
+    point_and_interval,
+)
+from rnnkit.tasks._contract import StepOutput
+
+
+@dataclass
+class DataConfig:
+    name: str = "airline"  # a bundled series or a CSV path
+    target: str = ""  # comma-separated target columns ("" = every numeric column left)
+    time_column: str = ""  # "" = a column named date/time/year/month/... if there is one
+    covariates: str = ""  # comma-separated past covariate columns (extra inputs)
+    season: int = 0  # seasonal period; 0 = the series' own (bundled) or from its dates
+    transform: str = ""  # "none" | "log"; "" = the series' default (log for airline, lynx)
+    lookback: int = 36
+    horizon: int = 12
+    folds: int = 1  # rolling-origin test folds at the end of the series
+    stride: int = 0  # steps between fold origins; 0 = horizon
+    valid_folds: int = 1  # horizons of validation before the test part; 0 = none
+    batch_size: int = 32
+    seed: int = 0
+    baselines: str = "naive,seasonal_naive,ets,arima"  # compared with by `rnnkit evaluate`
+
+
+@dataclass
+class ModelConfig:
+    cell: str = "lstm"  # "lstm" | "gru" | "rnn"
+    hidden_size: int = 32
+    num_layers: int = 1
+    dropout: float = 0.0
+    head: str = "gaussian"  # "gaussian" | "quantile"
+    level: float = 0.9  # prediction interval level
+    base: str = "auto"  # "none" | "last" | "seasonal"; auto = seasonal when season > 1
+    relative: bool = True  # encoder sees each window relative to its last value
+    impl: str = "auto"
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+
+# A few hundred windows: many short epochs; the best validation loss is kept (on airline the
+# validation loss is lowest within the first 400 steps; later steps overfit).
+TRAIN_DEFAULTS: dict = {"train.steps": 600, "train.eval_every": 50, "train.log_every": 100,
+                        "optim.lr": 3e-3, "optim.weight_decay": 1e-4}
+
+
+def read_series(d: DataConfig, name: str | None = None) -> TimeSeries:
+    """The series `name` (default: the config's) with the config's column settings."""
+    ts = load_series(name or d.name, d.target, d.time_column, d.covariates, d.season)
+    for note in ts.notes:
+        print(f"rnnkit: {note}", file=sys.stderr)
+    return ts
+
+
+def _base(m: ModelConfig, season: int, lookback: int) -> str:
+    if m.base != "auto":
+        return m.base
+    return "seasonal" if 1 < season <= lookback else "last"
+
+
+class ForecastTask:
+    """The Task contract for forecasting; `info` is what metadata() saves (scaler, transform,
+    layout, column names), enough to rebuild the model and forecast without the trainer."""
+
+    name = "forecast"
+    item_unit = "win"
+
+    def __init__(self, cfg: Config, info: dict, scaled: Scaled | None = None):
+        self.cfg, self.info = cfg, info
+        self.scaled = scaled
+        self.train_x = self.train_y = self.valid_x = self.valid_y = None
+        if scaled is not None:
+            d, layout = cfg.data, self.layout
+            self.train_x, self.train_y = windows(scaled.data, layout.train_origins(),
+                                                 d.lookback, d.horizon, scaled.k)
+            valid = layout.valid_origins()
+            if len(valid):
+                self.valid_x, self.valid_y = windows(scaled.data, valid, d.lookback, d.horizon,
+                                                     scaled.k)
+            else:  # no validation part: report on the training windows
+                self.valid_x, self.valid_y = self.train_x, self.train_y
+
+    @property
+    def layout(self) -> Layout:
+        keys = ("n", "lookback", "horizon", "folds", "stride", "valid_steps")
+        return Layout(*(self.info["layout"][k] for k in keys))
+
+    @property
+    def scaler(self) -> ChannelScaler:
+        return ChannelScaler.from_dict(self.info["scaler"])
+
+    def model_config(self) -> ForecasterConfig:
+        m, i = self.cfg.model, self.info
+        return ForecasterConfig(
+            n_targets=len(i["targets"]), n_covariates=len(i["covariates"]),
+            horizon=i["layout"]["horizon"], cell=m.cell, hidden_size=m.hidden_size,
+            num_layers=m.num_layers, dropout=m.dropout, head=m.head, level=m.level,
+            base=i["base"], season=i["season"], relative=m.relative, impl=m.impl)
+
+    def build_model(self) -> torch.nn.Module:
+        return Forecaster(self.model_config())
+
+    def train_batches(self, epoch: int, rank: int = 0, world_size: int = 1):
+        if self.train_x is None:
+            raise DataError("forecast: this task was built without training data")
+        d = self.cfg.data
+        order = np.random.default_rng(d.seed * 100_003 + epoch).permutation(len(self.train_x))
+        size = min(d.batch_size, len(order))
+        size -= size % world_size
+        for start in range(0, len(order) - size + 1, size):  # full batches only
+            idx = order[start:start + size][shard_rows(size, rank, world_size)]
+            yield {"x": torch.from_numpy(self.train_x[idx]),
+                   "y": torch.from_numpy(self.train_y[idx])}
+
+    def step(self, model, batch: dict, state=None) -> StepOutput:
+        m = self.cfg.model
+        loss = forecast_loss(model(batch["x"]), batch["y"], m.head, m.level)
+        return StepOutput(loss=loss, n_items=int(batch["y"].shape[0]))
+
+    @torch.no_grad()
+    def predict_scaled(self, model, x: np.ndarray, level: float | None = None):
+        """(point, lower, upper), each (N, H, K) in original units, for scaled inputs x."""
+        m = self.cfg.model
+        dev = next(model.parameters()).device
+        params = model(torch.from_numpy(np.asarray(x, dtype=np.float32)).to(dev))
+        parts = point_and_interval(params, m.head, m.level if level is None else level)
+        return tuple(self.to_units(p.cpu().numpy()) for p in parts)
+
+    def to_units(self, z: np.ndarray) -> np.ndarray:
+        return unscale_targets(z, self.scaler, len(self.info["targets"]), self.info["transform"])
+
+    def evaluate(self, model) -> dict[str, float]:
+        m = self.cfg.model
+        dev = next(model.parameters()).device
+        x, y = (torch.from_numpy(a).to(dev) for a in (self.valid_x, self.valid_y))
+        loss = forecast_loss(model(x), y, m.head, m.level).item()
+        point, lo, hi = self.predict_scaled(model, self.valid_x)
+        true = self.to_units(self.valid_y)
+        err = point - true
+        return {"loss": loss, "mae": float(np.abs(err).mean()),
+                "rmse": float(np.sqrt((err ** 2).mean())),
+                "coverage": float(((true >= lo) & (true <= hi)).mean())}
+
+    def metadata(self) -> dict:
+        return {"task": self.name, **self.info}
+
+
+def make_task(cfg: Config) -> ForecastTask:
+    """Load the series, place the parts, fit transform and scaler on the training part."""
+    if not isinstance(cfg, Config):
+        cfg = Config(**cfg)
+    d = cfg.data
+    if d.batch_size < 1:
+        raise ConfigError(f"data.batch_size: expected an integer >= 1, got {d.batch_size}")
+    ts = read_series(d)
+    layout = make_layout(len(ts), d.lookback, d.horizon, d.folds, d.stride, d.valid_folds,
+                         ts.name)
+    transform = d.transform or ts.transform
+    scaled = fit_scaled(ts.values, ts.covariates, transform, layout.train_end, where=ts.name)
+    info = {"series": ts.name, "targets": ts.target_names, "covariates": ts.covariate_names,
+            "season": ts.season, "freq": ts.freq, "transform": transform,
+            "base": _base(cfg.model, ts.season, d.lookback), "scaler": scaled.scaler.to_dict(),
+            "layout": layout.to_dict()}
+    task = ForecastTask(cfg, info, scaled)
+    task.build_model()  # check the model settings now, before any training starts
+    return task
+
+
+def task_from_metadata(cfg: Config, metadata: dict) -> ForecastTask:
+    """A task holding only what a checkpoint keeps (no windows): builds the model, forecasts."""
+    if metadata.get("task", "forecast") != "forecast":
+        raise ConfigError(f"run: expected a forecast run, got task {metadata.get('task')!r}")
+    return ForecastTask(cfg, {k: v for k, v in metadata.items() if k != "task"})
+
+
+def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
+                    batch_size: int = 0, device: str = "cpu", run_dir=None) -> dict:
+    """Rolling-origin backtest of a loaded run on its own series (data None) or another one
+    (a bundled name or CSV path, read with the run's column settings): MAE, RMSE, sMAPE, MASE
+    and interval coverage for rnnkit and each baseline; with run_dir, backtest.txt/.json and
+    backtest.png there."""
+    from rnnkit.tasks._forecast_run import evaluate_loaded as run
+
+    return run(config, metadata, state_dict, data, device, run_dir)
+
+
+def format_report(report: dict) -> str:
+    from rnnkit.tasks._forecast_run import format_report as fmt
+
+    return fmt(report)
