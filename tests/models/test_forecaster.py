@@ -12,14 +12,6 @@ from rnnkit.models.forecaster import (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def zero_head(model):
     with torch.no_grad():
         model.head.weight.zero_()

@@ -23,15 +23,6 @@ from rnnkit.tasks.classify import (
 FILLER = "the a of cat dog sun tree blue red run".split()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: on a loaded 2-core machine intra-op threads only spin (100x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def text_csv(path, n, seed):
     """Separable: a 'pos' text holds the word 'good', a 'neg' text the word 'bad', somewhere
     among 0-7 filler words."""

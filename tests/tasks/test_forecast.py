@@ -3,22 +3,12 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from rnnkit.cli import main
 from rnnkit.errors import DataError
 from rnnkit.tasks import _forecast_baselines as B
 from rnnkit.tasks._forecast_backtest import backtest, mase_scale, score
 from rnnkit.tasks.forecast import Config, DataConfig, make_task
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 TOY = np.array([1.0, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6.5])  # season 4, rising
 
