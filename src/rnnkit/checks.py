@@ -31,7 +31,7 @@ def check_settings(
         raise ShapeError(f"proj_size must be an integer >= 0, got {proj_size!r}")
     if proj_size and mode != "LSTM":
         raise ShapeError(f"proj_size is only for LSTM, got proj_size={proj_size} for {mode}")
-    if proj_size >= hidden_size > 0 and proj_size:
+    if proj_size and proj_size >= hidden_size:
         raise ShapeError(
             f"proj_size must be smaller than hidden_size ({hidden_size}), got {proj_size}"
         )

@@ -108,8 +108,6 @@ class RNNCell(RNNCellBase):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", impl: str = "auto", device=None, dtype=None):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ShapeError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__("RNN_RELU" if nonlinearity == "relu" else "RNN_TANH", input_size,
                          hidden_size, bias, nonlinearity, impl=impl, device=device, dtype=dtype)
 

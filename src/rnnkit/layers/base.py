@@ -207,18 +207,26 @@ class RecurrentBase(nn.Module):
         out, state = native_stack(self.mode, seq, hx, self._flat_weights, **kw)
         if seq.unsorted_indices is not None:
             state = tuple(s.index_select(1, seq.unsorted_indices) for s in state)
+        if packed_input is not None:
+            return out, state  # already a PackedSequence of the input's layout
         out, _ = pad_packed_sequence(out, total_length=x.shape[0])  # (T, B, .), original order
         return out, state
 
-    def _finish(self, out: Tensor, state: tuple, packed_input, lengths, unbatched: bool):
+    def _finish(self, out, state: tuple, packed_input, lengths, unbatched: bool):
         if packed_input is not None:
-            idx = packed_input.sorted_indices
-            out_sorted = out if idx is None else out.index_select(1, idx)
-            lengths_sorted = lengths if idx is None else lengths[idx.cpu()]
-            data = pack_padded_sequence(out_sorted, lengths_sorted, enforce_sorted=True).data
-            out = PackedSequence(data, packed_input.batch_sizes, idx, packed_input.unsorted_indices)
+            if not isinstance(out, PackedSequence):  # rnnkit's loops ran on the padded form
+                out = self._repack(out, packed_input, lengths)
         elif unbatched:
             out, state = out.squeeze(1), tuple(s.squeeze(1) for s in state)
         elif self.batch_first:
             out = out.transpose(0, 1)
         return out, (state if self.mode == "LSTM" else state[0])
+
+    @staticmethod
+    def _repack(out: Tensor, packed_input: PackedSequence, lengths: Tensor) -> PackedSequence:
+        """(T, B, .) in the batch's original order -> a PackedSequence laid out as the input."""
+        idx = packed_input.sorted_indices
+        out_sorted = out if idx is None else out.index_select(1, idx)
+        lengths_sorted = lengths if idx is None else lengths[idx.cpu()]
+        data = pack_padded_sequence(out_sorted, lengths_sorted, enforce_sorted=True).data
+        return PackedSequence(data, packed_input.batch_sizes, idx, packed_input.unsorted_indices)

@@ -8,7 +8,6 @@ Every torch.nn argument keeps its meaning; rnnkit adds:
 
 from __future__ import annotations
 
-from rnnkit.checks import ShapeError
 from rnnkit.layers.base import RecurrentBase
 
 
@@ -24,9 +23,7 @@ class RNN(RecurrentBase):
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
                  dropout: float = 0.0, bidirectional: bool = False, impl: str = "auto",
                  device=None, dtype=None):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ShapeError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        mode = "RNN_RELU" if nonlinearity == "relu" else "RNN_TANH"
+        mode = "RNN_RELU" if nonlinearity == "relu" else "RNN_TANH"  # checked by check_settings
         super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, nonlinearity=nonlinearity, impl=impl, device=device,
                          dtype=dtype)
