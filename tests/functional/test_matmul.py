@@ -1,9 +1,11 @@
 """The products of the BPTT loops: oneDNN where it can run, torch.mm where autograd records."""
 
+import warnings
+
 import torch
 
 import rnnkit
-from rnnkit.functional import matmul
+from rnnkit.functional import compiled, matmul
 
 
 def test_products_agree_with_torch():
@@ -28,14 +30,20 @@ def test_float64_uses_torch():
 
 
 def test_fused_path_runs_onednn(monkeypatch):
+    """The Python loops' per-step products go through oneDNN (the compiled LSTM loop calls it
+    from C++, tests/functional/test_compiled.py): here the LSTM is held to its Python loop."""
     if not matmul.can_prepack(torch.randn(2, 2))[0]:
         return  # no oneDNN in this torch: the predicate says so and torch.mm runs (tested above)
+    held = (False, "held to the Python loop by test_matmul")
+    monkeypatch.setattr(compiled, "_load", lambda: held)
     calls = []
     original = matmul._onednn_linear
     monkeypatch.setattr(matmul, "_onednn_linear",
                         lambda *args: calls.append(1) or original(*args))
     for cls in (rnnkit.LSTM, rnnkit.GRU, rnnkit.RNN):
         calls.clear()
-        out, _ = cls(3, 4, impl="fused")(torch.randn(5, 2, 3, requires_grad=True))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the LSTM says it runs its Python loop
+            out, _ = cls(3, 4, impl="fused")(torch.randn(5, 2, 3, requires_grad=True))
         out.sum().backward()
         assert len(calls) >= 2 * 5, cls  # per-step products forward and backward

@@ -57,7 +57,10 @@ def fused_sequence(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=None, r
         x.requires_grad or any(t.requires_grad for t in (*state0, *w) if t is not None)
     )
     if not needs_grad:
-        out, state, _ = sequence_path(cell, mask, w)[0](cell, x, state0, w, mask, reverse)
+        forward = sequence_path(cell, mask, w)[0]
+        if forward is lstm_seq.lstm_sequence_forward:
+            forward = lstm_seq.lstm_sequence_infer  # keeps nothing for a backward
+        out, state, _ = forward(cell, x, state0, w, mask, reverse)
         return out, state
     out, *state = FusedSequence.apply(cell, mask, reverse, len(state0), dh_record, x, *state0,
                                       *w)

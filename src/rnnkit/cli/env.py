@@ -17,6 +17,7 @@ def collect() -> dict[str, str]:
     import torch
 
     from rnnkit import __version__
+    from rnnkit.functional import compiled
 
     info = {
         "rnnkit": __version__,
@@ -28,6 +29,7 @@ def collect() -> dict[str, str]:
         "torch_threads": str(torch.get_num_threads()),
         "mkldnn": str(torch.backends.mkldnn.is_available()),
         "cuda": str(torch.cuda.is_available()),
+        "lstm_kernel": compiled.status(),
     }
     if torch.cuda.is_available():
         info["cuda_version"] = str(torch.version.cuda)

@@ -34,7 +34,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from rnnkit.functional.matmul import linear, mm, recurrent_products
+from rnnkit.functional.matmul import linear, mm, recurrent_products, weight_grad
 
 
 class LayerWeights(NamedTuple):
@@ -135,7 +135,7 @@ def sequence_backward(
         dh_record.extend(dh_seen)
     flat_dgx = dgx.view(T * x.shape[1], G_H)
     dx = mm(flat_dgx, w.W_ih).view_as(x)  # through the input projection, all steps at once
-    grads["W_ih"] = mm(flat_dgx.t(), x.reshape(-1, x.shape[-1]))
+    grads["W_ih"] = weight_grad(flat_dgx, x.reshape(-1, x.shape[-1]))
     grads["W_hh"] = cell.recurrent_weight_grad(dgh, cache.rin)
     db = flat_dgx.sum(0)
     db_hh = db if dgh is dgx else dgh.view(-1, G_H).sum(0)
@@ -146,4 +146,4 @@ def sequence_backward(
 
 def default_recurrent_weight_grad(dgh: Tensor, rin: Tensor) -> Tensor:
     """dW_hh = sum over steps and rows of dgh_t^T h_{t-1}: one GEMM over all T*B rows."""
-    return mm(dgh.reshape(-1, dgh.shape[-1]).t(), rin.reshape(-1, rin.shape[-1]))
+    return weight_grad(dgh.reshape(-1, dgh.shape[-1]), rin.reshape(-1, rin.shape[-1]))

@@ -14,6 +14,10 @@ then per step (5 ops):
     dA[t] = [dc, dc, dc, dh] * K[t]
     dc_next = dc * f[t];   dh = d_out[t-1] + dA[t] W_hh
 Only for the unmasked LSTM without projection; `can_run` says when.
+
+Both loops run in C++ (lstm_kernel.cpp through compiled.py: the same math, one product and one
+pass over the step's elements per step) where the kernel is built, else in Python as below;
+`LSTMSequenceCache.loop` says which ran. The two are tested equal.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rnnkit.functional import compiled
 from rnnkit.functional.activations import tanh_out
 from rnnkit.functional.bptt import LayerWeights, input_projection
-from rnnkit.functional.matmul import StepMatmul, mm
+from rnnkit.functional.matmul import StepMatmul, loop_weight, mm, weight_grad
 
 
 def can_run(cell, mask, w: LayerWeights) -> tuple[bool, str]:
@@ -36,17 +41,67 @@ def can_run(cell, mask, w: LayerWeights) -> tuple[bool, str]:
     return True, "unmasked LSTM without projection"
 
 
-class LSTMSequenceCache:
-    __slots__ = ("x", "A", "C", "TC", "c0", "out", "h0", "reverse")
+_CHUNK_ELEMENTS = 1 << 20  # the inference path's input projections: 4 MiB of float32 at a time
 
-    def __init__(self, x, A, C, TC, c0, out, h0, reverse):
+
+class LSTMSequenceCache:
+    __slots__ = ("x", "A", "C", "TC", "c0", "out", "h0", "reverse", "loop")
+
+    def __init__(self, x, A, C, TC, c0, out, h0, reverse, loop):
         self.x, self.A, self.C, self.TC, self.c0 = x, A, C, TC, c0
         self.out, self.h0, self.reverse = out, h0, reverse
+        self.loop = loop  # "compiled" or "python": which forward loop filled the cache
 
 
 def lstm_sequence_forward(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=None,
                           reverse: bool = False):
     """(out (T, B, H), (h_T, c_T), cache) for the unmasked LSTM without projection; T >= 1."""
+    if compiled.available(x)[0]:
+        return _compiled_forward(cell, x, state0, w, reverse)
+    return _python_forward(cell, x, state0, w, reverse)
+
+
+def lstm_sequence_infer(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=None,
+                        reverse: bool = False):
+    """(out, (h_T, c_T), None): the forward without what backward needs. Where the kernel is
+    built, the input projection runs a chunk of steps at a time into a reused buffer, so no
+    (T, B, 4H) tensor is made: a fresh one costs a page fault per 4 KiB (~15,000 per call at
+    T = 200, B = 64, H = 256, a third of the time)."""
+    if not compiled.available(x)[0]:
+        out, state, _ = _python_forward(cell, x, state0, w, reverse)
+        return out, state, None
+    h, c = state0[0].contiguous(), state0[1].contiguous()
+    T, B, H = x.shape[0], x.shape[1], c.shape[-1]
+    K = max(1, min(T, _CHUNK_ELEMENTS // (B * 4 * H)))  # steps per chunk
+    C, TC, out = x.new_empty(K, B, H), x.new_empty(K, B, H), x.new_empty(T, B, H)
+    weight, packed = loop_weight(w.W_hh, B)
+    starts = range(0, T, K)
+    for t0 in (reversed(starts) if reverse else starts):
+        t1 = min(t0 + K, T)
+        A = input_projection(cell, x[t0:t1], w).contiguous()  # (t1 - t0, B, 4H)
+        n = t1 - t0
+        compiled.forward_loop(A, weight, packed, h, c, reverse, C[:n], TC[:n], out[t0:t1])
+        # Freed before the next chunk is made, so malloc hands the same memory back: with two
+        # alive at once the heap grows and shrinks, ~400 page faults a chunk.
+        del A
+        last = 0 if reverse else n - 1
+        h, c = out[t0 + last], C[last].clone()
+    return out, (h.clone(), c), None
+
+
+def _compiled_forward(cell, x: Tensor, state0: tuple, w: LayerWeights, reverse: bool):
+    h, c = state0
+    T, B, H = x.shape[0], x.shape[1], c.shape[-1]
+    A = input_projection(cell, x, w).contiguous()  # (T, B, 4H); becomes i, f, g, o in place
+    C, TC, out = x.new_empty(T, B, H), x.new_empty(T, B, H), x.new_empty(T, B, H)
+    weight, packed = loop_weight(w.W_hh, B)  # h @ W_hh^T
+    compiled.forward_loop(A, weight, packed, h.contiguous(), c.contiguous(), reverse, C, TC, out)
+    last = 0 if reverse else T - 1
+    cache = LSTMSequenceCache(x, A, C, TC, c, out, h, reverse, "compiled")
+    return out, (out[last].clone(), C[last].clone()), cache
+
+
+def _python_forward(cell, x: Tensor, state0: tuple, w: LayerWeights, reverse: bool):
     h, c = state0
     T, B, H = x.shape[0], x.shape[1], c.shape[-1]
     # The g gate's pre-activations are doubled up front (in A and in a copy of W_hh), so one
@@ -62,7 +117,7 @@ def lstm_sequence_forward(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=
         g = a[:, 2 * H:3 * H].mul_(2).sub_(1)  # g = tanh(g_pre)
         c = torch.mul(a[:, H:2 * H], c, out=C[t]).addcmul_(a[:, :H], g)
         h = torch.mul(a[:, 3 * H:], tanh_out(c, TC[t]), out=out[t])
-    cache = LSTMSequenceCache(x, A, C, TC, state0[1], out, state0[0], reverse)
+    cache = LSTMSequenceCache(x, A, C, TC, state0[1], out, state0[0], reverse, "python")
     return out, (h.clone(), c.clone()), cache
 
 
@@ -76,7 +131,29 @@ def _shift(seq: Tensor, first: Tensor, reverse: bool) -> Tensor:
 def lstm_sequence_backward(cell, d_out: Tensor, d_state_final: tuple, w: LayerWeights,
                            cache: LSTMSequenceCache, dh_record: list | None = None):
     """(dx, (dh_0, dc_0), grads) for lstm_sequence_forward's cache."""
-    x, A, TC, reverse = cache.x, cache.A, cache.TC, cache.reverse
+    if cache.loop == "compiled":
+        dA, d_state0 = _compiled_backward(d_out, d_state_final, w, cache, dh_record)
+    else:
+        dA, d_state0 = _python_backward(d_out, d_state_final, w, cache, dh_record)
+    return _whole_sequence_grads(dA, d_state0, w, cache)
+
+
+def _compiled_backward(d_out, d_state_final, w: LayerWeights, cache, dh_record):
+    A, C = cache.A, cache.C
+    T, B, H = C.shape
+    dA = torch.empty_like(A)  # (T, B, 4H)
+    seen = A.new_empty(T, B, H) if dh_record is not None else None
+    weight, packed = loop_weight(w.W_hh.t(), B)  # dA @ W_hh
+    dh0, dc0 = compiled.backward_loop(
+        d_out.contiguous(), d_state_final[0].contiguous(), d_state_final[1].contiguous(), A, C,
+        cache.TC, cache.c0.contiguous(), weight, packed, cache.reverse, dA, seen)
+    if dh_record is not None:
+        dh_record.extend(seen.unbind(0))
+    return dA, (dh0, dc0)
+
+
+def _python_backward(d_out, d_state_final, w: LayerWeights, cache, dh_record):
+    A, TC, reverse = cache.A, cache.TC, cache.reverse
     T, B, H = A.shape[0], A.shape[1], TC.shape[-1]
     i, f, g, o = A.view(T, B, 4, H).unbind(2)  # (T, B, H) each, activated
     c_prev = _shift(cache.C, cache.c0, reverse)
@@ -106,15 +183,22 @@ def lstm_sequence_backward(cell, d_out: Tensor, d_state_final: tuple, w: LayerWe
             dh = dh.add_(d_out[nxt])  # ... plus the output gradient of the step before
     if dh_record is not None:
         dh_record.extend(seen)
-    flat = dA.view(T * B, 4 * H)
+    return dA, (dh, dc)
+
+
+def _whole_sequence_grads(dA: Tensor, d_state0: tuple, w: LayerWeights, cache):
+    """dx and the weight gradients from dA (T, B, 4H): one GEMM each over all steps."""
+    x, reverse = cache.x, cache.reverse
+    T, B, H4 = dA.shape
+    flat = dA.view(T * B, H4)
     dx = mm(flat, w.W_ih).view_as(x)  # the three products over all steps at once
     h_prev = _shift(cache.out, cache.h0, reverse)
     db = flat.sum(0) if w.b_ih is not None else None
     grads = {
-        "W_ih": mm(flat.t(), x.reshape(T * B, -1)),
-        "W_hh": mm(flat.t(), h_prev.reshape(T * B, -1)),
+        "W_ih": weight_grad(flat, x.reshape(T * B, -1)),
+        "W_hh": weight_grad(flat, h_prev.reshape(T * B, -1)),
         "b_ih": db,
         "b_hh": db,
         "W_hr": None,
     }
-    return dx, (dh, dc), grads
+    return dx, d_state0, grads

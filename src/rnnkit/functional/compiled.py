@@ -1,0 +1,145 @@
+"""The compiled LSTM time loop (lstm_kernel.cpp): built on first use, then loaded from a cache.
+
+The fused LSTM's per-step work is one matrix product and one pass over the step's elements; in
+Python that pass is ~16 torch ops, each a dispatch and a trip through memory, which is where the
+fused path lost to torch's oneDNN LSTM kernel (BENCHMARKS.md, "Layers"). lstm_kernel.cpp does the
+pass in C++ and calls the product from there, registered as the torch ops
+`torch.ops.rnnkit.lstm_forward_loop` / `lstm_backward_loop`.
+
+It is compiled once per machine and torch version with torch.utils.cpp_extension (a C++17
+compiler and ninja; ~15 s) into `$TORCH_EXTENSIONS_DIR` (default ~/.cache/torch_extensions).
+Where that cannot happen (no compiler, RNNKIT_COMPILE=0, a read-only cache), `available` says
+why, a warning says it once, and the fused LSTM runs the same math as a Python loop
+(lstm_seq.py), which is slower but equal to float rounding (tests/functional/test_compiled.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+import warnings
+from functools import cache
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+SOURCE = Path(__file__).with_name("lstm_kernel.cpp")
+FLAGS = ["-O3", "-march=native", "-fopenmp-simd"]
+_STALE_LOCK_S = 600  # a build lock older than this was left by a killed build
+
+
+def _name() -> str:
+    # -march=native: the binary is for this CPU, so the name carries its vector capability
+    # (a cache shared with an older machine must not hand it these instructions).
+    capability = torch.backends.cpu.get_cpu_capability().lower()
+    return f"rnnkit_lstm_{capability}"
+
+
+def _build_dir() -> Path:
+    root = os.environ.get("TORCH_EXTENSIONS_DIR") or Path.home() / ".cache" / "torch_extensions"
+    tag = f"torch{torch.__version__.split('+')[0]}".replace(".", "_")
+    return Path(root) / tag / _name()
+
+
+def _ensure_ninja() -> None:
+    """torch's builder runs `ninja` from PATH; the `ninja` wheel puts it beside the interpreter."""
+    if shutil.which("ninja") is None:
+        bin_dir = Path(sys.executable).parent
+        if (bin_dir / "ninja").exists():
+            os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def _clear_stale_lock(build_dir: Path) -> None:
+    lock = build_dir / "lock"
+    if lock.exists() and time.time() - lock.stat().st_mtime > _STALE_LOCK_S:
+        lock.unlink(missing_ok=True)
+
+
+@cache
+def _load() -> tuple[bool, str]:
+    if os.environ.get("RNNKIT_COMPILE", "1") == "0":
+        return False, "RNNKIT_COMPILE=0 turns the compiled LSTM loop off"
+    if not SOURCE.exists():
+        return False, f"the kernel source {SOURCE} is missing from this installation"
+    from torch.utils import cpp_extension
+
+    _ensure_ninja()
+    if shutil.which("ninja") is None:
+        return False, "ninja is not on PATH (pip install ninja)"
+    if shutil.which(os.environ.get("CXX", "c++")) is None:
+        return False, "no C++ compiler (c++ or $CXX) on PATH"
+    build_dir = _build_dir()
+    try:
+        build_dir.mkdir(parents=True, exist_ok=True)
+        _clear_stale_lock(build_dir)
+        fresh = not any(build_dir.glob("*.so"))
+        if fresh:
+            print(f"rnnkit: compiling the LSTM kernel once into {build_dir} (about 15 s)",
+                  file=sys.stderr, flush=True)
+        cpp_extension.load(name=_name(), sources=[str(SOURCE)], extra_cflags=FLAGS,
+                           build_directory=str(build_dir), is_python_module=False)
+        _self_test()
+    except (OSError, RuntimeError, ImportError) as err:  # compiler, loader or self-test failures
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        return False, f"building or loading the LSTM kernel failed: {first}"
+    return True, f"compiled kernel loaded from {build_dir}"
+
+
+def _self_test() -> None:
+    """One tiny step through each product the kernel can take (oneDNN packed, BLAS, torch.mm),
+    checked against torch: a torch whose operator signatures differ from the ones compiled
+    against fails here, at load, instead of inside a user's forward."""
+    from rnnkit.functional.matmul import loop_weight
+
+    g = torch.Generator().manual_seed(0)
+    for B in (1, 2):
+        W = torch.randn(8, 2, generator=g)  # W_hh of H = 2
+        A, h0, c0 = (torch.randn(*s, generator=g) for s in ((1, B, 8), (B, 2), (B, 2)))
+        i, f, g_, o = (A[0] + h0 @ W.t()).split(2, dim=1)  # gate order i, f, g, o
+        c = torch.sigmoid(f) * c0 + torch.sigmoid(i) * torch.tanh(g_)
+        expected = torch.sigmoid(o) * torch.tanh(c)
+        C, TC, out = torch.empty(1, B, 2), torch.empty(1, B, 2), torch.empty(1, B, 2)
+        weight, packed = loop_weight(W, B)
+        forward_loop(A.clone(), weight, packed, h0, c0, False, C, TC, out)
+        if not torch.allclose(out[0], expected, atol=1e-5):
+            raise RuntimeError(f"the kernel's self-test disagrees with torch at batch {B}")
+
+
+def status() -> str:
+    """Where the kernel stands, without building it (for `rnnkit env`)."""
+    if os.environ.get("RNNKIT_COMPILE", "1") == "0":
+        return "off (RNNKIT_COMPILE=0)"
+    if _load.cache_info().currsize:
+        return _load()[1]
+    built = any(_build_dir().glob("*.so"))
+    return f"built in {_build_dir()}" if built else "not built yet (compiles on first fused LSTM)"
+
+
+def available(x: Tensor) -> tuple[bool, str]:
+    """Whether the compiled loop runs for a sequence like x: CPU, float32 or float64, built."""
+    if x.device.type != "cpu":
+        return False, f"the compiled LSTM loop is for the CPU, the input is on {x.device.type}"
+    if x.dtype not in (torch.float32, torch.float64):
+        return False, f"the compiled LSTM loop takes float32 or float64, got {x.dtype}"
+    ok, reason = _load()
+    if not ok:
+        _warn_once(reason)
+    return ok, reason
+
+
+@cache
+def _warn_once(reason: str) -> None:
+    warnings.warn(f"rnnkit: the fused LSTM runs its Python loop: {reason}", stacklevel=3)
+
+
+def forward_loop(A, weight, packed, h0, c0, reverse, C, TC, out) -> None:
+    torch.ops.rnnkit.lstm_forward_loop(A, weight, packed, h0, c0, reverse, C, TC, out)
+
+
+def backward_loop(d_out, dh_final, dc_final, A, C, TC, c0, weight, packed, reverse, dA,
+                  dh_seen):
+    return torch.ops.rnnkit.lstm_backward_loop(d_out, dh_final, dc_final, A, C, TC, c0, weight,
+                                               packed, reverse, dA, dh_seen)

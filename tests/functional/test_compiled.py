@@ -1,0 +1,165 @@
+"""The compiled LSTM loop (lstm_kernel.cpp) against the Python loop it replaces; its fallback."""
+
+import os
+import shutil
+import time
+import warnings
+
+import pytest
+import torch
+
+import rnnkit
+from rnnkit.functional import LayerWeights, LSTMCellMath, compiled, lstm_seq
+
+CELL = LSTMCellMath()
+
+
+def _python_only(monkeypatch, reason="held to the Python loop by a test"):
+    monkeypatch.setattr(compiled, "_load", lambda: (False, reason))
+
+
+def _case(T, B, I, H, dtype, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    w = LayerWeights(*(0.5 * torch.randn(*s, dtype=dtype, generator=g)
+                       for s in [(4 * H, I), (4 * H, H), (4 * H,), (4 * H,)]))
+    def randn(*shape):
+        return torch.randn(*shape, dtype=dtype, generator=g)
+
+    x = randn(T, B, I)
+    state0 = (randn(B, H), randn(B, H))
+    upstream = (randn(T, B, H), (randn(B, H), randn(B, H)))
+    return x, state0, w, upstream
+
+
+def _run(x, state0, w, upstream, reverse):
+    out, state, cache = lstm_seq.lstm_sequence_forward(CELL, x, state0, w, None, reverse)
+    record = []
+    dx, d_state0, grads = lstm_seq.lstm_sequence_backward(CELL, upstream[0], upstream[1], w,
+                                                          cache, dh_record=record)
+    return cache.loop, [out, *state, cache.A, cache.C, dx, *d_state0, *record,
+                        *(grads[k] for k in ("W_ih", "W_hh", "b_ih"))]
+
+
+def test_a_compiler_on_path_means_the_kernel_builds():
+    if shutil.which("c++") is None or os.environ.get("RNNKIT_COMPILE") == "0":
+        pytest.skip("no C++ compiler here (or RNNKIT_COMPILE=0): the Python loop runs")
+    ok, reason = compiled.available(torch.zeros(1))
+    assert ok, reason
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("B", [1, 3])  # batch 1 takes torch.mm, batch 3 the packed oneDNN product
+@pytest.mark.parametrize("reverse", [False, True])
+def test_compiled_loop_equals_python_loop(monkeypatch, dtype, B, reverse):
+    if not compiled.available(torch.zeros(1))[0]:
+        pytest.skip("the kernel is not built here (see the test above)")
+    case = _case(T=6, B=B, I=5, H=7, dtype=dtype)
+    loop, fast = _run(*case, reverse)
+    assert loop == "compiled"
+    _python_only(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # said once per reason; tested below
+        loop, spec = _run(*case, reverse)
+    assert loop == "python"
+    tol = 1e-6 if dtype == torch.float32 else 1e-12
+    for a, b in zip(fast, spec, strict=True):
+        torch.testing.assert_close(a, b, atol=tol, rtol=tol)
+
+
+def test_large_activations_stay_finite_and_exact():
+    """The kernel's own exp is clamped: saturated gates give 0 and 1, never inf or nan."""
+    if not compiled.available(torch.zeros(1))[0]:
+        pytest.skip("the kernel is not built here")
+    x, state0, w, _ = _case(T=4, B=2, I=3, H=5, dtype=torch.float32)
+    w = LayerWeights(w.W_ih * 400, *w[1:])
+    out, (h, c), cache = lstm_seq.lstm_sequence_forward(CELL, x, state0, w)
+    assert torch.isfinite(cache.A).all() and torch.isfinite(c).all()
+    expected = torch.sigmoid(lstm_seq.input_projection(CELL, x[:1], w)[0, :, :5]
+                             + state0[0] @ w.W_hh[:5].t())
+    torch.testing.assert_close(cache.A[0, :, :5], expected, atol=1e-6, rtol=0)
+
+
+def test_fused_lstm_layer_runs_the_compiled_loop(monkeypatch):
+    if not compiled.available(torch.zeros(1))[0]:
+        pytest.skip("the kernel is not built here")
+    calls = []
+    for name in ("forward_loop", "backward_loop"):
+        original = getattr(compiled, name)
+        monkeypatch.setattr(compiled, name,
+                            lambda *a, _f=original, _n=name: calls.append(_n) or _f(*a))
+    layer = rnnkit.LSTM(3, 4, num_layers=2, bidirectional=True, impl="fused")
+    out, _ = layer(torch.randn(5, 2, 3, requires_grad=True))
+    out.sum().backward()
+    assert calls.count("forward_loop") == 4 and calls.count("backward_loop") == 4
+
+
+def test_without_the_kernel_the_python_loop_runs_and_says_so(monkeypatch):
+    _python_only(monkeypatch, "no kernel, for the warning test")
+    ref = torch.nn.LSTM(3, 4)
+    layer = rnnkit.LSTM(3, 4, impl="fused")
+    layer.load_state_dict(ref.state_dict())
+    x = torch.randn(5, 2, 3)
+    with pytest.warns(UserWarning, match="Python loop: no kernel, for the warning test"):
+        out, _ = layer(x)
+    torch.testing.assert_close(out, ref(x)[0], atol=1e-5, rtol=0)
+
+
+def test_rnnkit_compile_0_turns_the_kernel_off(monkeypatch):
+    monkeypatch.setenv("RNNKIT_COMPILE", "0")
+    ok, reason = compiled._load.__wrapped__()
+    assert not ok and "RNNKIT_COMPILE=0" in reason
+    assert compiled.status() == "off (RNNKIT_COMPILE=0)"
+
+
+def test_status_never_builds(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
+    monkeypatch.setattr(compiled._load, "cache_info", lambda: type("I", (), {"currsize": 0})())
+    assert compiled.status().startswith("not built yet")
+    assert not any(tmp_path.rglob("*.so"))
+
+
+def test_a_stale_build_lock_is_cleared_a_fresh_one_kept(tmp_path):
+    lock = tmp_path / "lock"
+    lock.touch()
+    compiled._clear_stale_lock(tmp_path)
+    assert lock.exists()  # another process may be building right now
+    old = time.time() - compiled._STALE_LOCK_S - 60
+    os.utime(lock, (old, old))
+    compiled._clear_stale_lock(tmp_path)
+    assert not lock.exists()
+
+
+def test_kernel_refuses_non_contiguous_tensors():
+    if not compiled.available(torch.zeros(1))[0]:
+        pytest.skip("the kernel is not built here")
+    T, B, H = 3, 2, 4
+    A = torch.randn(T, B, 4 * H)
+    C, TC, out = torch.empty(T, B, H), torch.empty(T, B, H), torch.empty(T, B, H)
+    h0 = torch.zeros(H, B).t()  # (B, H), not contiguous
+    with pytest.raises(RuntimeError, match="h0 must be contiguous"):
+        compiled.forward_loop(A, torch.randn(H, 4 * H), False, h0, torch.zeros(B, H), False,
+                              C, TC, out)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("chunk_elements", [1, 100, 1 << 20])  # 1, 2 and all 7 steps a chunk
+def test_inference_in_chunks_equals_the_training_forward(monkeypatch, reverse, chunk_elements):
+    monkeypatch.setattr(lstm_seq, "_CHUNK_ELEMENTS", chunk_elements)
+    x, state0, w, _ = _case(T=7, B=2, I=3, H=5, dtype=torch.float64)
+    out, (h, c), _ = lstm_seq.lstm_sequence_forward(CELL, x, state0, w, None, reverse)
+    out2, (h2, c2), cache = lstm_seq.lstm_sequence_infer(CELL, x, state0, w, None, reverse)
+    assert cache is None
+    for a, b in ((out, out2), (h, h2), (c, c2)):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
+
+
+def test_a_failing_self_test_means_the_python_loop(monkeypatch):
+    if not compiled.available(torch.zeros(1))[0]:
+        pytest.skip("the kernel is not built here")
+
+    def wrong(*args):
+        raise RuntimeError("Tried to access or call an operator with a wrong signature")
+
+    monkeypatch.setattr(compiled, "forward_loop", wrong)
+    ok, reason = compiled._load.__wrapped__()
+    assert not ok and "wrong signature" in reason
