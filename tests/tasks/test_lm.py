@@ -112,7 +112,7 @@ def test_bpc_is_per_character_for_bytes():
     assert m["chars"] == pytest.approx(m["tokens"] * 2 / 3, abs=1)
 
 
-def test_metadata_rebuilds_the_model_and_evaluate_run(corpus):
+def test_metadata_rebuilds_the_model_and_evaluate_loaded(corpus):
     task = make_task(_cfg(corpus, tokenizer="word"))
     model = task.build_model()
     meta = json.loads(json.dumps(task.metadata()))

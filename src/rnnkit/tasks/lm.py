@@ -5,7 +5,7 @@ contiguously into train and validation text; the tokenizer is fitted to the whol
 reads B parallel streams in chunks of T tokens, carrying the recurrent state from chunk to chunk.
 Model: `rnnkit.models.lm.LanguageModel`. Loss: cross-entropy of the next token, in nats per token.
 
-Metrics (`evaluate`, and `evaluate_run` for `rnnkit evaluate`):
+Metrics (`evaluate`, and `evaluate_loaded` for `rnnkit evaluate`):
   loss        nats per predicted token (mean cross-entropy)
   perplexity  exp(loss)
   bpc         bits per character of the text: the summed nats / ln 2 / the number of characters
@@ -216,10 +216,3 @@ def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data: str | 
     return evaluate_tokens(model, tokenizer.encode(text), tokenizer.char_lengths(text),
                            batch_size, int(metadata.get("seq_len", 128)))
 
-
-def evaluate_run(run_dir, data: str, which: str = "best", batch_size: int = 16,
-                 device: str = "cpu") -> dict[str, float]:
-    """`evaluate_loaded` of the checkpoint `which` (best or last) of the run in `run_dir`."""
-    from rnnkit.training.checkpoint import load_run
-
-    return evaluate_loaded(*load_run(run_dir, which), data, batch_size, device, run_dir)
