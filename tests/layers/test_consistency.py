@@ -196,3 +196,22 @@ def test_auto_layer_reports_what_ran():
     with torch.no_grad():
         gru(torch.randn(3, 1, 8))
     assert gru.last_impl == "native"  # inference at batch 1
+
+
+@pytest.mark.parametrize("impl", ["native", "fused"])
+def test_packed_input_is_padded_only_for_rnnkits_loops(monkeypatch, impl):
+    calls = []
+    original = layer_mod.pad_packed_sequence
+    monkeypatch.setattr(layer_mod, "pad_packed_sequence",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
+    seqs = [torch.randn(n, 3) for n in (4, 2, 3)]
+    packed = torch.nn.utils.rnn.pack_sequence(seqs, enforce_sorted=False)
+    layer = rnnkit.LSTM(3, 5, impl=impl)
+    ref = torch.nn.LSTM(3, 5)
+    ref.load_state_dict(layer.state_dict())
+    out, (h, c) = layer(packed)
+    assert len(calls) == (0 if impl == "native" else 1)
+    out_ref, (h_ref, c_ref) = ref(packed)
+    assert isinstance(out, torch.nn.utils.rnn.PackedSequence)
+    torch.testing.assert_close(out.data, out_ref.data, atol=1e-5, rtol=0)
+    torch.testing.assert_close(h, h_ref, atol=1e-5, rtol=0)

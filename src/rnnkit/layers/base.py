@@ -141,7 +141,10 @@ class RecurrentBase(nn.Module):
             if lengths is not None:
                 raise ShapeError("lengths must be None when input is a PackedSequence")
             check_input(input.data.unsqueeze(0), self.input_size, False)
-            x, lengths = pad_packed_sequence(input)  # (T, B, I), original order
+            T, B = len(input.batch_sizes), int(input.batch_sizes[0])
+            # A (T, B, I) view of one row, for the checks and the choice below; the batch is
+            # padded only if rnnkit's own loops run it (torch's kernel takes it packed).
+            x = input.data[:1].unsqueeze(0).expand(T, B, -1)
             unbatched = False
         else:
             unbatched = check_input(input, self.input_size, self.batch_first)
@@ -162,6 +165,8 @@ class RecurrentBase(nn.Module):
         if self.dh_recorder is not None:
             impl = "fused"  # the recorded gradients come from rnnkit's own BPTT
         self.last_impl = impl
+        if packed and impl != "native":
+            x, lengths = pad_packed_sequence(input)  # (T, B, I), original order
         if impl == "native":
             out, state = self._forward_native(x, state0, lengths, input if packed else None)
         else:
@@ -198,7 +203,7 @@ class RecurrentBase(nn.Module):
     def _forward_native(self, x: Tensor, state0: tuple, lengths, packed_input):
         kw = dict(bias=self.bias, num_layers=self.num_layers, dropout=self.dropout,
                   training=self.training, bidirectional=self.bidirectional)
-        if lengths is None:
+        if lengths is None and packed_input is None:
             return native_stack(self.mode, x, state0, self._flat_weights, **kw)
         seq = packed_input if packed_input is not None else pack_padded_sequence(
             x, lengths, enforce_sorted=False)
