@@ -20,10 +20,18 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
-    from rnnkit.tasks._forecast_future import forecast_run
+def _load_run(run_dir: str, which: str):
+    from rnnkit.training.checkpoint import load_run
 
-    result = forecast_run(args.run_dir, args.input, args.horizon, args.which, args.out_dir)
+    return load_run(run_dir, which)
+
+
+def run(args) -> int:
+    from rnnkit.tasks._forecast_future import forecast_loaded
+
+    config, metadata, state_dict = _load_run(args.run_dir, args.which)
+    result = forecast_loaded(config, metadata, state_dict, args.out_dir or args.run_dir,
+                             args.input, args.horizon)
     with open(result["csv"]) as f:
         print(f.read(), end="")
     print(f"plot: {result['plot']}")

@@ -22,12 +22,6 @@ from rnnkit.tasks._forecast_run import _check_columns, _plt, rebuild, scaled_ser
 from rnnkit.tasks.forecast import read_series
 
 
-def _load_run(run_dir, which: str):
-    from rnnkit.training.checkpoint import load_run  # the engine's reader (rnnkit.training)
-
-    return load_run(run_dir, which)
-
-
 def future_labels(times: list[str], freq: str | None, horizon: int) -> list[str]:
     """Labels of the next `horizon` steps: years/integers counted on, regular dates extended
     at their frequency (in the input's format), else "+1", "+2", ..."""
@@ -59,12 +53,13 @@ def roll_out(task, model, window: np.ndarray, horizon: int):
     return tuple(np.concatenate([p[i] for p in parts])[:horizon] for i in range(3))
 
 
-def forecast_run(run_dir, input_path=None, horizon: int | None = None, which: str = "best",
-                 out_dir=None) -> dict:
+def forecast_loaded(config: dict, metadata: dict, state_dict: dict, out_dir, input_path=None,
+                    horizon: int | None = None) -> dict:
     """{"times", "targets", "point"/"lower"/"upper" (H, K) arrays, "csv", "plot"}: the forecast
     after the end of the run's series (or of `input_path`), written as forecast.csv and
-    forecast.png into `out_dir` (default: the run directory)."""
-    task, model = rebuild(*_load_run(run_dir, which))
+    forecast.png into `out_dir`. The run is what the engine's `load_run` returned (the CLI reads
+    it: tasks do not import the training package)."""
+    task, model = rebuild(config, metadata, state_dict)
     d = task.cfg.data
     horizon = horizon or d.horizon
     if horizon < 1:
@@ -77,7 +72,7 @@ def forecast_run(run_dir, input_path=None, horizon: int | None = None, which: st
     z = scaled_series(task, ts)
     point, lo, hi = (task.to_units(a) for a in roll_out(task, model, z[-d.lookback:], horizon))
     times = future_labels(ts.times, ts.freq, horizon)
-    out_dir = Path(out_dir or run_dir)
+    out_dir = Path(out_dir)
     result = {"times": times, "targets": ts.target_names, "point": point, "lower": lo,
               "upper": hi, "level": task.cfg.model.level}
     result["csv"] = str(write_csv(result, out_dir / "forecast.csv"))
