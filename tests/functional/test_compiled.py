@@ -48,11 +48,13 @@ def test_a_compiler_on_path_means_the_kernel_builds():
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("B", [1, 3])  # batch 1 takes torch.mm, batch 3 the packed oneDNN product
+@pytest.mark.parametrize("B", [1, 3])  # batch 1 takes BLAS's gemv, batch 3 oneDNN or MKL
 @pytest.mark.parametrize("reverse", [False, True])
-def test_compiled_loop_equals_python_loop(monkeypatch, dtype, B, reverse):
+@pytest.mark.parametrize("library", ["onednn", "mkl"])
+def test_compiled_loop_equals_python_loop(monkeypatch, dtype, B, reverse, library):
     if not compiled.available(torch.zeros(1))[0]:
         pytest.skip("the kernel is not built here (see the test above)")
+    monkeypatch.setenv("RNNKIT_STEP_LIBRARY", library)
     case = _case(T=6, B=B, I=5, H=7, dtype=dtype)
     loop, fast = _run(*case, reverse)
     assert loop == "compiled"

@@ -2,6 +2,7 @@
 
 import warnings
 
+import pytest
 import torch
 
 import rnnkit
@@ -25,6 +26,32 @@ def test_recorded_products_stay_differentiable():
     assert torch.allclose(a.grad, w.sum(0).expand(4, 3)) and w.grad is not None
 
 
+@pytest.mark.parametrize("library", matmul.STEP_LIBRARIES)
+def test_step_products_agree_with_torch_in_either_library(monkeypatch, library):
+    monkeypatch.setenv("RNNKIT_STEP_LIBRARY", library)
+    torch.manual_seed(0)
+    x, w, bias = torch.randn(6, 5), torch.randn(7, 5), torch.randn(7)
+    assert torch.allclose(matmul.StepMatmul(w, 6, bias)(x), x @ w.t() + bias, atol=1e-5)
+    weight, packed = matmul.loop_weight(w, 6)
+    assert packed == (library == "onednn" and matmul.can_prepack(w)[0])
+    if not packed:
+        assert torch.equal(weight, w.t())
+
+
+def test_step_library_follows_the_cpu_vendor_and_the_override(monkeypatch):
+    monkeypatch.delenv("RNNKIT_STEP_LIBRARY", raising=False)
+    monkeypatch.setattr(matmul, "_cpu_vendor", lambda: "AuthenticAMD")
+    assert matmul.step_library() == "onednn"
+    monkeypatch.setattr(matmul, "_cpu_vendor", lambda: "GenuineIntel")
+    assert matmul.step_library() == ("mkl" if torch.backends.mkl.is_available() else "onednn")
+    monkeypatch.setenv("RNNKIT_STEP_LIBRARY", "onednn")
+    assert matmul.step_library() == "onednn"
+    monkeypatch.setenv("RNNKIT_STEP_LIBRARY", "cublas")
+    with pytest.raises(ValueError, match=r"RNNKIT_STEP_LIBRARY: expected one of onednn, mkl, "
+                                         r"got 'cublas'"):
+        matmul.step_library()
+
+
 def test_float64_uses_torch():
     assert not matmul.can_prepack(torch.randn(2, 2, dtype=torch.float64))[0]
 
@@ -34,6 +61,7 @@ def test_fused_path_runs_onednn(monkeypatch):
     from C++, tests/functional/test_compiled.py): here the LSTM is held to its Python loop."""
     if not matmul.can_prepack(torch.randn(2, 2))[0]:
         return  # no oneDNN in this torch: the predicate says so and torch.mm runs (tested above)
+    monkeypatch.setenv("RNNKIT_STEP_LIBRARY", "onednn")
     held = (False, "held to the Python loop by test_matmul")
     monkeypatch.setattr(compiled, "_load", lambda: held)
     calls = []

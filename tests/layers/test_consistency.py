@@ -175,9 +175,10 @@ def test_unbatched_input(impl):
     assert max_diff((o1, h1, c1), (o2, h2, c2)) < 1e-6
 
 
-def test_auto_follows_the_measured_rule():
+def test_auto_follows_the_measured_rule(monkeypatch):
     from rnnkit.backends.dispatch import FUSED_MIN_WORK, LayerSpec, auto_choice
 
+    monkeypatch.setenv("RNNKIT_STEP_LIBRARY", "onednn")  # the rule measured on AMD
     x = torch.randn(5, 16, 8)  # B = 16
     big, small = LayerSpec("GRU", True, 512), LayerSpec("GRU", True, 64)
     assert 16 * 512**2 >= FUSED_MIN_WORK[("GRU", True)] > 16 * 64**2
@@ -187,9 +188,14 @@ def test_auto_follows_the_measured_rule():
     assert auto_choice(big, x.double(), training=True) == (
         "native", "rnnkit's fast products need float32 with oneDNN on the CPU")
     assert auto_choice(LayerSpec("GRU", False, 64), x, training=False)[0] == "fused"  # Cho
+    monkeypatch.setenv("RNNKIT_STEP_LIBRARY", "mkl")  # Intel: torch's kernels everywhere ...
+    assert auto_choice(big, x, training=True) == (
+        "native", "on this CPU (Intel, MKL) torch's kernels are as fast or faster")
+    assert auto_choice(LayerSpec("GRU", False, 64), x, training=True)[0] == "fused"  # ... but Cho
 
 
-def test_auto_layer_reports_what_ran():
+def test_auto_layer_reports_what_ran(monkeypatch):
+    monkeypatch.setenv("RNNKIT_STEP_LIBRARY", "onednn")
     gru = rnnkit.GRU(8, 512)
     gru(torch.randn(3, 16, 8))
     assert gru.last_impl == "fused"  # training (the weights require grad)

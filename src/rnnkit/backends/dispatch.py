@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from rnnkit.functional.matmul import can_prepack
+from rnnkit.functional.matmul import can_prepack, step_library
 
 IMPLS = ("auto", "reference", "fused", "native")
 
@@ -28,10 +28,13 @@ class LayerSpec:
     hidden_size: int = 0
 
 
-# Where rnnkit's fused loops beat torch's kernels on the CPU (float32, oneDNN), as the per-step
-# work B * H^2 from which fused was faster at every measured point (T 50 and 200, B 1/16/64,
-# H 64/256/512; BENCHMARKS.md, "Layers"). torch's LSTM is oneDNN's fused whole-sequence kernel
-# and stays faster than rnnkit's Python loop everywhere, so the LSTM always takes native.
+# Where rnnkit's fused loops beat torch's kernels on the CPU (float32, oneDNN step products), as
+# the per-step work B * H^2 from which fused was faster at every measured point (AMD EPYC,
+# T 50 and 200, B 1/16/64, H 64/256/512; BENCHMARKS.md, "Layers"). The lead came from oneDNN's
+# products against the MKL ones torch's GRU and RNN make, which on AMD miss MKL's fast path; on
+# Intel (where `step_library` is MKL) torch's kernels were as fast or faster at every point, so
+# auto keeps them. torch's LSTM is oneDNN's fused whole-sequence kernel; rnnkit's compiled loop
+# is level with it in training and slower in inference, so the LSTM always takes native.
 FUSED_MIN_WORK = {
     ("GRU", True): 2**18, ("GRU", False): 2**22,  # (mode, training): B * H * H
     ("RNN_TANH", True): 2**20, ("RNN_TANH", False): 2**22,
@@ -74,6 +77,8 @@ def auto_choice(spec: LayerSpec, x: Tensor, training: bool) -> tuple[str, str]:
         return "native", f"torch's {x.device.type} kernel"
     if x.dtype != torch.float32 or not can_prepack(x)[0]:
         return "native", "rnnkit's fast products need float32 with oneDNN on the CPU"
+    if step_library() == "mkl":
+        return "native", "on this CPU (Intel, MKL) torch's kernels are as fast or faster"
     threshold = FUSED_MIN_WORK.get((spec.mode, training))
     work = x.shape[1] * spec.hidden_size ** 2
     if threshold is None or work < threshold:

@@ -9,12 +9,22 @@ kernel gets its speed:
   dA @ W_ih and the input projection x @ W_ih^T: 4.3 ms against 10-11 ms.
 `can_prepack` says when it can run: CPU, float32, oneDNN present; otherwise torch.mm. The results
 agree with torch.mm to float32 rounding (relative 5e-6 on sums of 3200 terms).
+
+The per-step products are the exception on Intel CPUs, where MKL takes its own AVX-512 path
+(on other vendors it does not): there MKL's sgemm ran h @ W_hh^T faster than oneDNN's packed
+linear (Xeon with AVX-512, one thread: 16 x 256 @ 256 x 1024 in 57 us against 99, 64 x 512 @
+512 x 2048 in 896 us against 947), so `step_library` picks MKL on Intel and oneDNN elsewhere.
 """
 
 from __future__ import annotations
 
+import os
+from functools import cache
+
 import torch
 from torch import Tensor
+
+STEP_LIBRARIES = ("onednn", "mkl")
 
 
 def _has_op(name: str) -> bool:
@@ -38,31 +48,62 @@ def can_prepack(weight: Tensor) -> tuple[bool, str]:
     return True, "CPU float32 with oneDNN"
 
 
+@cache
+def _cpu_vendor() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def step_library() -> str:
+    """Which library runs the per-step products: "mkl" on an Intel CPU with a torch built with
+    MKL, else "onednn" (see the module docstring). $RNNKIT_STEP_LIBRARY=onednn|mkl overrides."""
+    forced = os.environ.get("RNNKIT_STEP_LIBRARY")
+    if forced is not None:
+        if forced not in STEP_LIBRARIES:
+            raise ValueError(f"RNNKIT_STEP_LIBRARY: expected one of {', '.join(STEP_LIBRARIES)}, "
+                             f"got {forced!r}")
+        return forced
+    intel = _cpu_vendor() == "GenuineIntel" and torch.backends.mkl.is_available()
+    return "mkl" if intel else "onednn"
+
+
+def _packs(weight: Tensor, batch: int) -> bool:
+    """Whether the per-step products with this weight run through oneDNN's packed linear."""
+    return batch > 1 and can_prepack(weight)[0] and step_library() == "onednn"
+
+
 class StepMatmul:
     """x @ W^T (+ bias) for the steps of one sequence; W (N, K), x (B, K). Outside autograd."""
 
     def __init__(self, weight: Tensor, batch: int, bias: Tensor | None = None):
-        self.weight = weight.detach()
         self.bias = None if bias is None else bias.detach()
         self.packed = None
-        if can_prepack(weight)[0]:
-            self.packed = torch.ops.mkldnn._reorder_linear_weight(self.weight, batch)
+        if _packs(weight, batch):
+            self.packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach(), batch)
+        else:
+            self.weight_t = weight.detach().t().contiguous()  # (K, N)
 
     def __call__(self, x: Tensor) -> Tensor:
         if self.packed is not None:
             return _onednn_linear(x, self.packed, self.bias)
         if self.bias is None:
-            return x @ self.weight.t()
-        return torch.addmm(self.bias, x, self.weight.t())
+            return x @ self.weight_t
+        return torch.addmm(self.bias, x, self.weight_t)
 
 
 def loop_weight(weight: Tensor, batch: int) -> tuple[Tensor, bool]:
     """The weight W (N, K) of a product x W^T made in the compiled LSTM loop, as
-    (tensor, packed): reordered by oneDNN once for the sequence from batch 2 on; at batch 1,
-    W^T (K, N) contiguous for torch.mm, whose matrix-vector product is faster there
-    (20 us against 33 at 1 x 256 x 1024, one thread)."""
+    (tensor, packed): reordered by oneDNN once for the sequence where `step_library` is oneDNN
+    and the batch is 2 or more; otherwise W^T (K, N) contiguous for BLAS (a matrix-vector
+    product at batch 1: 20 us against oneDNN's 33 at 1 x 256 x 1024, one thread)."""
     weight = weight.detach()
-    if batch > 1 and can_prepack(weight)[0]:
+    if _packs(weight, batch):
         return torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), batch), True
     return weight.t().contiguous(), False
 
