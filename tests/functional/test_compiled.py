@@ -155,6 +155,39 @@ def test_inference_in_chunks_equals_the_training_forward(monkeypatch, reverse, c
         torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
 
 
+@pytest.mark.parametrize("library", ["onednn", "mkl"])
+def test_inference_reuses_its_scratch_across_shapes_and_keeps_threads_apart(monkeypatch,
+                                                                             library):
+    """The scratch buffer grows for a bigger call, serves a smaller one after it, and each
+    thread has its own (two threads in one buffer would overwrite each other's gates)."""
+    import threading
+
+    monkeypatch.setenv("RNNKIT_STEP_LIBRARY", library)
+    monkeypatch.setattr(lstm_seq, "_CHUNK_ELEMENTS", 300)
+    for T, B, H in ((5, 2, 3), (9, 3, 6), (4, 1, 2), (9, 3, 6)):
+        x, state0, w, _ = _case(T=T, B=B, I=4, H=H, dtype=torch.float32, seed=T + B)
+        out, (h, c), _ = lstm_seq.lstm_sequence_forward(CELL, x, state0, w)
+        out2, (h2, c2), _ = lstm_seq.lstm_sequence_infer(CELL, x, state0, w)
+        for a, b in ((out, out2), (h, h2), (c, c2)):
+            torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-6)
+    mine = lstm_seq._scratch(torch.zeros(1), 10)
+    theirs = []
+    thread = threading.Thread(target=lambda: theirs.append(lstm_seq._scratch(torch.zeros(1), 10)))
+    thread.start()
+    thread.join()
+    assert mine.data_ptr() != theirs[0].data_ptr()
+    assert lstm_seq._scratch(torch.zeros(1), 10).data_ptr() == mine.data_ptr()  # reused
+
+
+def test_the_build_name_follows_the_source(monkeypatch, tmp_path):
+    """A changed kernel (another rnnkit version) builds into its own directory."""
+    name = compiled._name()
+    other = tmp_path / "lstm_kernel.cpp"
+    other.write_text(compiled.SOURCE.read_text() + "\n// changed\n")
+    monkeypatch.setattr(compiled, "SOURCE", other)
+    assert compiled._name() != name and compiled._name().startswith("rnnkit_lstm_")
+
+
 def test_a_failing_self_test_means_the_python_loop(monkeypatch):
     if not compiled.available(torch.zeros(1))[0]:
         pytest.skip("the kernel is not built here")

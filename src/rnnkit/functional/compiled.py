@@ -15,6 +15,7 @@ why, a warning says it once, and the fused LSTM runs the same math as a Python l
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import sys
@@ -27,15 +28,29 @@ import torch
 from torch import Tensor
 
 SOURCE = Path(__file__).with_name("lstm_kernel.cpp")
-FLAGS = ["-O3", "-march=native", "-fopenmp-simd"]
+FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-fopenmp-simd"]
 _STALE_LOCK_S = 600  # a build lock older than this was left by a killed build
 
 
 def _name() -> str:
-    # -march=native: the binary is for this CPU, so the name carries its vector capability
-    # (a cache shared with an older machine must not hand it these instructions).
+    """rnnkit_lstm_<vector capability>_<hash of source, flags, torch and the CPU's features>:
+    -march=native makes the binary for this CPU, so a cache shared with another machine must
+    not hand it these instructions, and two rnnkit versions (or flag sets) on one machine each
+    keep their own build instead of rebuilding over each other."""
     capability = torch.backends.cpu.get_cpu_capability().lower()
-    return f"rnnkit_lstm_{capability}"
+    key = hashlib.blake2b(digest_size=4)
+    for part in (SOURCE.read_bytes(), " ".join(FLAGS).encode(), torch.__version__.encode(),
+                 _cpu_features().encode()):
+        key.update(part + b"\0")
+    return f"rnnkit_lstm_{capability}_{key.hexdigest()}"
+
+
+def _cpu_features() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        return ""
 
 
 def _build_dir() -> Path:
@@ -114,6 +129,8 @@ def status() -> str:
         return "off (RNNKIT_COMPILE=0)"
     if _load.cache_info().currsize:
         return _load()[1]
+    if not SOURCE.exists():
+        return f"unavailable: the kernel source {SOURCE} is missing from this installation"
     built = any(_build_dir().glob("*.so"))
     return f"built in {_build_dir()}" if built else "not built yet (compiles on first fused LSTM)"
 

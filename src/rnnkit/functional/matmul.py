@@ -147,6 +147,16 @@ def weight_grad(d: Tensor, a: Tensor) -> Tensor:
     return d.t() @ a
 
 
+def linear_into(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """out (M, N) = x (M, K) @ weight (N, K)^T + bias, outside autograd, written into out: by
+    MKL where `step_library` is MKL, else by oneDNN's linear (which has no `out=`) and a copy."""
+    if step_library() == "onednn" and can_prepack(x)[0] and weight.dtype == x.dtype:
+        return out.copy_(_onednn_linear(x, weight, bias))
+    if bias is None:
+        return torch.mm(x, weight.t(), out=out)
+    return torch.addmm(bias, x, weight.t(), out=out)
+
+
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """x @ weight^T + bias for 2-D x; differentiable where autograd records it."""
     if can_prepack(x)[0] and weight.dtype == x.dtype and not _recorded(x, weight, bias):
