@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import rnnkit
-from rnnkit.functional import LayerWeights, LSTMCellMath, compiled, lstm_seq
+from rnnkit.functional import LayerWeights, LSTMCellMath, compiled, infer, lstm_seq
 
 CELL = LSTMCellMath()
 
@@ -101,7 +101,7 @@ def test_without_the_kernel_the_python_loop_runs_and_says_so(monkeypatch):
     layer = rnnkit.LSTM(3, 4, impl="fused")
     layer.load_state_dict(ref.state_dict())
     x = torch.randn(5, 2, 3)
-    with pytest.warns(UserWarning, match="Python loop: no kernel, for the warning test"):
+    with pytest.warns(UserWarning, match="Python loops: no kernel, for the warning test"):
         out, _ = layer(x)
     torch.testing.assert_close(out, ref(x)[0], atol=1e-5, rtol=0)
 
@@ -146,11 +146,10 @@ def test_kernel_refuses_non_contiguous_tensors():
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("chunk_elements", [1, 100, 1 << 20])  # 1, 2 and all 7 steps a chunk
 def test_inference_in_chunks_equals_the_training_forward(monkeypatch, reverse, chunk_elements):
-    monkeypatch.setattr(lstm_seq, "_CHUNK_ELEMENTS", chunk_elements)
+    monkeypatch.setattr(infer, "_CHUNK_ELEMENTS", chunk_elements)
     x, state0, w, _ = _case(T=7, B=2, I=3, H=5, dtype=torch.float64)
     out, (h, c), _ = lstm_seq.lstm_sequence_forward(CELL, x, state0, w, None, reverse)
-    out2, (h2, c2), cache = lstm_seq.lstm_sequence_infer(CELL, x, state0, w, None, reverse)
-    assert cache is None
+    out2, (h2, c2) = infer.sequence_infer(CELL, x, state0, w, None, reverse)
     for a, b in ((out, out2), (h, h2), (c, c2)):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
 
@@ -163,28 +162,28 @@ def test_inference_reuses_its_scratch_across_shapes_and_keeps_threads_apart(monk
     import threading
 
     monkeypatch.setenv("RNNKIT_STEP_LIBRARY", library)
-    monkeypatch.setattr(lstm_seq, "_CHUNK_ELEMENTS", 300)
+    monkeypatch.setattr(infer, "_CHUNK_ELEMENTS", 300)
     for T, B, H in ((5, 2, 3), (9, 3, 6), (4, 1, 2), (9, 3, 6)):
         x, state0, w, _ = _case(T=T, B=B, I=4, H=H, dtype=torch.float32, seed=T + B)
         out, (h, c), _ = lstm_seq.lstm_sequence_forward(CELL, x, state0, w)
-        out2, (h2, c2), _ = lstm_seq.lstm_sequence_infer(CELL, x, state0, w)
+        out2, (h2, c2) = infer.sequence_infer(CELL, x, state0, w)
         for a, b in ((out, out2), (h, h2), (c, c2)):
             torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-6)
-    mine = lstm_seq._scratch(torch.zeros(1), 10)
+    mine = infer.scratch(torch.zeros(1), 10)
     theirs = []
-    thread = threading.Thread(target=lambda: theirs.append(lstm_seq._scratch(torch.zeros(1), 10)))
+    thread = threading.Thread(target=lambda: theirs.append(infer.scratch(torch.zeros(1), 10)))
     thread.start()
     thread.join()
     assert mine.data_ptr() != theirs[0].data_ptr()
-    assert lstm_seq._scratch(torch.zeros(1), 10).data_ptr() == mine.data_ptr()  # reused
+    assert infer.scratch(torch.zeros(1), 10).data_ptr() == mine.data_ptr()  # reused
 
 
 def test_the_build_name_follows_the_source(monkeypatch, tmp_path):
     """A changed kernel (another rnnkit version) builds into its own directory."""
     name = compiled._name()
     other = tmp_path / "lstm_kernel.cpp"
-    other.write_text(compiled.SOURCE.read_text() + "\n// changed\n")
-    monkeypatch.setattr(compiled, "SOURCE", other)
+    other.write_text(compiled.SOURCES[0].read_text() + "\n// changed\n")
+    monkeypatch.setattr(compiled, "SOURCES", (other, *compiled.SOURCES[1:]))
     assert compiled._name() != name and compiled._name().startswith("rnnkit_lstm_")
 
 

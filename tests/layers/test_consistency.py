@@ -177,6 +177,7 @@ def test_unbatched_input(impl):
 
 def test_auto_follows_the_measured_rule(monkeypatch):
     from rnnkit.backends.dispatch import FUSED_MIN_WORK, LayerSpec, auto_choice
+    from rnnkit.functional import compiled
 
     monkeypatch.setenv("RNNKIT_STEP_LIBRARY", "onednn")  # the rule measured on AMD
     x = torch.randn(5, 16, 8)  # B = 16
@@ -192,6 +193,14 @@ def test_auto_follows_the_measured_rule(monkeypatch):
     assert auto_choice(big, x, training=True) == (
         "native", "on this CPU (Intel, MKL) torch's kernels are as fast or faster")
     assert auto_choice(LayerSpec("GRU", False, 64), x, training=True)[0] == "fused"  # ... but Cho
+    # ... and inference, where the compiled GRU / Elman loop runs (unmasked, where it is built)
+    built = compiled.available(x, warn=False)[0]
+    for spec in (big, small, LayerSpec("RNN_TANH", True, 256)):
+        assert auto_choice(spec, x, training=False)[0] == ("fused" if built else "native")
+        assert auto_choice(spec, x, training=False, masked=True)[0] == "native"
+    assert auto_choice(LayerSpec("LSTM", True, 512), x, training=False)[0] == "native"
+    monkeypatch.setattr(compiled, "_load", lambda: (False, "not built in this test"))
+    assert auto_choice(big, x, training=False)[0] == "native"
 
 
 def test_auto_layer_reports_what_ran(monkeypatch):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from rnnkit.functional import compiled
 from rnnkit.functional.matmul import can_prepack, step_library
 
 IMPLS = ("auto", "reference", "fused", "native")
@@ -33,8 +34,11 @@ class LayerSpec:
 # T 50 and 200, B 1/16/64, H 64/256/512; BENCHMARKS.md, "Layers"). The lead came from oneDNN's
 # products against the MKL ones torch's GRU and RNN make, which on AMD miss MKL's fast path; on
 # Intel (where `step_library` is MKL) torch's kernels were as fast or faster at every point, so
-# auto keeps them. torch's LSTM is oneDNN's fused whole-sequence kernel; rnnkit's compiled loop
-# is level with it in training and slower in inference, so the LSTM always takes native.
+# auto keeps them, except for inference: there rnnkit's compiled GRU / Elman loop
+# (rnn_kernel.cpp) measured 1.3-2.1x torch's at every point (B 1-64, H 256-512), so auto takes
+# it for unmasked inputs where it is built. torch's LSTM is oneDNN's fused whole-sequence
+# kernel; rnnkit's compiled loop is level with it in training and slower in inference, so the
+# LSTM always takes native.
 FUSED_MIN_WORK = {
     ("GRU", True): 2**18, ("GRU", False): 2**22,  # (mode, training): B * H * H
     ("RNN_TANH", True): 2**20, ("RNN_TANH", False): 2**22,
@@ -68,8 +72,10 @@ def check_impl(impl: str) -> str:
     return impl
 
 
-def auto_choice(spec: LayerSpec, x: Tensor, training: bool) -> tuple[str, str]:
-    """(impl, reason) for impl="auto": the fastest eligible implementation for this call."""
+def auto_choice(spec: LayerSpec, x: Tensor, training: bool,
+                masked: bool = False) -> tuple[str, str]:
+    """(impl, reason) for impl="auto": the fastest eligible implementation for this call.
+    masked: the call has lengths (or a PackedSequence), which rnnkit's loops run in Python."""
     ok, reason = can_use_native(spec, x)
     if not ok:
         return "fused", reason
@@ -78,6 +84,9 @@ def auto_choice(spec: LayerSpec, x: Tensor, training: bool) -> tuple[str, str]:
     if x.dtype != torch.float32 or not can_prepack(x)[0]:
         return "native", "rnnkit's fast products need float32 with oneDNN on the CPU"
     if step_library() == "mkl":
+        compiled_loop = spec.mode != "LSTM" and (spec.mode != "GRU" or spec.reset_after)
+        if not training and not masked and compiled_loop and compiled.available(x, warn=False)[0]:
+            return "fused", "rnnkit's compiled inference loop is faster here (Intel, MKL)"
         return "native", "on this CPU (Intel, MKL) torch's kernels are as fast or faster"
     threshold = FUSED_MIN_WORK.get((spec.mode, training))
     work = x.shape[1] * spec.hidden_size ** 2
@@ -86,14 +95,16 @@ def auto_choice(spec: LayerSpec, x: Tensor, training: bool) -> tuple[str, str]:
     return "fused", f"rnnkit's fused loop is faster here (B*H^2 = {work} >= {threshold})"
 
 
-def choose(impl: str, spec: LayerSpec, x: Tensor | None = None, training: bool = False) -> str:
+def choose(impl: str, spec: LayerSpec, x: Tensor | None = None, training: bool = False,
+           masked: bool = False) -> str:
     """The implementation that runs: `impl` itself if eligible (else ValueError), or auto's pick
-    for input x (T, B, I) and whether a backward will follow (`training`)."""
+    for input x (T, B, I), whether a backward will follow (`training`) and whether the call has
+    lengths (`masked`)."""
     check_impl(impl)
     if impl == "auto":
         if x is None:
             return "native" if can_use_native(spec)[0] else "fused"
-        return auto_choice(spec, x, training)[0]
+        return auto_choice(spec, x, training, masked)[0]
     ok, reason = PREDICATES[impl](spec, x)
     if not ok:
         raise ValueError(f"impl={impl!r} cannot run this layer: {reason}")

@@ -10,6 +10,7 @@ from torch.autograd.function import once_differentiable
 
 from rnnkit.functional import lstm_seq
 from rnnkit.functional.bptt import LayerWeights, sequence_backward, sequence_forward
+from rnnkit.functional.infer import sequence_infer
 
 
 def sequence_path(cell, mask, w: LayerWeights):
@@ -57,11 +58,7 @@ def fused_sequence(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=None, r
         x.requires_grad or any(t.requires_grad for t in (*state0, *w) if t is not None)
     )
     if not needs_grad:
-        forward = sequence_path(cell, mask, w)[0]
-        if forward is lstm_seq.lstm_sequence_forward:
-            forward = lstm_seq.lstm_sequence_infer  # keeps nothing for a backward
-        out, state, _ = forward(cell, x, state0, w, mask, reverse)
-        return out, state
+        return sequence_infer(cell, x, state0, w, mask, reverse)  # keeps nothing for a backward
     out, *state = FusedSequence.apply(cell, mask, reverse, len(state0), dh_record, x, *state0,
                                       *w)
     return out, tuple(state)

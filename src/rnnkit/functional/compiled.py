@@ -1,10 +1,13 @@
-"""The compiled LSTM time loop (lstm_kernel.cpp): built on first use, then loaded from a cache.
+"""The compiled time loops (lstm_kernel.cpp, rnn_kernel.cpp): built on first use, then loaded
+from a cache.
 
 The fused LSTM's per-step work is one matrix product and one pass over the step's elements; in
 Python that pass is ~16 torch ops, each a dispatch and a trip through memory, which is where the
 fused path lost to torch's oneDNN LSTM kernel (BENCHMARKS.md, "Layers"). lstm_kernel.cpp does the
 pass in C++ and calls the product from there, registered as the torch ops
-`torch.ops.rnnkit.lstm_forward_loop` / `lstm_backward_loop`.
+`torch.ops.rnnkit.lstm_forward_loop` / `lstm_backward_loop`. rnn_kernel.cpp does the same for the
+forward of the Elman RNN and the GRU without grad (`rnnkit::rnn_infer_loop`), where the Python
+loop's per-step dispatch made inference at batch 1 2-4x slower than torch's kernels.
 
 It is compiled once per machine and torch version with torch.utils.cpp_extension (a C++17
 compiler and ninja; ~15 s) into `$TORCH_EXTENSIONS_DIR` (default ~/.cache/torch_extensions).
@@ -27,7 +30,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-SOURCE = Path(__file__).with_name("lstm_kernel.cpp")
+SOURCES = tuple(Path(__file__).with_name(n) for n in ("lstm_kernel.cpp", "rnn_kernel.cpp"))
+HEADERS = (Path(__file__).with_name("kernel_common.h"),)
 FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-fopenmp-simd"]
 _STALE_LOCK_S = 600  # a build lock older than this was left by a killed build
 
@@ -39,10 +43,15 @@ def _name() -> str:
     keep their own build instead of rebuilding over each other."""
     capability = torch.backends.cpu.get_cpu_capability().lower()
     key = hashlib.blake2b(digest_size=4)
-    for part in (SOURCE.read_bytes(), " ".join(FLAGS).encode(), torch.__version__.encode(),
+    files = [f.read_bytes() for f in (*SOURCES, *HEADERS)]
+    for part in (*files, " ".join(FLAGS).encode(), torch.__version__.encode(),
                  _cpu_features().encode()):
         key.update(part + b"\0")
     return f"rnnkit_lstm_{capability}_{key.hexdigest()}"
+
+
+def _missing() -> Path | None:
+    return next((f for f in (*SOURCES, *HEADERS) if not f.exists()), None)
 
 
 def _cpu_features() -> str:
@@ -77,8 +86,8 @@ def _clear_stale_lock(build_dir: Path) -> None:
 def _load() -> tuple[bool, str]:
     if os.environ.get("RNNKIT_COMPILE", "1") == "0":
         return False, "RNNKIT_COMPILE=0 turns the compiled LSTM loop off"
-    if not SOURCE.exists():
-        return False, f"the kernel source {SOURCE} is missing from this installation"
+    if _missing():
+        return False, f"the kernel source {_missing()} is missing from this installation"
     from torch.utils import cpp_extension
 
     _ensure_ninja()
@@ -92,14 +101,14 @@ def _load() -> tuple[bool, str]:
         _clear_stale_lock(build_dir)
         fresh = not any(build_dir.glob("*.so"))
         if fresh:
-            print(f"rnnkit: compiling the LSTM kernel once into {build_dir} (about 15 s)",
+            print(f"rnnkit: compiling the recurrent kernels once into {build_dir} (about 15 s)",
                   file=sys.stderr, flush=True)
-        cpp_extension.load(name=_name(), sources=[str(SOURCE)], extra_cflags=FLAGS,
+        cpp_extension.load(name=_name(), sources=[str(f) for f in SOURCES], extra_cflags=FLAGS,
                            build_directory=str(build_dir), is_python_module=False)
         _self_test()
     except (OSError, RuntimeError, ImportError) as err:  # compiler, loader or self-test failures
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        return False, f"building or loading the LSTM kernel failed: {first}"
+        return False, f"building or loading the compiled kernels failed: {first}"
     return True, f"compiled kernel loaded from {build_dir}"
 
 
@@ -121,6 +130,14 @@ def _self_test() -> None:
         forward_loop(A.clone(), weight, packed, h0, c0, False, C, TC, out)
         if not torch.allclose(out[0], expected, atol=1e-5):
             raise RuntimeError(f"the kernel's self-test disagrees with torch at batch {B}")
+        x, W3 = torch.randn(1, B, 6, generator=g), torch.randn(6, 2, generator=g)  # H = 2
+        r, z, _ = (x[0] + h0 @ W3.t()).split(2, dim=1)  # GRU without b_hh: gates r, z, n
+        n = torch.tanh(x[0, :, 4:] + torch.sigmoid(r) * (h0 @ W3[4:].t()))
+        expected = n + torch.sigmoid(z) * (h0 - n)
+        weight, packed = loop_weight(W3, B)
+        rnn_infer_loop(x, weight, packed, None, h0, False, RNN_KINDS["gru"], out)
+        if not torch.allclose(out[0], expected, atol=1e-5):
+            raise RuntimeError(f"the GRU kernel's self-test disagrees with torch at batch {B}")
 
 
 def status() -> str:
@@ -129,31 +146,39 @@ def status() -> str:
         return "off (RNNKIT_COMPILE=0)"
     if _load.cache_info().currsize:
         return _load()[1]
-    if not SOURCE.exists():
-        return f"unavailable: the kernel source {SOURCE} is missing from this installation"
+    if _missing():
+        return f"unavailable: the kernel source {_missing()} is missing from this installation"
     built = any(_build_dir().glob("*.so"))
     return f"built in {_build_dir()}" if built else "not built yet (compiles on first fused LSTM)"
 
 
-def available(x: Tensor) -> tuple[bool, str]:
-    """Whether the compiled loop runs for a sequence like x: CPU, float32 or float64, built."""
+def available(x: Tensor, warn: bool = True) -> tuple[bool, str]:
+    """Whether the compiled loops run for a sequence like x: CPU, float32 or float64, built.
+    warn: say once why not (off for `auto`, which then simply takes torch's kernel)."""
     if x.device.type != "cpu":
         return False, f"the compiled LSTM loop is for the CPU, the input is on {x.device.type}"
     if x.dtype not in (torch.float32, torch.float64):
         return False, f"the compiled LSTM loop takes float32 or float64, got {x.dtype}"
     ok, reason = _load()
-    if not ok:
+    if not ok and warn:
         _warn_once(reason)
     return ok, reason
 
 
 @cache
 def _warn_once(reason: str) -> None:
-    warnings.warn(f"rnnkit: the fused LSTM runs its Python loop: {reason}", stacklevel=3)
+    warnings.warn(f"rnnkit: the fused layers run their Python loops: {reason}", stacklevel=3)
 
 
 def forward_loop(A, weight, packed, h0, c0, reverse, C, TC, out) -> None:
     torch.ops.rnnkit.lstm_forward_loop(A, weight, packed, h0, c0, reverse, C, TC, out)
+
+
+RNN_KINDS = {"tanh": 0, "relu": 1, "gru": 2}  # rnn_kernel.cpp's `kind`
+
+
+def rnn_infer_loop(A, weight, packed, b_hh, h0, reverse, kind: int, out) -> None:
+    torch.ops.rnnkit.rnn_infer_loop(A, weight, packed, b_hh, h0, reverse, kind, out)
 
 
 def backward_loop(d_out, dh_final, dc_final, A, C, TC, c0, weight, packed, reverse, dA,

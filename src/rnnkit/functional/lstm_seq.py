@@ -17,12 +17,11 @@ Only for the unmasked LSTM without projection; `can_run` says when.
 
 Both loops run in C++ (lstm_kernel.cpp through compiled.py: the same math, one product and one
 pass over the step's elements per step) where the kernel is built, else in Python as below;
-`LSTMSequenceCache.loop` says which ran. The two are tested equal.
+`LSTMSequenceCache.loop` says which ran. The two are tested equal. The forward without grad,
+which keeps no cache, is in infer.py.
 """
 
 from __future__ import annotations
-
-import threading
 
 import torch
 from torch import Tensor
@@ -30,7 +29,7 @@ from torch import Tensor
 from rnnkit.functional import compiled
 from rnnkit.functional.activations import tanh_out
 from rnnkit.functional.bptt import LayerWeights, input_projection
-from rnnkit.functional.matmul import StepMatmul, linear_into, loop_weight, mm, weight_grad
+from rnnkit.functional.matmul import StepMatmul, loop_weight, mm, weight_grad
 
 
 def can_run(cell, mask, w: LayerWeights) -> tuple[bool, str]:
@@ -41,9 +40,6 @@ def can_run(cell, mask, w: LayerWeights) -> tuple[bool, str]:
     if w.W_hr is not None:
         return False, "the projection (proj_size) goes through the general loop"
     return True, "unmasked LSTM without projection"
-
-
-_CHUNK_ELEMENTS = 1 << 18  # the inference path's input projections: 1 MiB of float32 at a time
 
 
 class LSTMSequenceCache:
@@ -61,49 +57,6 @@ def lstm_sequence_forward(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=
     if compiled.available(x)[0]:
         return _compiled_forward(cell, x, state0, w, reverse)
     return _python_forward(cell, x, state0, w, reverse)
-
-
-def lstm_sequence_infer(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=None,
-                        reverse: bool = False):
-    """(out, (h_T, c_T), None): the forward without what backward needs. Where the kernel is
-    built, the input projections run a chunk of steps at a time into a scratch buffer kept
-    between calls, so neither a (T, B, 4H) tensor nor fresh memory is made per call: fresh
-    memory costs a page fault per 4 KiB (~15,000 per call at T = 200, B = 64, H = 256, a third
-    of the time), and a chunk of 1 MiB is still in the cache when the loop reads it."""
-    if not compiled.available(x)[0]:
-        out, state, _ = _python_forward(cell, x, state0, w, reverse)
-        return out, state, None
-    h, c = state0[0].contiguous(), state0[1].contiguous()
-    T, B, H = x.shape[0], x.shape[1], c.shape[-1]
-    K = max(1, min(T, _CHUNK_ELEMENTS // (B * 4 * H)))  # steps per chunk
-    A, C, TC = _scratch(x, K * B * 6 * H).split([K * B * 4 * H, K * B * H, K * B * H])
-    out = x.new_empty(T, B, H)
-    weight, packed = loop_weight(w.W_hh, B)
-    bias = w.b_ih if w.b_hh is None else (w.b_hh if w.b_ih is None else w.b_ih + w.b_hh)
-    starts = range(0, T, K)
-    for t0 in (reversed(starts) if reverse else starts):
-        t1 = min(t0 + K, T)
-        n = t1 - t0
-        a = A[:n * B * 4 * H].view(n, B, 4 * H)
-        linear_into(a.view(n * B, 4 * H), x[t0:t1].reshape(n * B, -1), w.W_ih, bias)
-        Cn, TCn = C[:n * B * H].view(n, B, H), TC[:n * B * H].view(n, B, H)
-        compiled.forward_loop(a, weight, packed, h, c, reverse, Cn, TCn, out[t0:t1])
-        last = 0 if reverse else n - 1
-        h, c = out[t0 + last], Cn[last].clone()
-    return out, (h.clone(), c), None
-
-
-_SCRATCH = threading.local()
-
-
-def _scratch(like: Tensor, numel: int) -> Tensor:
-    """A flat buffer of at least `numel` elements of like's dtype, this thread's own, reused
-    from call to call (its contents are overwritten by every user)."""
-    buffers = _SCRATCH.__dict__.setdefault("buffers", {})
-    buf = buffers.get(like.dtype)
-    if buf is None or buf.numel() < numel:
-        buf = buffers[like.dtype] = like.new_empty(numel)
-    return buf[:numel]
 
 
 def _compiled_forward(cell, x: Tensor, state0: tuple, w: LayerWeights, reverse: bool):

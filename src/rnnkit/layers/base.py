@@ -161,7 +161,7 @@ class RecurrentBase(nn.Module):
         training = torch.is_grad_enabled() and (
             x.requires_grad or any(p.requires_grad for p in self._flat_weights))
         impl = choose(self.impl, LayerSpec(self.mode, self.reset_after, self.hidden_size), x,
-                      training)
+                      training, masked=packed or lengths is not None)
         if self.dh_recorder is not None:
             impl = "fused"  # the recorded gradients come from rnnkit's own BPTT
         self.last_impl = impl

@@ -1,0 +1,113 @@
+"""One layer's forward without grad: nothing is kept for a backward.
+
+Where the compiled loops are built (compiled.py), the LSTM (lstm_kernel.cpp), the Elman RNN and
+torch's GRU (rnn_kernel.cpp) run in C++, unmasked and without projection; everything else runs
+the general loop of bptt.py. The compiled paths compute the input projections a chunk of steps
+at a time into a scratch buffer kept between calls, so neither a (T, B, G*H) tensor nor fresh
+memory is made per call: fresh memory costs a page fault per 4 KiB (~15,000 per call at T = 200,
+B = 64, H = 256, a third of the time), and a chunk of 1 MiB is still in the cache when the loop
+reads it. Each is tested equal to the forward of the training path (tests/functional).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from torch import Tensor
+
+from rnnkit.functional import compiled, lstm_seq
+from rnnkit.functional.bptt import LayerWeights, sequence_forward
+from rnnkit.functional.matmul import linear_into, loop_weight
+
+_CHUNK_ELEMENTS = 1 << 18  # input projections per chunk: 1 MiB of float32
+_SCRATCH = threading.local()
+
+
+def sequence_infer(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=None,
+                   reverse: bool = False) -> tuple[Tensor, tuple]:
+    """(out (T, B, H_out), final state) of one layer in one direction."""
+    compiled_ok = mask is None and w.W_hr is None and compiled.available(x)[0]
+    if lstm_seq.can_run(cell, mask, w)[0]:
+        if compiled_ok:
+            return lstm_infer(x, state0, w, reverse)
+        out, state, _ = lstm_seq.lstm_sequence_forward(cell, x, state0, w, mask, reverse)
+        return out, state
+    kind = kernel_kind(cell)
+    if compiled_ok and kind is not None:
+        return rnn_infer(x, state0[0], w, reverse, kind)
+    out, state, _ = sequence_forward(cell, x, state0, w, mask, reverse, packed=True)
+    return out, state
+
+
+def kernel_kind(cell) -> int | None:
+    """rnn_kernel.cpp's `kind` for this cell math, or None where it has no loop for it."""
+    name = type(cell).__name__
+    if name == "ElmanCell":
+        return compiled.RNN_KINDS[cell.nonlinearity]
+    if name == "GRUCellMath" and cell.reset_after:
+        return compiled.RNN_KINDS["gru"]
+    return None
+
+
+def scratch(like: Tensor, numel: int) -> Tensor:
+    """A flat buffer of at least `numel` elements of like's dtype, this thread's own, reused
+    from call to call (its contents are overwritten by every user)."""
+    buffers = _SCRATCH.__dict__.setdefault("buffers", {})
+    buf = buffers.get(like.dtype)
+    if buf is None or buf.numel() < numel:
+        buf = buffers[like.dtype] = like.new_empty(numel)
+    return buf[:numel]
+
+
+def _chunks(T: int, steps: int, reverse: bool):
+    starts = range(0, T, steps)
+    for t0 in (reversed(starts) if reverse else starts):
+        yield t0, min(t0 + steps, T)
+
+
+def _project(A: Tensor, x: Tensor, w: LayerWeights, bias: Tensor | None) -> Tensor:
+    """A (n, B, G) <- x (n, B, I) W_ih^T + bias, in place; returns A."""
+    n, B, G = A.shape
+    linear_into(A.view(n * B, G), x.reshape(n * B, -1), w.W_ih, bias)
+    return A
+
+
+def lstm_infer(x: Tensor, state0: tuple, w: LayerWeights, reverse: bool = False):
+    """The compiled LSTM loop over chunks (lstm_kernel.cpp); biases folded into A."""
+    h, c = state0[0].contiguous(), state0[1].contiguous()
+    T, B, H = x.shape[0], x.shape[1], c.shape[-1]
+    K = max(1, min(T, _CHUNK_ELEMENTS // (B * 4 * H)))  # steps per chunk
+    A, C, TC = scratch(x, K * B * 6 * H).split([K * B * 4 * H, K * B * H, K * B * H])
+    out = x.new_empty(T, B, H)
+    weight, packed = loop_weight(w.W_hh, B)
+    bias = w.b_ih if w.b_hh is None else (w.b_hh if w.b_ih is None else w.b_ih + w.b_hh)
+    for t0, t1 in _chunks(T, K, reverse):
+        n = t1 - t0
+        a = _project(A[:n * B * 4 * H].view(n, B, 4 * H), x[t0:t1], w, bias)
+        Cn, TCn = C[:n * B * H].view(n, B, H), TC[:n * B * H].view(n, B, H)
+        compiled.forward_loop(a, weight, packed, h, c, reverse, Cn, TCn, out[t0:t1])
+        last = 0 if reverse else n - 1
+        h, c = out[t0 + last], Cn[last].clone()
+    return out, (h.clone(), c)
+
+
+def rnn_infer(x: Tensor, h0: Tensor, w: LayerWeights, reverse: bool, kind: int):
+    """The compiled Elman / GRU loop over chunks (rnn_kernel.cpp). The Elman RNN folds b_hh
+    into A; the GRU's stays in the step (its n gate multiplies it by r)."""
+    h = h0.contiguous()
+    T, B, H = x.shape[0], x.shape[1], h.shape[-1]
+    G = w.W_hh.shape[0]  # G*H: H (Elman) or 3H (GRU)
+    gru = kind == compiled.RNN_KINDS["gru"]
+    bias, b_hh = w.b_ih, (w.b_hh if gru else None)
+    if not gru and w.b_hh is not None:
+        bias = w.b_hh if bias is None else bias + w.b_hh
+    K = max(1, min(T, _CHUNK_ELEMENTS // (B * G)))
+    A = scratch(x, K * B * G)
+    out = x.new_empty(T, B, H)
+    weight, packed = loop_weight(w.W_hh, B)
+    for t0, t1 in _chunks(T, K, reverse):
+        n = t1 - t0
+        a = _project(A[:n * B * G].view(n, B, G), x[t0:t1], w, bias)
+        compiled.rnn_infer_loop(a, weight, packed, b_hh, h, reverse, kind, out[t0:t1])
+        h = out[t0 + (0 if reverse else n - 1)]
+    return out, (h.clone(),)
