@@ -1,4 +1,5 @@
-"""The compiled LSTM loop (lstm_kernel.cpp) against the Python loop it replaces; its fallback."""
+"""The compiled LSTM loops (lstm_kernel.cpp) against the Python loops they replace; the build,
+its cache and its fallback (shared with rnn_kernel.cpp, tested in test_infer.py)."""
 
 import os
 import shutil

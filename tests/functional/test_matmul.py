@@ -57,7 +57,7 @@ def test_float64_uses_torch():
 
 
 def test_fused_path_runs_onednn(monkeypatch):
-    """The Python loops' per-step products go through oneDNN (the compiled LSTM loop calls it
+    """The Python loops' per-step products go through oneDNN (the compiled loops call it
     from C++, tests/functional/test_compiled.py): here the LSTM is held to its Python loop."""
     if not matmul.can_prepack(torch.randn(2, 2))[0]:
         return  # no oneDNN in this torch: the predicate says so and torch.mm runs (tested above)

@@ -17,7 +17,7 @@ def collect() -> dict[str, str]:
     import torch
 
     from rnnkit import __version__
-    from rnnkit.functional import compiled
+    from rnnkit.functional import compiled, matmul
 
     info = {
         "rnnkit": __version__,
@@ -29,7 +29,8 @@ def collect() -> dict[str, str]:
         "torch_threads": str(torch.get_num_threads()),
         "mkldnn": str(torch.backends.mkldnn.is_available()),
         "cuda": str(torch.cuda.is_available()),
-        "lstm_kernel": compiled.status(),
+        "compiled_kernels": compiled.status(),
+        "step_products": matmul.step_library(),
     }
     if torch.cuda.is_available():
         info["cuda_version"] = str(torch.version.cuda)

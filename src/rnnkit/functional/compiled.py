@@ -85,7 +85,7 @@ def _clear_stale_lock(build_dir: Path) -> None:
 @cache
 def _load() -> tuple[bool, str]:
     if os.environ.get("RNNKIT_COMPILE", "1") == "0":
-        return False, "RNNKIT_COMPILE=0 turns the compiled LSTM loop off"
+        return False, "RNNKIT_COMPILE=0 turns the compiled loops off"
     if _missing():
         return False, f"the kernel source {_missing()} is missing from this installation"
     from torch.utils import cpp_extension
@@ -156,9 +156,9 @@ def available(x: Tensor, warn: bool = True) -> tuple[bool, str]:
     """Whether the compiled loops run for a sequence like x: CPU, float32 or float64, built.
     warn: say once why not (off for `auto`, which then simply takes torch's kernel)."""
     if x.device.type != "cpu":
-        return False, f"the compiled LSTM loop is for the CPU, the input is on {x.device.type}"
+        return False, f"the compiled loops are for the CPU, the input is on {x.device.type}"
     if x.dtype not in (torch.float32, torch.float64):
-        return False, f"the compiled LSTM loop takes float32 or float64, got {x.dtype}"
+        return False, f"the compiled loops take float32 or float64, got {x.dtype}"
     ok, reason = _load()
     if not ok and warn:
         _warn_once(reason)

@@ -98,7 +98,7 @@ class StepMatmul:
 
 
 def loop_weight(weight: Tensor, batch: int) -> tuple[Tensor, bool]:
-    """The weight W (N, K) of a product x W^T made in the compiled LSTM loop, as
+    """The weight W (N, K) of a product x W^T made in the compiled loops, as
     (tensor, packed): reordered by oneDNN once for the sequence where `step_library` is oneDNN
     and the batch is 2 or more; otherwise W^T (K, N) contiguous for BLAS (a matrix-vector
     product at batch 1: 20 us against oneDNN's 33 at 1 x 256 x 1024, one thread)."""
