@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 import rnnkit
-from rnnkit.functional import LayerWeights, cell_math, compiled, infer, sequence_forward
+from rnnkit.functional import LayerWeights, cell_math, compiled, infer, rnn_seq, sequence_forward
 
 needs_kernel = pytest.mark.skipif(not compiled.available(torch.zeros(1))[0],
                                   reason="the compiled loops are not built here")
@@ -28,8 +28,8 @@ def _case(mode, T, B, I, H, dtype, bias=True, seed=0):
 
 def _spy(monkeypatch):
     calls = []
-    original = compiled.rnn_infer_loop
-    monkeypatch.setattr(compiled, "rnn_infer_loop",
+    original = compiled.rnn_forward_loop
+    monkeypatch.setattr(compiled, "rnn_forward_loop",
                         lambda *args: calls.append(args[6]) or original(*args))
     return calls
 
@@ -46,7 +46,7 @@ def test_compiled_loop_equals_the_general_loop(monkeypatch, mode, dtype, B, reve
     monkeypatch.setattr(infer, "_CHUNK_ELEMENTS", 60)  # several chunks
     calls = _spy(monkeypatch)
     out, (h,) = infer.sequence_infer(cell, x, state0, w, None, reverse)
-    assert calls and set(calls) == {infer.kernel_kind(cell)}
+    assert calls and set(calls) == {rnn_seq.kernel_kind(cell)}
     spec, (h_spec,), _ = sequence_forward(cell, x, state0, w, None, reverse)
     tol = 1e-6 if dtype == torch.float32 else 1e-12
     torch.testing.assert_close(out, spec, atol=tol, rtol=tol)
@@ -67,7 +67,7 @@ def test_either_step_library_gives_the_same_gru(monkeypatch, library):
 def test_what_the_kernel_has_no_loop_for_runs_the_general_loop(monkeypatch):
     calls = _spy(monkeypatch)
     cho = cell_math("GRU", reset_after=False)  # reset gate before the product
-    assert infer.kernel_kind(cho) is None
+    assert rnn_seq.kernel_kind(cho) is None
     x, state0, w = _case("GRU", T=4, B=2, I=3, H=5, dtype=torch.float32)
     out, _ = infer.sequence_infer(cho, x, state0, w)
     torch.testing.assert_close(out, sequence_forward(cho, x, state0, w)[0])
@@ -112,9 +112,9 @@ def test_the_kernel_refuses_a_bad_kind_and_shapes():
     A, h0, out = torch.zeros(2, 1, 6), torch.zeros(1, 2), torch.zeros(2, 1, 2)
     W = torch.zeros(2, 6)  # W_hh^T of the GRU with H = 2
     with pytest.raises(RuntimeError, match="kind must be 0 .tanh., 1 .relu. or 2 .GRU., got 7"):
-        compiled.rnn_infer_loop(A, W, False, None, h0, False, 7, out)
+        compiled.rnn_forward_loop(A, W, False, None, h0, False, 7, out)
     with pytest.raises(RuntimeError, match="out has shape"):
-        compiled.rnn_infer_loop(A, W, False, None, h0, False, 2, torch.zeros(2, 1, 3))
+        compiled.rnn_forward_loop(A, W, False, None, h0, False, 2, torch.zeros(2, 1, 3))
     with pytest.raises(RuntimeError, match="b_hh is for the GRU only"):
-        compiled.rnn_infer_loop(torch.zeros(2, 1, 2), torch.zeros(2, 2), False, torch.zeros(2),
+        compiled.rnn_forward_loop(torch.zeros(2, 1, 2), torch.zeros(2, 2), False, torch.zeros(2),
                                 h0, False, 0, out)

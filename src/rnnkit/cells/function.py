@@ -8,16 +8,19 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.functional import lstm_seq
+from rnnkit.functional import lstm_seq, rnn_seq
 from rnnkit.functional.bptt import LayerWeights, sequence_backward, sequence_forward
 from rnnkit.functional.infer import sequence_infer
 
 
-def sequence_path(cell, mask, w: LayerWeights):
+def sequence_path(cell, mask, w: LayerWeights, x: Tensor):
     """The (forward, backward) pair of rnnkit's BPTT for this call: the whole-sequence LSTM path
-    where `lstm_seq.can_run` allows it, else the general loop. Both are tested equal."""
+    where `lstm_seq.can_run` allows it, the compiled Elman / GRU loops where `rnn_seq.can_run`
+    does, else the general loop. All are tested equal."""
     if lstm_seq.can_run(cell, mask, w)[0]:
         return lstm_seq.lstm_sequence_forward, lstm_seq.lstm_sequence_backward
+    if w.W_hr is None and rnn_seq.can_run(cell, mask, w, x)[0]:
+        return rnn_seq.rnn_sequence_forward, rnn_seq.rnn_sequence_backward
     return partial(sequence_forward, packed=True), sequence_backward
 
 
@@ -30,7 +33,7 @@ class FusedSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, cell, mask, reverse: bool, n_state: int, dh_record, x: Tensor, *rest):
         state0, w = tuple(rest[:n_state]), LayerWeights(*rest[n_state:])
-        forward, ctx.backward_loop = sequence_path(cell, mask, w)
+        forward, ctx.backward_loop = sequence_path(cell, mask, w, x)
         out, state, cache = forward(cell, x, state0, w, mask, reverse)
         ctx.cell, ctx.cache, ctx.n_state, ctx.dh_record = cell, cache, n_state, dh_record
         ctx.save_for_backward(*(t for t in w if t is not None))

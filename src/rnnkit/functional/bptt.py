@@ -67,6 +67,13 @@ def input_projection(cell, x: Tensor, w: LayerWeights) -> Tensor:
     return linear(x.reshape(T * B, I), w.W_ih, bias).view(T, B, -1)  # (T, B, G*H)
 
 
+def previous_steps(seq: Tensor, first: Tensor, reverse: bool) -> Tensor:
+    """The previous step's value for every step: (first, seq[0..T-2]), or mirrored for reverse."""
+    if reverse:
+        return torch.cat((seq[1:], first.unsqueeze(0)))
+    return torch.cat((first.unsqueeze(0), seq[:-1]))
+
+
 def _hold(mask_t: Tensor | None, new: tuple, old: tuple) -> tuple:
     if mask_t is None:
         return new

@@ -6,7 +6,7 @@ Python that pass is ~16 torch ops, each a dispatch and a trip through memory, wh
 fused path lost to torch's oneDNN LSTM kernel (BENCHMARKS.md, "Layers"). lstm_kernel.cpp does the
 pass in C++ and calls the product from there, registered as the torch ops
 `torch.ops.rnnkit.lstm_forward_loop` / `lstm_backward_loop`. rnn_kernel.cpp does the same for the
-forward of the Elman RNN and the GRU without grad (`rnnkit::rnn_infer_loop`), where the Python
+Elman RNN and the GRU (`rnnkit::rnn_forward_loop` / `rnn_backward_loop`), where the Python
 loop's per-step dispatch made inference at batch 1 2-4x slower than torch's kernels.
 
 It is compiled once per machine and torch version with torch.utils.cpp_extension (a C++17
@@ -135,7 +135,7 @@ def _self_test() -> None:
         n = torch.tanh(x[0, :, 4:] + torch.sigmoid(r) * (h0 @ W3[4:].t()))
         expected = n + torch.sigmoid(z) * (h0 - n)
         weight, packed = loop_weight(W3, B)
-        rnn_infer_loop(x, weight, packed, None, h0, False, RNN_KINDS["gru"], out)
+        rnn_forward_loop(x, weight, packed, None, h0, False, RNN_KINDS["gru"], out)
         if not torch.allclose(out[0], expected, atol=1e-5):
             raise RuntimeError(f"the GRU kernel's self-test disagrees with torch at batch {B}")
 
@@ -177,8 +177,14 @@ def forward_loop(A, weight, packed, h0, c0, reverse, C, TC, out) -> None:
 RNN_KINDS = {"tanh": 0, "relu": 1, "gru": 2}  # rnn_kernel.cpp's `kind`
 
 
-def rnn_infer_loop(A, weight, packed, b_hh, h0, reverse, kind: int, out) -> None:
-    torch.ops.rnnkit.rnn_infer_loop(A, weight, packed, b_hh, h0, reverse, kind, out)
+def rnn_forward_loop(A, weight, packed, b_hh, h0, reverse, kind: int, out, gates=None) -> None:
+    torch.ops.rnnkit.rnn_forward_loop(A, weight, packed, b_hh, h0, reverse, kind, out, gates)
+
+
+def rnn_backward_loop(d_out, dh_final, out, h0, gates, weight, packed, reverse, kind: int, dgx,
+                      dgh, dh_seen):
+    return torch.ops.rnnkit.rnn_backward_loop(d_out, dh_final, out, h0, gates, weight, packed,
+                                              reverse, kind, dgx, dgh, dh_seen)
 
 
 def backward_loop(d_out, dh_final, dc_final, A, C, TC, c0, weight, packed, reverse, dA,

@@ -15,7 +15,7 @@ import threading
 
 from torch import Tensor
 
-from rnnkit.functional import compiled, lstm_seq
+from rnnkit.functional import compiled, lstm_seq, rnn_seq
 from rnnkit.functional.bptt import LayerWeights, sequence_forward
 from rnnkit.functional.matmul import linear_into, loop_weight
 
@@ -32,21 +32,11 @@ def sequence_infer(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=None,
             return lstm_infer(x, state0, w, reverse)
         out, state, _ = lstm_seq.lstm_sequence_forward(cell, x, state0, w, mask, reverse)
         return out, state
-    kind = kernel_kind(cell)
+    kind = rnn_seq.kernel_kind(cell)
     if compiled_ok and kind is not None:
         return rnn_infer(x, state0[0], w, reverse, kind)
     out, state, _ = sequence_forward(cell, x, state0, w, mask, reverse, packed=True)
     return out, state
-
-
-def kernel_kind(cell) -> int | None:
-    """rnn_kernel.cpp's `kind` for this cell math, or None where it has no loop for it."""
-    name = type(cell).__name__
-    if name == "ElmanCell":
-        return compiled.RNN_KINDS[cell.nonlinearity]
-    if name == "GRUCellMath" and cell.reset_after:
-        return compiled.RNN_KINDS["gru"]
-    return None
 
 
 def scratch(like: Tensor, numel: int) -> Tensor:
@@ -108,6 +98,6 @@ def rnn_infer(x: Tensor, h0: Tensor, w: LayerWeights, reverse: bool, kind: int):
     for t0, t1 in _chunks(T, K, reverse):
         n = t1 - t0
         a = _project(A[:n * B * G].view(n, B, G), x[t0:t1], w, bias)
-        compiled.rnn_infer_loop(a, weight, packed, b_hh, h, reverse, kind, out[t0:t1])
+        compiled.rnn_forward_loop(a, weight, packed, b_hh, h, reverse, kind, out[t0:t1])
         h = out[t0 + (0 if reverse else n - 1)]
     return out, (h.clone(),)

@@ -28,7 +28,7 @@ from torch import Tensor
 
 from rnnkit.functional import compiled
 from rnnkit.functional.activations import tanh_out
-from rnnkit.functional.bptt import LayerWeights, input_projection
+from rnnkit.functional.bptt import LayerWeights, input_projection, previous_steps
 from rnnkit.functional.matmul import StepMatmul, loop_weight, mm, weight_grad
 
 
@@ -91,13 +91,6 @@ def _python_forward(cell, x: Tensor, state0: tuple, w: LayerWeights, reverse: bo
     return out, (h.clone(), c.clone()), cache
 
 
-def _shift(seq: Tensor, first: Tensor, reverse: bool) -> Tensor:
-    """The previous step's value for every step: (first, seq[0..T-2]), or mirrored for reverse."""
-    if reverse:
-        return torch.cat((seq[1:], first.unsqueeze(0)))
-    return torch.cat((first.unsqueeze(0), seq[:-1]))
-
-
 def lstm_sequence_backward(cell, d_out: Tensor, d_state_final: tuple, w: LayerWeights,
                            cache: LSTMSequenceCache, dh_record: list | None = None):
     """(dx, (dh_0, dc_0), grads) for lstm_sequence_forward's cache."""
@@ -126,7 +119,7 @@ def _python_backward(d_out, d_state_final, w: LayerWeights, cache, dh_record):
     A, TC, reverse = cache.A, cache.TC, cache.reverse
     T, B, H = A.shape[0], A.shape[1], TC.shape[-1]
     i, f, g, o = A.view(T, B, 4, H).unbind(2)  # (T, B, H) each, activated
-    c_prev = _shift(cache.C, cache.c0, reverse)
+    c_prev = previous_steps(cache.C, cache.c0, reverse)
     K = torch.empty_like(A).view(T, B, 4, H)
     torch.mul(g, i * (1 - i), out=K[:, :, 0])  # through c = f c_prev + i g, then sigmoid
     torch.mul(c_prev, f * (1 - f), out=K[:, :, 1])
@@ -162,7 +155,7 @@ def _whole_sequence_grads(dA: Tensor, d_state0: tuple, w: LayerWeights, cache):
     T, B, H4 = dA.shape
     flat = dA.view(T * B, H4)
     dx = mm(flat, w.W_ih).view_as(x)  # the three products over all steps at once
-    h_prev = _shift(cache.out, cache.h0, reverse)
+    h_prev = previous_steps(cache.out, cache.h0, reverse)
     db = flat.sum(0) if w.b_ih is not None else None
     grads = {
         "W_ih": weight_grad(flat, x.reshape(T * B, -1)),
