@@ -49,7 +49,8 @@ def add_parser(sub) -> None:
     p.add_argument("--stop-below", type=float, default=None,
                    help="stop a run once its evaluation error is below this")
     p.add_argument("--forget-bias", type=float, default=1.0,
-                   help="the LSTM's initial forget-gate bias (default 1: the gate starts at 0.73)")
+                   help="the LSTM's initial forget-gate bias with --init default (default 1: the "
+                   "gate starts at 0.73)")
     p.add_argument("--init", default="default", choices=["default", "chrono"],
                    help="default: torch's init (+ --forget-bias); chrono: chrono init of LSTM/GRU "
                    "gate biases (Tallec & Ollivier 2018)")
