@@ -20,6 +20,32 @@ def test_lstm_forget_bias_starts_at_one():
     assert torch.equal(b[3:6], torch.ones(3))
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_chrono_settings_initialise_gated_cells_with_the_run_length(cell, monkeypatch):
+    seen = []
+    import rnnkit.experiments.common as common
+
+    real = common.chrono_init_
+    monkeypatch.setattr(common, "chrono_init_", lambda layer, t, gen: seen.append(t) or
+                        real(layer, t, gen))
+    s = RunSettings(steps=1, hidden=4, batch=2, eval_every=1, eval_size=4, init="chrono")
+    r = train_problem(PROBLEMS["adding"], cell, 9, s)
+    assert seen == [9] and (r.cell, r.init, r.chrono_tmax) == (f"{cell} chrono", "chrono", 9)
+    r = train_problem(PROBLEMS["adding"], cell, 9, RunSettings(
+        steps=1, hidden=4, batch=2, eval_every=1, eval_size=4, init="chrono", chrono_tmax=30))
+    assert seen == [9, 30] and r.chrono_tmax == 30
+
+
+def test_chrono_model_biases_and_rnn_default():
+    model = SequenceModel("lstm", 2, 5, 1, many_to_one=True, init="chrono", chrono_tmax=20)
+    b = model.rnn.bias_ih_l0 + model.rnn.bias_hh_l0
+    assert torch.equal(b[:5], -b[5:10]) and not torch.equal(b[5:10], torch.ones(5))
+    assert torch.all(b[5:10] <= torch.log(torch.tensor(19.0)) + 1e-6)
+    r = train_problem(PROBLEMS["adding"], "rnn", 6, RunSettings(
+        steps=1, hidden=4, batch=2, eval_every=1, eval_size=4, init="chrono"))
+    assert (r.cell, r.init, r.chrono_tmax) == ("rnn", "default", None)
+
+
 def test_scale_recurrent_sets_the_spectral_radius():
     rnn = rnnkit.GRU(2, 5)
     scale_recurrent(rnn, 3.0)
@@ -59,6 +85,19 @@ def test_cli_adding_table_and_pngs(tmp_path, capsys):
     assert all(0 < (out / p).stat().st_size < 200_000 for p in pngs)
 
 
+def test_cli_copy_with_chrono_init(tmp_path, capsys):
+    out = tmp_path / "copy"
+    argv = ["experiment", "copy", "--cells", "rnn,gru,lstm", *TINY, "--init", "chrono",
+            "--chrono-tmax", "40", "--out", str(out)]
+    assert main(argv) == 0
+    table = capsys.readouterr().out.split("experiment ")[-1]
+    assert "copy       rnn " in table and "gru chrono" in table and "lstm chrono" in table
+    results = json.loads((out / "results.json").read_text())
+    assert [(r["cell"], r["init"], r["chrono_tmax"]) for r in results] == [
+        ("rnn", "default", None), ("gru chrono", "chrono", 40), ("lstm chrono", "chrono", 40)]
+    assert (out / "flow_copy_lstm_chrono_T6.png").is_file()
+
+
 def test_cli_exploding_runs_clip_off_then_on(tmp_path, capsys):
     out = tmp_path / "exploding"
     assert main(["experiment", "exploding", "--cells", "rnn", *TINY, "--out", str(out)]) == 0
@@ -75,8 +114,33 @@ def test_cli_exploding_runs_clip_off_then_on(tmp_path, capsys):
     (["experiment", "adding", "--cells", "lstm,xyz"], "--cells: expected names"),
     (["experiment", "adding", "--lengths", "a,b"], "--lengths: expected comma-separated"),
     (["experiment", "adding", "--steps", "0"], "--steps must be >= 1"),
+    (["experiment", "adding", "--init", "chrono", "--chrono-tmax", "2"],
+     "--chrono-tmax: expected an integer > 2, got 2"),
+    (["experiment", "adding", "--chrono-tmax", "50"],
+     "--chrono-tmax: expected together with --init chrono, got --init default"),
+    (["experiment", "adding", "--cells", "rnn", "--init", "chrono"],
+     "--init chrono: expected --cells with lstm or gru"),
 ])
 def test_cli_bad_arguments_are_one_line(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["experiment", "adding", "--init", "warm"], "--init: invalid choice: 'warm'"),
+    (["experiment", "adding", "--init", "chrono", "--chrono-tmax", "x"],
+     "--chrono-tmax: invalid int value: 'x'"),
+])
+def test_cli_bad_init_values_are_rejected_by_the_parser(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_bad_init_settings_raise():
+    with pytest.raises(ValueError, match="--init: expected one of default, chrono, got 'warm'"):
+        train_problem(PROBLEMS["adding"], "lstm", 5, RunSettings(steps=1, init="warm"))
+    with pytest.raises(ValueError, match="--chrono-tmax: expected an integer > 2, got 1"):
+        train_problem(PROBLEMS["adding"], "lstm", 5, RunSettings(steps=1, init="chrono",
+                                                                  chrono_tmax=1))

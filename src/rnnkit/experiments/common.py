@@ -1,4 +1,4 @@
-"""What the classic experiments share: the model, the forget-gate bias, the training loop.
+"""What the classic experiments share: the model, its initialisation, the training loop.
 
 Each experiment (adding, copy, blocks) is a `Problem`: a seeded batch generator, the loss and the
 error it reports, and its memoryless baseline. `train_problem` runs a plain Adam loop for a fixed
@@ -17,19 +17,31 @@ import torch
 from torch import Tensor, nn
 
 import rnnkit
-from rnnkit.layers.init import lstm_forget_bias_
+from rnnkit.layers.init import chrono_init_, lstm_forget_bias_
 
 CELLS = {"rnn": rnnkit.RNN, "lstm": rnnkit.LSTM, "gru": rnnkit.GRU}
+INITS = ("default", "chrono")
+GATED = ("lstm", "gru")  # the cells chrono initialises; the Elman RNN has no gate
 
 
 class SequenceModel(nn.Module):
-    """One recurrent layer and a linear head: on the last step (`many_to_one`) or on every step."""
+    """One recurrent layer and a linear head: on the last step (`many_to_one`) or on every step.
+
+    init "default": torch's init, and the LSTM's forget-gate bias at `forget_bias`. init "chrono":
+    chrono_init_ with `chrono_tmax` on an LSTM or GRU (`generator` draws its biases); an Elman
+    RNN keeps the default.
+    """
 
     def __init__(self, cell: str, inputs: int, hidden: int, outputs: int, many_to_one: bool,
-                 forget_bias: float = 1.0):
+                 forget_bias: float = 1.0, init: str = "default", chrono_tmax: float | None = None,
+                 generator: torch.Generator | None = None):
         super().__init__()
         self.rnn = CELLS[cell](inputs, hidden)
-        if cell == "lstm":  # start the forget gate open (see lstm_forget_bias_)
+        if init == "chrono" and cell in GATED:
+            if chrono_tmax is None:
+                raise ValueError("SequenceModel: chrono_tmax: expected a number > 2, got None")
+            chrono_init_(self.rnn, chrono_tmax, generator)
+        elif cell == "lstm":  # start the forget gate open (see lstm_forget_bias_)
             lstm_forget_bias_(self.rnn, forget_bias)
         self.head = nn.Linear(hidden, outputs)
         self.many_to_one = many_to_one
@@ -66,14 +78,16 @@ class RunSettings:
     seed: int = 0
     stop_below: float | None = None  # stop once the evaluation error is below this
     init_scale: float | None = None  # rescale W_hh to this spectral radius (exploding demo)
-    forget_bias: float = 1.0  # the LSTM's initial forget-gate bias
+    forget_bias: float = 1.0  # the LSTM's initial forget-gate bias (init "default")
+    init: str = "default"  # or "chrono": chrono_init_ on LSTM and GRU (see SequenceModel)
+    chrono_tmax: int | None = None  # chrono's t_max; None: the run's length T
     optimizer: str = "adam"  # or "sgd": plain steps, where an exploding gradient shows in full
 
 
 @dataclass
 class RunResult:
     problem: str
-    cell: str
+    cell: str  # the label: cell name, then " chrono" when chrono-initialised
     length: int
     baseline: float
     error: float  # on fresh sequences after training
@@ -84,6 +98,8 @@ class RunResult:
     flow_start: dict | None = None  # dL/dh_t norms against distance before training
     flow_end: dict | None = None  # ... and after
     diverged_at: int | None = None  # the step whose loss was not finite (the run stops there)
+    init: str = "default"  # what the recurrent layer started from: "default" or "chrono"
+    chrono_tmax: int | None = None  # t_max when init is "chrono"
 
 
 def scale_recurrent(rnn: nn.Module, radius: float) -> None:
@@ -122,16 +138,29 @@ def gradient_flow(model: nn.Module, problem: Problem, length: int, seed: int) ->
     return {"distance": list(range(len(norms))), "norm": norms.flip(0).tolist()}
 
 
+def check_init(s: RunSettings) -> None:
+    if s.init not in INITS:
+        raise ValueError(f"--init: expected one of {', '.join(INITS)}, got {s.init!r}")
+    if s.chrono_tmax is not None and not s.chrono_tmax > 2:
+        raise ValueError(f"--chrono-tmax: expected an integer > 2, got {s.chrono_tmax}")
+
+
 def train_problem(problem: Problem, cell: str, length: int, s: RunSettings,
                   on_eval: Callable[[int, float, float], None] | None = None) -> RunResult:
     """Adam on fresh batches for `s.steps` steps; see the module docstring."""
+    check_init(s)
     torch.manual_seed(s.seed)
     gen = torch.Generator().manual_seed(s.seed)
+    chrono = s.init == "chrono" and cell in GATED
+    tmax = (s.chrono_tmax or length) if chrono else None
     model = SequenceModel(cell, problem.inputs, s.hidden, problem.outputs, problem.many_to_one,
-                          s.forget_bias)
+                          s.forget_bias, "chrono" if chrono else "default", tmax,
+                          torch.Generator().manual_seed(s.seed + 3))
     if s.init_scale is not None:
         scale_recurrent(model.rnn, s.init_scale)
-    result = RunResult(problem.name, cell, length, problem.baseline(length), math.nan, 0, 0.0)
+    result = RunResult(problem.name, cell + (" chrono" if chrono else ""), length,
+                       problem.baseline(length), math.nan, 0, 0.0,
+                       init="chrono" if chrono else "default", chrono_tmax=tmax)
     result.flow_start = gradient_flow(model, problem, length, s.seed + 2)
     if s.optimizer not in ("adam", "sgd"):
         raise ValueError(f"optimizer must be 'adam' or 'sgd', got {s.optimizer!r}")

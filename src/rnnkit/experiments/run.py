@@ -9,6 +9,8 @@ and length flow_<name>_<cell>_T<T>.png (||dL/dh_t|| against distance before and 
 and flow_<name>_T<T>.png (all cells at initialisation and after training, one figure).
 `exploding` trains each cell twice from a large recurrent initialisation (W_hh gate blocks
 rescaled to spectral radius `init_scale`): clipping off, then on, and plots the gradient norm.
+With `init="chrono"` the LSTM and GRU runs are labelled "lstm chrono", "gru chrono" (in the table,
+results.json and file names: flow_<name>_lstm_chrono_T<T>.png); the Elman RNN keeps its default.
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from rnnkit.experiments import adding, blocks, copy
-from rnnkit.experiments.common import CELLS, Problem, RunResult, RunSettings, train_problem
+from rnnkit.experiments.common import (
+    CELLS,
+    GATED,
+    Problem,
+    RunResult,
+    RunSettings,
+    check_init,
+    train_problem,
+)
 
 PROBLEMS: dict[str, Problem] = {"adding": adding.PROBLEM, "copy": copy.PROBLEM,
                                 "blocks": blocks.PROBLEM}
@@ -27,7 +37,7 @@ EXPERIMENTS = (*PROBLEMS, "exploding")
 EXPLODING_SCALE = 3.0  # the default spectral radius of the large initialisation
 
 
-def check_names(name: str, cells: list[str], lengths: list[int]) -> None:
+def check_names(name: str, cells: list[str], lengths: list[int], init: str = "default") -> None:
     if name not in EXPERIMENTS:
         raise ValueError(f"experiment: expected one of {', '.join(EXPERIMENTS)}, got {name!r}")
     bad = [c for c in cells if c not in CELLS]
@@ -35,12 +45,16 @@ def check_names(name: str, cells: list[str], lengths: list[int]) -> None:
         raise ValueError(f"--cells: expected names from {', '.join(CELLS)}, got {cells}")
     if not lengths or any(t < 2 for t in lengths):
         raise ValueError(f"--lengths: expected integers >= 2, got {lengths}")
+    if init == "chrono" and not any(c in GATED for c in cells):
+        raise ValueError(f"--init chrono: expected --cells with lstm or gru (the Elman RNN has "
+                         f"no gate to initialise), got {','.join(cells)}")
 
 
 def run_experiment(name: str, cells: list[str], lengths: list[int], settings: RunSettings,
                    out: str | Path | None = None, log=print) -> list[RunResult]:
     """Train every (length, cell) one after the other; see the module docstring."""
-    check_names(name, cells, lengths)
+    check_names(name, cells, lengths, settings.init)
+    check_init(settings)
     problem = PROBLEMS["adding" if name == "exploding" else name]
     runs: list[tuple[str, RunSettings]] = [("", settings)]
     if name == "exploding":
@@ -52,7 +66,8 @@ def run_experiment(name: str, cells: list[str], lengths: list[int], settings: Ru
     for length in lengths:
         for cell in cells:
             for suffix, s in runs:
-                label = cell + suffix
+                chrono = " chrono" if s.init == "chrono" and cell in GATED else ""
+                label = cell + chrono + suffix  # e.g. "lstm chrono", "rnn clip off"
 
                 def progress(step, train, err, label=label, length=length):
                     log(f"  {name} T={length} {label}: step {step}: train {train:.4g}, "

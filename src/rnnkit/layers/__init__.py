@@ -2,7 +2,8 @@
 
 from rnnkit.checks import ShapeError
 from rnnkit.layers.base import RecurrentBase
-from rnnkit.layers.init import lstm_forget_bias_
+from rnnkit.layers.init import chrono_init_, lstm_forget_bias_
 from rnnkit.layers.rnn import GRU, LSTM, RNN
 
-__all__ = ["GRU", "LSTM", "RNN", "RecurrentBase", "ShapeError", "lstm_forget_bias_"]
+__all__ = ["GRU", "LSTM", "RNN", "RecurrentBase", "ShapeError", "chrono_init_",
+           "lstm_forget_bias_"]
