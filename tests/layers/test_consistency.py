@@ -189,18 +189,20 @@ def test_auto_follows_the_measured_rule(monkeypatch):
     assert auto_choice(big, x.double(), training=True) == (
         "native", "rnnkit's fast products need float32 with oneDNN on the CPU")
     assert auto_choice(LayerSpec("GRU", False, 64), x, training=False)[0] == "fused"  # Cho
-    monkeypatch.setenv("RNNKIT_STEP_LIBRARY", "mkl")  # Intel: torch's kernels everywhere ...
-    assert auto_choice(big, x, training=True) == (
-        "native", "on this CPU (Intel, MKL) torch's kernels are as fast or faster")
-    assert auto_choice(LayerSpec("GRU", False, 64), x, training=True)[0] == "fused"  # ... but Cho
-    # ... and inference, where the compiled GRU / Elman loop runs (unmasked, where it is built)
+    monkeypatch.setenv("RNNKIT_STEP_LIBRARY", "mkl")  # Intel: the compiled loops, where built
     built = compiled.available(x, warn=False)[0]
     for spec in (big, small, LayerSpec("RNN_TANH", True, 256)):
-        assert auto_choice(spec, x, training=False)[0] == ("fused" if built else "native")
-        assert auto_choice(spec, x, training=False, masked=True)[0] == "native"
+        for training in (True, False):
+            assert auto_choice(spec, x, training)[0] == ("fused" if built else "native")
+            assert auto_choice(spec, x, training, masked=True)[0] == "native"
+    x64 = torch.randn(5, 64, 8)  # B * H^2 = 2^24: the GRU's training was slower there
+    assert auto_choice(big, x64, training=True) == (
+        "native", "on this CPU (Intel, MKL) torch's kernel is as fast or faster here")
+    assert auto_choice(big, x64, training=False)[0] == ("fused" if built else "native")
     assert auto_choice(LayerSpec("LSTM", True, 512), x, training=False)[0] == "native"
+    assert auto_choice(LayerSpec("GRU", False, 64), x, training=True)[0] == "fused"  # Cho
     monkeypatch.setattr(compiled, "_load", lambda: (False, "not built in this test"))
-    assert auto_choice(big, x, training=False)[0] == "native"
+    assert auto_choice(small, x, training=False)[0] == "native"
 
 
 def test_auto_layer_reports_what_ran(monkeypatch):

@@ -29,21 +29,23 @@ class LayerSpec:
     hidden_size: int = 0
 
 
-# Where rnnkit's fused loops beat torch's kernels on the CPU (float32, oneDNN step products), as
-# the per-step work B * H^2 from which fused was faster at every measured point (AMD EPYC,
-# T 50 and 200, B 1/16/64, H 64/256/512; BENCHMARKS.md, "Layers"). The lead came from oneDNN's
-# products against the MKL ones torch's GRU and RNN make, which on AMD miss MKL's fast path; on
-# Intel (where `step_library` is MKL) torch's kernels were as fast or faster at every point, so
-# auto keeps them, except for inference: there rnnkit's compiled GRU / Elman loop
-# (rnn_kernel.cpp) measured 1.3-2.1x torch's at every point (B 1-64, H 256-512), so auto takes
-# it for unmasked inputs where it is built. torch's LSTM is oneDNN's fused whole-sequence
-# kernel; rnnkit's compiled loop is level with it in training and slower in inference, so the
-# LSTM always takes native.
+# Where rnnkit's fused loops beat torch's kernels on the CPU (float32), by measurement
+# (BENCHMARKS.md, "Layers"; T 50 and 200, B 1/16/64, H 64/256/512, 1 and 2 layers).
+# - Intel (`step_library` is MKL), with the compiled Elman / GRU loops (rnn_kernel.cpp): fused
+#   was faster at every point in inference (1.1-8x) and in training (1.1-16x) except the GRU's
+#   training at B * H^2 >= 2^24 (B = 64, H = 512: 0.84-0.92), so auto takes fused for unmasked
+#   sequences below FUSED_MAX_WORK_INTEL, where the kernels are built.
+# - Elsewhere (AMD EPYC, oneDNN step products, measured before the compiled loops): fused beat
+#   torch's generic GRU / RNN kernels from the per-step work B * H^2 of FUSED_MIN_WORK on; below
+#   it torch's kernel is kept (the compiled loops have not been measured there yet).
+# torch's LSTM is oneDNN's fused whole-sequence kernel; rnnkit's compiled loop is level with it
+# in training and slower in inference, so the LSTM always takes native.
 FUSED_MIN_WORK = {
     ("GRU", True): 2**18, ("GRU", False): 2**22,  # (mode, training): B * H * H
     ("RNN_TANH", True): 2**20, ("RNN_TANH", False): 2**22,
     ("RNN_RELU", True): 2**20, ("RNN_RELU", False): 2**22,
 }
+FUSED_MAX_WORK_INTEL = {("GRU", True): 2**24}
 
 
 def can_use_native(spec: LayerSpec, x: Tensor | None = None) -> tuple[bool, str]:
@@ -83,13 +85,15 @@ def auto_choice(spec: LayerSpec, x: Tensor, training: bool,
         return "native", f"torch's {x.device.type} kernel"
     if x.dtype != torch.float32 or not can_prepack(x)[0]:
         return "native", "rnnkit's fast products need float32 with oneDNN on the CPU"
+    work = x.shape[1] * spec.hidden_size ** 2
     if step_library() == "mkl":
         compiled_loop = spec.mode != "LSTM" and (spec.mode != "GRU" or spec.reset_after)
-        if not training and not masked and compiled_loop and compiled.available(x, warn=False)[0]:
-            return "fused", "rnnkit's compiled inference loop is faster here (Intel, MKL)"
-        return "native", "on this CPU (Intel, MKL) torch's kernels are as fast or faster"
+        limit = FUSED_MAX_WORK_INTEL.get((spec.mode, training))
+        if (compiled_loop and not masked and (limit is None or work < limit)
+                and compiled.available(x, warn=False)[0]):
+            return "fused", "rnnkit's compiled loop is faster here (Intel, MKL)"
+        return "native", "on this CPU (Intel, MKL) torch's kernel is as fast or faster here"
     threshold = FUSED_MIN_WORK.get((spec.mode, training))
-    work = x.shape[1] * spec.hidden_size ** 2
     if threshold is None or work < threshold:
         return "native", f"torch's kernel is faster here (B*H^2 = {work})"
     return "fused", f"rnnkit's fused loop is faster here (B*H^2 = {work} >= {threshold})"
