@@ -66,9 +66,9 @@ void gru_step(const T* a, const T* p, const T* bh, const T* h_prev, T* h, T* gat
   }
 }
 
-// One backward step over (B, H): dh (B, H) the total gradient reaching h_t; writes dgx, dgh
-// (B, 3H; dgh only for the GRU) and dz_direct (B, H) = dh z, the part of dh_{t-1} that skips
-// the product (GRU), or da (Elman, into dgx).
+// One GRU backward step over (B, H): dh (B, H) the total gradient reaching h_t, gates (B, 4H)
+// its r, z, n, hn, h_prev (B, H); writes dgx and dgh (B, 3H) and direct (B, H) = dh z, the part
+// of dh_{t-1} that does not go through the product.
 template <typename T>
 void gru_backward_step(const T* dh, const T* gates, const T* h_prev, T* dgx, T* dgh, T* direct,
                        int64_t B, int64_t H) {

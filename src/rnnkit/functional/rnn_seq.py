@@ -46,7 +46,7 @@ def can_run(cell, mask, w: LayerWeights, x: Tensor) -> tuple[bool, str]:
         return False, "only the Elman RNN and torch's GRU (reset_after=True) have this path"
     if mask is not None:
         return False, "variable lengths go through the general loop"
-    ok, reason = compiled.available(x, warn=False)
+    ok, reason = compiled.available(x)  # where not, says once that the Python loop runs
     if not ok:
         return False, reason
     return True, "unmasked Elman RNN or GRU, compiled loops built"
