@@ -10,7 +10,7 @@ Elman RNN and the GRU (`rnnkit::rnn_forward_loop` / `rnn_backward_loop`), where 
 loop's per-step dispatch made inference at batch 1 2-4x slower than torch's kernels.
 
 It is compiled once per machine and torch version with torch.utils.cpp_extension (a C++17
-compiler and ninja; ~15 s) into `$TORCH_EXTENSIONS_DIR` (default ~/.cache/torch_extensions).
+compiler and ninja; ~25 s) into `$TORCH_EXTENSIONS_DIR` (default ~/.cache/torch_extensions).
 Where that cannot happen (no compiler, RNNKIT_COMPILE=0, a read-only cache), `available` says
 why, a warning says it once, and the fused LSTM runs the same math as a Python loop
 (lstm_seq.py), which is slower but equal to float rounding (tests/functional/test_compiled.py).
@@ -101,7 +101,7 @@ def _load() -> tuple[bool, str]:
         _clear_stale_lock(build_dir)
         fresh = not any(build_dir.glob("*.so"))
         if fresh:
-            print(f"rnnkit: compiling the recurrent kernels once into {build_dir} (about 15 s)",
+            print(f"rnnkit: compiling the recurrent kernels once into {build_dir} (about 25 s)",
                   file=sys.stderr, flush=True)
         cpp_extension.load(name=_name(), sources=[str(f) for f in SOURCES], extra_cflags=FLAGS,
                            build_directory=str(build_dir), is_python_module=False)
