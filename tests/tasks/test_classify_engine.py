@@ -93,3 +93,15 @@ def test_bad_ensemble_and_subword_settings(tmp_path, capsys, override, message):
     err = capsys.readouterr().err
     assert re.search(message, err), err
     assert not (tmp_path / "run").exists()
+
+
+def test_load_trained_rebuilds_an_ensemble(tmp_path, capsys):
+    from rnnkit.models.ensemble import Ensemble
+    from rnnkit.training.loading import load_trained
+
+    run_dir, args = ensemble_run(tmp_path, "--train.ensemble=2")
+    assert main(args) == 0
+    trained = load_trained(run_dir, "last")
+    assert isinstance(trained.model, Ensemble) and len(trained.model.members) == 2
+    summary = json.loads((run_dir / "ensemble.json").read_text())
+    assert trained.task.evaluate(trained.model) == summary["valid"]["last"]
