@@ -90,3 +90,28 @@ def test_bad_inputs_give_clear_errors():
         model(x[..., 0], lengths)
     with pytest.raises(ConfigError, match="model.pooling: expected"):
         ClassifierConfig(input_kind="series", input_size=3, pooling="median")
+
+
+def test_subword_padding_invariance():
+    """Sub-word inputs (B, T, 1+G): padded steps and padded n-gram columns change nothing."""
+    torch.manual_seed(0)
+    model = SequenceClassifier(ClassifierConfig(vocab_size=11, embed_dim=5, hidden_size=4,
+                                                subword_buckets=17, n_outputs=3,
+                                                pooling="mean", bidirectional=True)).eval()
+    g = torch.Generator().manual_seed(2)
+    seqs = []
+    for t, width in zip(LENGTHS, (2, 5, 1, 3), strict=True):
+        s = torch.zeros(t, 1 + width, dtype=torch.int64)
+        s[:, 0] = torch.randint(1, 11, (t,), generator=g)
+        s[:, 1:] = torch.randint(1, 18, (t, width), generator=g)
+        s[0, -1] = 0  # a word with fewer n-grams than the widest
+        seqs.append(s)
+    widest = max(s.shape[1] for s in seqs)
+    x, lengths = pad_batch([torch.nn.functional.pad(s, (0, widest - s.shape[1])) for s in seqs])
+    batched = model(x, lengths)
+    alone = torch.cat([model(s.unsqueeze(0), torch.tensor([len(s)])) for s in seqs])
+    torch.testing.assert_close(batched, alone, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ConfigError, match="expected a 3-D batch-first tensor for sub-word"):
+        model(x[..., 0], lengths)
+    with pytest.raises(ConfigError, match="model.subword_buckets: expected 0"):
+        ClassifierConfig(vocab_size=11, subword_buckets=-1)

@@ -3,8 +3,10 @@
 import tomllib
 from pathlib import Path
 
+import pytest
 from toyrun import records, run_toy, toy_config
 
+from rnnkit.errors import ConfigError, RnnkitError
 from rnnkit.tasks import toy
 from rnnkit.training.checkpoint import checkpoint_dir, load_checkpoint
 from rnnkit.training.settings import resolve
@@ -46,3 +48,54 @@ def test_shipped_toy_config_resolves():
     path = Path(__file__).parents[2] / "configs" / "toy.toml"
     cfg = resolve(toy, "toy", file_data=tomllib.loads(path.read_text()), file_name=str(path))
     assert cfg.optim.name == "sgd" and cfg.sched.name == "exponential"
+
+
+class ScriptedMetrics(ScriptedEval):
+    """The toy task whose validation metrics (dicts) follow a script."""
+
+    def evaluate(self, model):
+        return self.losses.pop(0)
+
+
+def test_best_metric_picks_the_checkpoint_by_a_validation_metric(tmp_path):
+    # the loss is lowest at step 2, macro_f1 highest at step 6: `best` follows macro_f1
+    script = [{"loss": 0.5, "macro_f1": 0.6}, {"loss": 0.7, "macro_f1": 0.5},
+              {"loss": 0.9, "macro_f1": 0.8}, {"loss": 0.6, "macro_f1": 0.7}]
+    result = run_toy(tmp_path, "--train.steps=8", "--train.eval_every=2",
+                     "--train.best_metric=macro_f1", "--train.best_mode=max",
+                     task=ScriptedMetrics(script))
+    best = load_checkpoint(checkpoint_dir(tmp_path, "best")).state
+    assert best["step"] == 6 and best["best_val"] == 0.8
+    assert result["best_metric"] == "macro_f1" and result["best_val"] == 0.8
+
+
+def test_best_metric_min_mode_and_resume_keeps_the_best(tmp_path):
+    script = [{"loss": 1.0, "err": 0.3}, {"loss": 1.0, "err": 0.1},
+              {"loss": 1.0, "err": 0.2}, {"loss": 1.0, "err": 0.4}]
+    args = ["--train.eval_every=2", "--train.best_metric=err"]
+    run_toy(tmp_path, "--train.steps=4", *args, task=ScriptedMetrics(script[:2]))
+    run_toy(tmp_path, "--train.steps=8", *args, task=ScriptedMetrics(script[2:]), resume=True)
+    assert load_checkpoint(checkpoint_dir(tmp_path, "best")).state["step"] == 4
+
+
+def test_unknown_best_metric_is_a_clear_error(tmp_path):
+    task = ScriptedMetrics([{"loss": 1.0, "accuracy": 0.5}])
+    with pytest.raises(RnnkitError, match=r"train.best_metric: expected one of the metrics "
+                                          r"task 'toy' evaluates \(accuracy, loss\), got 'f1'"):
+        run_toy(tmp_path, "--train.steps=4", "--train.eval_every=2", "--train.best_metric=f1",
+                task=task)
+
+
+@pytest.mark.parametrize("override,message", [
+    ("--train.best_mode=up", "train.best_mode"),
+    ("--train.ensemble=0", r"train.ensemble: expected >= 1 \(1 = one model\), got 0"),
+])
+def test_bad_best_mode_and_ensemble_settings(override, message):
+    with pytest.raises(ConfigError, match=message):
+        toy_config(override)
+
+
+def test_ensemble_needs_a_task_that_can_average(tmp_path):
+    with pytest.raises(ConfigError, match=r"train.ensemble: task 'toy' cannot average members "
+                                          r"\(it has no ensemble\(\)\); expected 1, got 2"):
+        run_toy(tmp_path, "--train.steps=2", "--train.ensemble=2")

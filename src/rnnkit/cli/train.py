@@ -43,8 +43,15 @@ def run(args: argparse.Namespace) -> int:
                         progress="plain" if args.plain else "auto")
     if result["rank"] != 0:
         return 0  # under torchrun, rank 0 reports
-    best = result["best_val_loss"]
+    if "members" in result:  # train.ensemble > 1
+        shown = ", ".join(f"{which}: " + " ".join(f"{k} {v:.4f}" for k, v in m.items())
+                          for which, m in result["valid"].items())
+        print(f"done: {result['members']} members, ensemble validation {shown}; skipped "
+              f"{result['skipped']}, restores {result['restores']}; run in {result['run_dir']}")
+        return 0
+    best = result["best_val"]
     best_text = f"{best:.4f}" if math.isfinite(best) else "n/a"
-    print(f"done: {result['step']} steps ({result['stop']}), best val loss {best_text}, "
-          f"skipped {result['skipped']}, restores {result['restores']}; run in {result['run_dir']}")
+    print(f"done: {result['step']} steps ({result['stop']}), best val {result['best_metric']} "
+          f"{best_text}, skipped {result['skipped']}, restores {result['restores']}; run in "
+          f"{result['run_dir']}")
     return 0

@@ -1,6 +1,8 @@
 """Many-to-one models: a sequence in, one label (or one number) out.
 
     x (B, T) token ids  --Embedding-->  e (B, T, E)
+    x (B, T, 1+G) sub-words: word id, G n-gram rows (0 = none)
+                        -->  e = Embedding(word) + mean of EmbeddingBag(n-grams)  (B, T, E)
     x (B, T, C) series  --Linear----->  e (B, T, E)     (or e = x when embed_dim = 0)
     e, lengths  --rnnkit RNN/LSTM/GRU (layers, bidirectional)-->  out (B, T, D*H), h_n (L*D, B, H)
     pooling over the real steps t < length  -->  z (B, D*H)
@@ -38,6 +40,7 @@ class ClassifierConfig:
 
     input_kind: str = "tokens"  # "tokens" | "series"
     vocab_size: int = 0
+    subword_buckets: int = 0  # tokens: rows of the hashed character n-gram table; 0 = off
     input_size: int = 0
     embed_dim: int = 64  # series: 0 feeds the features to the RNN as they are
     cell: str = "lstm"
@@ -69,6 +72,8 @@ class ClassifierConfig:
                  self.vocab_size)
             need(self.embed_dim >= 1, "embed_dim", "a positive integer for tokens",
                  self.embed_dim)
+            need(isinstance(self.subword_buckets, int) and self.subword_buckets >= 0,
+                 "subword_buckets", "0 (off) or a positive integer", self.subword_buckets)
         else:
             need(self.input_size >= 1, "input_size", "a positive integer", self.input_size)
             need(self.embed_dim >= 0, "embed_dim", "0 or a positive integer", self.embed_dim)
@@ -89,6 +94,9 @@ class SequenceClassifier(nn.Module):
         self.cfg = cfg
         if cfg.input_kind == "tokens":
             self.embed = nn.Embedding(cfg.vocab_size, cfg.embed_dim, padding_idx=0)
+            if cfg.subword_buckets:  # row 0: padding, left out of the mean
+                self.subword = nn.EmbeddingBag(cfg.subword_buckets + 1, cfg.embed_dim,
+                                               mode="mean", padding_idx=0)
             rnn_in = cfg.embed_dim
         elif cfg.embed_dim:
             self.embed = nn.Linear(cfg.input_size, cfg.embed_dim)
@@ -106,10 +114,12 @@ class SequenceClassifier(nn.Module):
         self.head = nn.Linear(width, 1 if cfg.regression else cfg.n_outputs)
 
     def _check(self, x: torch.Tensor, lengths: torch.Tensor) -> None:
-        want = 2 if self.cfg.input_kind == "tokens" else 3
+        tokens = self.cfg.input_kind == "tokens"
+        want = 2 if tokens and not self.cfg.subword_buckets else 3
         if x.dim() != want:
+            what = "sub-word tokens" if tokens and want == 3 else self.cfg.input_kind
             raise ConfigError(f"input: expected a {want}-D batch-first tensor for "
-                              f"{self.cfg.input_kind}, got shape {tuple(x.shape)}")
+                              f"{what}, got shape {tuple(x.shape)}")
         if lengths.dim() != 1 or lengths.shape[0] != x.shape[0]:
             raise ConfigError(f"lengths: expected shape ({x.shape[0]},), got "
                               f"{tuple(lengths.shape)}")
@@ -120,13 +130,25 @@ class SequenceClassifier(nn.Module):
     def encode(self, x: torch.Tensor, lengths: torch.Tensor):
         """(out (B, T, D*H) zero past each length, h_n (L*D, B, H)) for real steps only."""
         self._check(x, lengths)
-        e = self.drop(self.embed(x))  # (B, T, E)
+        e = self.drop(self._embed(x))  # (B, T, E)
         # rnnkit layers: outputs past each length are zero, h_n is each row's last real step
         # (for the backward direction: step 0 after reading from the true last step).
         out, h_n = self.rnn(e, lengths=lengths)
         if isinstance(h_n, tuple):  # LSTM: (h_n, c_n); pooling uses h
             h_n = h_n[0]
         return out, h_n
+
+    def _embed(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cfg.input_kind != "tokens" or not self.cfg.subword_buckets:
+            return self.embed(x)
+        words = x[..., 0]  # (B, T)
+        rows = x[..., 1:].reshape(words.numel(), -1)  # (B*T, G), 0-padded
+        real = rows > 0
+        counts = real.sum(1)
+        # One flat bag per step, without the padding (most words have far fewer than G n-grams):
+        # row-major order of rows[real] matches the bag offsets. An empty bag gives zeros.
+        grams = self.subword(rows[real], torch.cumsum(counts, 0) - counts)  # (B*T, E)
+        return self.embed(words) + grams.view(*words.shape, -1)
 
     def pool(self, out: torch.Tensor, h_n: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(B, D*H) summary of each sequence's real steps."""

@@ -1,7 +1,9 @@
 """What the classify task fits on its training data and a checkpoint must keep: the classes, the
 series scaler or the text vocabulary, the regression target's scale. `Prep` turns raw inputs
 (float arrays (T, C) or strings) and labels into model-ready arrays, the same at training and at
-prediction time, and round-trips through JSON (`to_dict` / `from_dict`).
+prediction time (text with `subword_buckets`: a (T, 1 + G) array, word ids then each word's
+hashed character n-gram rows, rnnkit.data.subwords), and round-trips through JSON
+(`to_dict` / `from_dict`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnkit.data.scaling import ChannelScaler
+from rnnkit.data.subwords import check_buckets, subword_matrix
 from rnnkit.data.text_vocab import TextVocab
 from rnnkit.errors import DataError
 
@@ -23,6 +26,7 @@ class Prep:
     scaler: ChannelScaler | None = None
     vocab: TextVocab | None = None
     max_len: int = 0
+    subword_buckets: int = 0  # text: hashed character n-gram rows per word; 0 = off
     target_mean: float = 0.0
     target_std: float = 1.0
 
@@ -34,7 +38,10 @@ class Prep:
         if self.kind == "text":
             if not isinstance(raw, str):
                 raise DataError(f"{where}: item {i + 1}: expected text, got {type(raw).__name__}")
-            return self.vocab.encode(raw, self.max_len)
+            if not self.subword_buckets:
+                return self.vocab.encode(raw, self.max_len)
+            ids, pieces = self.vocab.encode_pieces(raw, self.max_len)
+            return subword_matrix(ids, pieces, self.subword_buckets)
         x = np.asarray(raw, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != self.input_size or x.shape[0] < 1:
             raise DataError(f"{where}: item {i + 1}: expected a series of shape (T, "
@@ -72,7 +79,7 @@ class Prep:
             "kind": self.kind, "classes": self.classes, "input_size": self.input_size,
             "scaler": self.scaler.to_dict() if self.scaler else None,
             "tokenizer": self.vocab.to_dict() if self.vocab else None,
-            "max_len": self.max_len,
+            "max_len": self.max_len, "subword_buckets": self.subword_buckets,
             "target": None if self.classes is not None else
             {"mean": self.target_mean, "std": self.target_std},
         }
@@ -86,6 +93,8 @@ class Prep:
                 scaler=ChannelScaler.from_dict(d["scaler"]) if d.get("scaler") else None,
                 vocab=TextVocab.from_dict(d["tokenizer"]) if d.get("tokenizer") else None,
                 max_len=int(d.get("max_len", 0)),
+                subword_buckets=check_buckets(d.get("subword_buckets", 0),
+                                              "run metadata: subword_buckets"),
                 target_mean=float(target.get("mean", 0.0)),
                 target_std=float(target.get("std", 1.0)))
         except (KeyError, TypeError) as err:
@@ -99,7 +108,9 @@ def fit_prep(dcfg, kind: str, classes, train_x: list, train_y: list) -> Prep:
     prep = Prep(kind=kind, classes=list(classes) if classes is not None else None,
                 max_len=dcfg.max_len)
     if kind == "text":
-        prep.vocab = TextVocab.build(train_x, dcfg.tokenizer, dcfg.min_freq, dcfg.max_vocab)
+        prep.vocab = TextVocab.build(train_x, dcfg.tokenizer, dcfg.min_freq, dcfg.max_vocab,
+                                     url_token=dcfg.url_token)
+        prep.subword_buckets = dcfg.subword_buckets
     else:
         prep.input_size = int(np.asarray(train_x[0]).shape[1])
         prep.scaler = (ChannelScaler.fit(train_x) if dcfg.normalize

@@ -21,9 +21,11 @@ import torch.nn.functional as F
 
 from rnnkit.data.batching import bucket_batches, class_weights, pad_batch, shard_batches
 from rnnkit.data.datasets import Dataset, load_dataset, load_files, stratified_split
+from rnnkit.data.subwords import check_buckets
 from rnnkit.data.text_vocab import KINDS
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.models.classifier import ClassifierConfig, build_classifier
+from rnnkit.models.ensemble import Ensemble
 from rnnkit.tasks._classify_prep import Prep, fit_prep
 from rnnkit.tasks._contract import StepOutput
 from rnnkit.tasks._metrics import classification_report
@@ -48,6 +50,8 @@ class DataConfig:
     bucket: bool = True  # group similar lengths into a batch (less padding)
     class_weights: bool = False  # weight the loss by inverse class frequency
     token_dropout: float = 0.0  # text: share of training tokens replaced by <unk> (regulariser)
+    url_token: bool = False  # text: web addresses -> one token <url>, @mentions -> <user>
+    subword_buckets: int = 0  # word tokens: + mean of hashed char 3-5-gram vectors; 0 = off
 
     def __post_init__(self):
         def need(ok: bool, key: str, expected: str) -> None:
@@ -61,6 +65,9 @@ class DataConfig:
         need(self.max_len >= 0, "max_len", "0 (no limit) or a positive integer")
         need(0.0 <= self.token_dropout < 1.0, "token_dropout", "a number in [0, 1)")
         need(bool(self.name or self.train_path), "name", "a dataset name or data.train_path")
+        check_buckets(self.subword_buckets)
+        need(not (self.subword_buckets and self.tokenizer != "word"), "subword_buckets",
+             "0 with data.tokenizer=char (sub-words are pieces of words)")
 
 
 @dataclass
@@ -135,13 +142,24 @@ class ClassifyTask:
         return build_classifier(ClassifierConfig(
             input_kind="tokens" if p.kind == "text" else "series",
             vocab_size=p.vocab.size if p.vocab else 0, input_size=p.input_size,
-            embed_dim=m.embed_dim, cell=m.cell, hidden_size=m.hidden_size,
+            subword_buckets=p.subword_buckets, embed_dim=m.embed_dim, cell=m.cell,
+            hidden_size=m.hidden_size,
             num_layers=m.num_layers, bidirectional=m.bidirectional, dropout=m.dropout,
             pooling=m.pooling, impl=m.impl, n_outputs=len(p.classes) if p.classes else 1,
             regression=p.regression))
 
+    def ensemble(self, models: list[torch.nn.Module]) -> torch.nn.Module:
+        """Members built by build_model() as one model: mean class probabilities (regression:
+        mean value); the engine's `train.ensemble` uses it, and so do evaluate/predict."""
+        return Ensemble(models, regression=self.prep.regression)
+
     def collate(self, items) -> dict:
+        if self.prep.subword_buckets:  # (T_i, 1 + G_i): pad the n-gram columns to the widest
+            width = max(a.shape[1] for a, _ in items)
+            items = [(np.pad(a, ((0, 0), (0, width - a.shape[1]))), y) for a, y in items]
         x, lengths = pad_batch([torch.from_numpy(a) for a, _ in items])
+        if self.prep.subword_buckets:
+            x = x.long()
         dtype = torch.float32 if self.prep.regression else torch.int64
         return {"x": x, "lengths": lengths, "y": torch.tensor([y for _, y in items], dtype=dtype)}
 
@@ -162,7 +180,10 @@ class ClassifyTask:
         for idx, batch in self._batches(self.train, True, seed, rank, world_size):
             if drop:  # the mask depends on (seed, epoch, batch) only: same on resume and any rank
                 rng = np.random.default_rng((d.seed, epoch, int(idx[0])))
-                batch["x"] = drop_tokens(batch["x"], drop, rng)
+                if batch["x"].dim() == 3:  # sub-words: drop the word ids, keep the n-grams
+                    batch["x"][..., 0] = drop_tokens(batch["x"][..., 0], drop, rng)
+                else:
+                    batch["x"] = drop_tokens(batch["x"], drop, rng)
             yield batch
 
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

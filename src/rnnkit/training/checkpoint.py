@@ -174,9 +174,31 @@ def load_run(run_dir: str | Path,
     if not config_path.is_file():
         raise RnnkitError(f"{run_dir}: not a run directory (no config.json)")
     config = json.loads(config_path.read_text())
+    members = (config.get("train") or {}).get("ensemble", 1)
+    if isinstance(members, int) and members > 1:
+        return config, *_load_members(run_dir, which, members)
     directory = checkpoint_dir(run_dir, which)
     state = json.loads((directory / "state.json").read_text())
     return config, state.get("metadata", {}), load_file(directory / "model.safetensors")
+
+
+def _load_members(run_dir: Path, which: str, n: int) -> tuple[dict, dict[str, torch.Tensor]]:
+    """An ensemble run (train.ensemble = n): (metadata, members' `which` state_dicts merged as
+    `members.<k>.<key>`); every member must hold the same metadata (data, vocabulary, ...)."""
+    metadata, merged = None, {}
+    for k in range(n):
+        member = run_dir / "members" / str(k)
+        if not (member / "config.json").is_file():
+            raise RnnkitError(f"{run_dir}: an ensemble of {n} members, but member {k} is missing "
+                              f"(no {member}/config.json); finish it with --resume {run_dir}")
+        _, meta, state = load_run(member, which)
+        if metadata is None:
+            metadata = meta
+        elif meta != metadata:
+            raise RnnkitError(f"{member}: its metadata (data, vocabulary, classes) differs from "
+                              "member 0's; the members do not form one ensemble")
+        merged.update({f"members.{k}.{key}": v for key, v in state.items()})
+    return metadata, merged
 
 
 def bytes_to_tensors(data: bytes) -> dict[str, torch.Tensor]:

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from rnnkit.config import build
+from rnnkit.models.ensemble import count_members
 from rnnkit.training.checkpoint import load_run
 from rnnkit.training.registry import load_task_module
 
@@ -25,11 +26,13 @@ def load_trained(run_dir: str | Path, which: str = "best",
                  device: str | torch.device = "cpu") -> Trained:
     """The task and model of a run: `make_task(Config from config.json)`, `build_model()`, the
     checkpoint's weights. The task is made as for training, so its data must be where the
-    config says; a task that can do without may use `metadata` instead."""
+    config says; a task that can do without may use `metadata` instead. An ensemble run
+    (train.ensemble > 1) gives `task.ensemble(members)`."""
     config, metadata, weights = load_run(run_dir, which)
     module = load_task_module(config["task_name"])
     task_cfg = build(module.Config, config["task"], source=f"{Path(run_dir) / 'config.json'}")
     task = module.make_task(task_cfg)
-    model = task.build_model()
+    n = count_members(weights)
+    model = task.ensemble([task.build_model() for _ in range(n)]) if n else task.build_model()
     model.load_state_dict(weights)
     return Trained(task=task, model=model.to(device).eval(), config=config, metadata=metadata)

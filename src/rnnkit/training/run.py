@@ -20,6 +20,7 @@ from rnnkit._version import __version__
 from rnnkit.errors import RnnkitError
 from rnnkit.training import distributed as D
 from rnnkit.training.checkpoint import checkpoint_dir, write_json_atomic
+from rnnkit.training.ensemble import train_ensemble
 from rnnkit.training.metrics_log import truncate_after
 from rnnkit.training.plots import plot_run
 from rnnkit.training.registry import load_task_module
@@ -59,9 +60,19 @@ def train_task(task_name: str | None, *, config_file: str | None = None, out: st
 
 def train(task: Task, cfg: RunConfig, run_dir: str | Path, *, resume: bool = False,
           argv: list[str] | None = None, progress: str = "auto") -> dict:
-    """Train `task` under `cfg`, writing to `run_dir`; returns the run's summary."""
+    """Train `task` under `cfg`, writing to `run_dir`; returns the run's summary. With
+    train.ensemble = N > 1, N members in run_dir/members/<k> (rnnkit.training.ensemble)."""
     run_dir = Path(run_dir)
     t = cfg.train
+    if t.ensemble > 1:
+        def one(task_, member_cfg, member_dir, again):
+            return train(task_, member_cfg, member_dir, resume=again, argv=argv,
+                         progress=progress)
+
+        def prepare(directory, run_cfg, again):
+            _prepare_run_dir(directory, run_cfg, again, argv)
+
+        return train_ensemble(task, cfg, run_dir, one, prepare, resume=resume)
     if t.threads > 0:
         torch.set_num_threads(t.threads)
     device = _device(t.device)

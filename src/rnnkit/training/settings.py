@@ -31,6 +31,9 @@ class TrainConfig:
     log_every: int = 50  # steps between plain progress lines (no TTY or CI)
     diag_every: int = 0  # steps between gradient-flow figures in metrics.jsonl ("diag"); 0 = off
     early_stop: int = 0  # stop after this many evaluations without improvement; 0 = off
+    best_metric: str = "loss"  # validation metric that picks the `best` checkpoint (macro_f1, ...)
+    best_mode: Literal["min", "max"] = "min"  # lower or higher best_metric is better
+    ensemble: int = 1  # train this many members (seeds seed..seed+N-1); evaluate averages them
     carry_state: bool = True  # truncated BPTT: carry the state across chunks
     device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
     threads: int = 0  # torch CPU threads; 0 = torch's default
@@ -132,6 +135,9 @@ def validate(cfg: RunConfig) -> RunConfig:
         ("train.log_every", t.log_every, t.log_every >= 1, ">= 1"),
         ("train.diag_every", t.diag_every, t.diag_every >= 0, ">= 0 (0 = off)"),
         ("train.early_stop", t.early_stop, t.early_stop >= 0, ">= 0 (0 = off)"),
+        ("train.best_metric", t.best_metric, bool(t.best_metric.strip()),
+         "a metric name the task's evaluate() returns, e.g. loss"),
+        ("train.ensemble", t.ensemble, t.ensemble >= 1, ">= 1 (1 = one model)"),
         ("guard.max_bad_in_row", g.max_bad_in_row, g.max_bad_in_row >= 1, ">= 1"),
         ("guard.max_restores", g.max_restores, g.max_restores >= 0, ">= 0"),
         ("guard.lr_factor", g.lr_factor, 0 < g.lr_factor <= 1, "in (0, 1]"),

@@ -11,6 +11,8 @@ model, for one epoch of batches, for the loss of a batch, and for validation met
 Optional members a task may add (the trainer uses them when present):
   - `item_unit: str` - what `StepOutput.n_items` counts, for the progress line ("tok",
     "samples"); default "items".
+  - `ensemble(models: list[nn.Module]) -> nn.Module` - the members (each from build_model())
+    as one model; needed for `train.ensemble` > 1 (rnnkit.training.ensemble).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Per step: learning rate from the schedule -> task.step (forward + loss, with the carried state
 for truncated BPTT) -> backward -> global gradient norm (logged, before clipping) -> guards ->
 clip -> optimizer step -> detach the carried state at the chunk boundary. Every `eval_every`
-steps: evaluate, keep the best checkpoint, plateau schedule, early stopping; every
+steps: evaluate, keep the best checkpoint (lowest validation loss, or the best value of
+`train.best_metric` in the direction `train.best_mode`), plateau schedule, early stopping; every
 `ckpt_every` steps the `last` checkpoint. The trainer knows nothing about the model or data.
 
 Resume: a checkpoint holds the position in the data (epoch, batches consumed in it), the RNG
@@ -64,7 +65,7 @@ class Trainer:
         self.batch_index = 0  # batches of this epoch consumed
         self.carry: Any = None  # truncated BPTT: state carried into the next chunk
         self.epoch_rng: dict | None = None  # RNG states when this epoch's batches were opened
-        self.best_val = math.inf
+        self.best_val = self._worst()  # of train.best_metric
         self.evals_since_best = 0
         self.last_eval: dict[str, float] = {}
         self.saved_step = self.evaluated_step = -1
@@ -189,7 +190,10 @@ class Trainer:
     def summary(self, stop: str | None) -> dict:
         return {"run_dir": str(self.run_dir), "rank": self.dist.rank, "step": self.step,
                 "epoch": self.epoch,
-                "stop": stop, "best_val_loss": self.best_val, "last_eval": self.last_eval,
+                "stop": stop, "best_metric": self.cfg.train.best_metric,
+                "best_val": self.best_val, "last_eval": self.last_eval,
+                "best_val_loss": self.best_val if self.cfg.train.best_metric == "loss" else
+                self.last_eval.get("loss", math.nan),
                 "skipped": self.guard.skipped, "restores": self.guard.restores}
 
     # ------------------------------------------------------------ data position
@@ -223,12 +227,26 @@ class Trainer:
         metrics = D.broadcast_json(metrics, self.dist, self.device)
         self.last_eval, self.evaluated_step = metrics, self.step
         self.log.write("eval", self.step, epoch=self.epoch, **metrics)
-        if metrics["loss"] < self.best_val:
-            self.best_val, self.evals_since_best = metrics["loss"], 0
+        value = self._best_value(metrics)
+        if value < self.best_val if self.cfg.train.best_mode == "min" else value > self.best_val:
+            self.best_val, self.evals_since_best = value, 0
             self.save("best")
         else:
             self.evals_since_best += 1
         return metrics
+
+    def _worst(self) -> float:
+        return math.inf if self.cfg.train.best_mode == "min" else -math.inf
+
+    def _best_value(self, metrics: dict[str, float]) -> float:
+        """The value of train.best_metric in this evaluation (NaN never counts as better)."""
+        name = self.cfg.train.best_metric
+        if name not in metrics:
+            raise RnnkitError(f"train.best_metric: expected one of the metrics task "
+                              f"{self.task.name!r} evaluates ({', '.join(sorted(metrics))}), "
+                              f"got {name!r}")
+        value = metrics[name]
+        return value if math.isfinite(value) else self._worst()
 
     # ------------------------------------------------------------ checkpoints
 
@@ -282,7 +300,7 @@ class Trainer:
         if not keep_guard:
             self.guard.load_state_dict(s["guard"])
         self.step, self.epoch, self.batch_index = s["step"], s["epoch"], s["batch_index"]
-        self.best_val = math.inf if s["best_val"] is None else s["best_val"]
+        self.best_val = self._worst() if s["best_val"] is None else s["best_val"]
         self.evals_since_best = s["evals_since_best"]
         self.last_eval = {k: float(v) for k, v in s["metrics"].items()}
         self.saved_step = self.evaluated_step = self.step

@@ -1,0 +1,95 @@
+"""`train.ensemble = N`: N members trained one after another from seeds seed..seed+N-1.
+
+    RUN_DIR/config.json        the resolved config (train.ensemble = N)
+    RUN_DIR/members/<k>/       member k: a complete run (config.json with train.seed = seed+k
+                               and train.ensemble = 1, metrics.jsonl, best/, last/), plus
+                               done.json (its summary) once it has finished
+    RUN_DIR/ensemble.json      validation metrics of the averaged members, `best` and `last`
+
+The members share the task object (the same data, split and vocabulary) and differ in their
+initial weights and dropout masks. `--resume RUN_DIR` skips finished members (done.json),
+resumes the one that was interrupted and trains the rest. `load_run(RUN_DIR, which)` merges
+the members' `which` checkpoints into one state_dict (`members.<k>.*`) for the task's
+`ensemble(models)` (classify: the mean of the members' class probabilities).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from rnnkit.errors import ConfigError
+from rnnkit.models.ensemble import count_members
+from rnnkit.training.checkpoint import load_run, write_json_atomic
+from rnnkit.training.settings import RunConfig
+from rnnkit.training.task import Task
+
+
+def member_dir(run_dir: Path, k: int) -> Path:
+    return Path(run_dir) / "members" / str(k)
+
+
+def check_ensemble(task: Task, cfg: RunConfig) -> None:
+    n = cfg.train.ensemble
+    if not callable(getattr(task, "ensemble", None)):
+        raise ConfigError(f"train.ensemble: task {task.name!r} cannot average members (it has "
+                          f"no ensemble()); expected 1, got {n}")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ConfigError(f"train.ensemble: expected 1 under torchrun (members train one after "
+                          f"another in one process), got {n}")
+
+
+def train_ensemble(task: Task, cfg: RunConfig, run_dir: Path, train_one, prepare,
+                   resume: bool = False) -> dict:
+    """Train the members (`train_one(task, cfg, dir, resume)`, i.e. run.train) and score the
+    averaged members on the validation data; `prepare(run_dir, cfg, resume)` writes config.json."""
+    check_ensemble(task, cfg)
+    n, seed = cfg.train.ensemble, cfg.train.seed
+    prepare(run_dir, cfg, resume)
+    summaries = []
+    for k in range(n):
+        mdir = member_dir(run_dir, k)
+        done = mdir / "done.json"
+        if resume and done.is_file():
+            summaries.append(json.loads(done.read_text()))
+            continue
+        member = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, seed=seed + k,
+                                                                    ensemble=1))
+        again = resume and (mdir / "config.json").is_file()
+        result = train_one(task, member, mdir, again)
+        write_json_atomic(done, _plain(result))
+        summaries.append(result)
+    valid = {which: score_members(task, run_dir, which) for which in ("best", "last")}
+    write_json_atomic(run_dir / "ensemble.json", {
+        "members": n, "seeds": list(range(seed, seed + n)), "valid": valid,
+        "members_last_valid": [s.get("last_eval", {}) for s in summaries]})
+    return {"run_dir": str(run_dir), "rank": 0, "members": n, "valid": valid,
+            "step": summaries[-1]["step"], "stop": summaries[-1]["stop"],
+            "skipped": sum(s["skipped"] for s in summaries),
+            "restores": sum(s["restores"] for s in summaries)}
+
+
+@torch.no_grad()
+def score_members(task: Task, run_dir: Path, which: str) -> dict[str, float]:
+    """The task's validation metrics of the members' `which` checkpoints, averaged."""
+    _, _, state_dict = load_run(run_dir, which)
+    n = count_members(state_dict)
+    model = task.ensemble([task.build_model() for _ in range(n)])
+    model.load_state_dict(state_dict)
+    model.eval()
+    return {k: float(v) for k, v in task.evaluate(model).items()}
+
+
+def _plain(summary: dict) -> dict:
+    """A summary JSON can hold (infinities and NaN as strings)."""
+    def fix(v):
+        if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+            return str(v)
+        if isinstance(v, dict):
+            return {k: fix(x) for k, x in v.items()}
+        return v
+    return {k: fix(v) for k, v in summary.items()}
