@@ -43,6 +43,12 @@ void sgemv_(const char* trans, const int* m, const int* n, const float* alpha, c
 void dgemv_(const char* trans, const int* m, const int* n, const double* alpha, const double* a,
             const int* lda, const double* x, const int* incx, const double* beta, double* y,
             const int* incy) __attribute__((weak));
+void sgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k,
+            const float* alpha, const float* a, const int* lda, const float* b, const int* ldb,
+            const float* beta, float* c, const int* ldc) __attribute__((weak));
+void dgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k,
+            const double* alpha, const double* a, const int* lda, const double* b,
+            const int* ldb, const double* beta, double* c, const int* ldc) __attribute__((weak));
 }
 
 // y (N) = x (K) M for M (K, N) row-major, i.e. M read as column-major (N, K) times x: one
@@ -61,6 +67,24 @@ template <> bool gemv<double>(const double* M, const double* x, double* y, int K
   const double one = 1.0, zero = 0.0;
   const int inc = 1;
   dgemv_("N", &N, &K, &one, M, &N, x, &inc, &zero, y, &inc);
+  return true;
+}
+
+// Y (B, N) = X (B, K) M for M (K, N), all row-major: one BLAS call, without torch.mm's
+// dispatch and checks (measured 59 us against 64-68 for torch.mm(out=) at 16 x 256 @ 256 x 1024,
+// about 5 us a step). Row-major Y is column-major Y^T = M^T X^T, which BLAS computes from M and
+// X as they lie. Returns false where the BLAS symbol is missing.
+template <typename T> bool gemm(const T* M, const T* X, T* Y, int B, int K, int N);
+template <> bool gemm<float>(const float* M, const float* X, float* Y, int B, int K, int N) {
+  if (sgemm_ == nullptr) return false;
+  const float one = 1.0f, zero = 0.0f;
+  sgemm_("N", "N", &N, &B, &K, &one, M, &N, X, &K, &zero, Y, &N);
+  return true;
+}
+template <> bool gemm<double>(const double* M, const double* X, double* Y, int B, int K, int N) {
+  if (dgemm_ == nullptr) return false;
+  const double one = 1.0, zero = 0.0;
+  dgemm_("N", "N", &N, &B, &K, &one, M, &N, X, &K, &zero, Y, &N);
   return true;
 }
 
@@ -96,8 +120,13 @@ template <typename T>
 at::Tensor product_into(at::Tensor& buffer, const at::Tensor& x, const at::Tensor& weight,
                         bool packed) {
   if (packed) return product(x, weight, true);
-  if (x.size(0) == 1 && gemv<T>(weight.const_data_ptr<T>(), x.const_data_ptr<T>(),
-                                buffer.data_ptr<T>(), weight.size(0), weight.size(1))) {
+  const int B = x.size(0), K = weight.size(0), N = weight.size(1);
+  if (B == 1 && gemv<T>(weight.const_data_ptr<T>(), x.const_data_ptr<T>(),
+                        buffer.data_ptr<T>(), K, N)) {
+    return buffer;
+  }
+  if (B > 1 && x.is_contiguous() &&
+      gemm<T>(weight.const_data_ptr<T>(), x.const_data_ptr<T>(), buffer.data_ptr<T>(), B, K, N)) {
     return buffer;
   }
   return at::mm_out(buffer, x, weight);
