@@ -75,25 +75,3 @@ def test_fused_path_runs_onednn(monkeypatch):
             out, _ = cls(3, 4, impl="fused")(torch.randn(5, 2, 3, requires_grad=True))
         out.sum().backward()
         assert len(calls) >= 2 * 5, cls  # per-step products forward and backward
-
-
-def test_the_transposed_weight_is_kept_while_the_weight_is_unchanged():
-    w = torch.nn.Parameter(torch.randn(6, 4))
-    first = matmul.transposed(w)
-    assert torch.equal(first, w.t()) and first.is_contiguous()
-    assert matmul.transposed(w) is first  # the same copy, not a new one
-    with torch.no_grad():
-        w.add_(1.0)  # an optimizer step: in place, the version counter moves on
-    fresh = matmul.transposed(w)
-    assert fresh is not first and torch.equal(fresh, w.t())
-    w.data = torch.zeros(6, 4)  # new storage under the same Parameter
-    assert torch.equal(matmul.transposed(w), torch.zeros(4, 6))
-    view = torch.randn(4, 6).t()  # already the transpose of a contiguous matrix: no copy
-    assert matmul.transposed(view).data_ptr() == view.data_ptr()
-
-
-def test_the_kept_copies_are_bounded_and_never_serve_another_tensor():
-    for _ in range(3 * matmul._TRANSPOSED_MAX):
-        w = torch.randn(3, 2)
-        assert torch.equal(matmul.transposed(w), w.t())  # a freed tensor's id may come back
-    assert len(matmul._TRANSPOSED) <= matmul._TRANSPOSED_MAX

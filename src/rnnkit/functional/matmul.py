@@ -19,7 +19,6 @@ linear (Xeon with AVX-512, one thread: 16 x 256 @ 256 x 1024 in 57 us against 99
 from __future__ import annotations
 
 import os
-import weakref
 from functools import cache
 
 import torch
@@ -99,40 +98,14 @@ class StepMatmul:
 
 
 def loop_weight(weight: Tensor, batch: int) -> tuple[Tensor, bool]:
-    """The weight W (N, K) of a product x W^T made in the compiled loops, as (tensor, packed):
-    reordered by oneDNN once for the sequence where `step_library` is oneDNN and the batch is 2
-    or more; otherwise W^T (K, N) contiguous for BLAS (at batch 1 its matrix-vector product:
-    20 us against oneDNN's 33 at 1 x 256 x 1024, one thread), kept between calls while W is
-    unchanged (`transposed`)."""
+    """The weight W (N, K) of a product x W^T made in the compiled loops, as
+    (tensor, packed): reordered by oneDNN once for the sequence where `step_library` is oneDNN
+    and the batch is 2 or more; otherwise W^T (K, N) contiguous for BLAS (a matrix-vector
+    product at batch 1: 20 us against oneDNN's 33 at 1 x 256 x 1024, one thread)."""
+    weight = weight.detach()
     if _packs(weight, batch):
-        return torch.ops.mkldnn._reorder_linear_weight(weight.detach().contiguous(), batch), True
-    return transposed(weight), False
-
-
-_TRANSPOSED: dict[int, tuple] = {}  # id(weight) -> (weakref, version, data_ptr, W^T)
-_TRANSPOSED_MAX = 64
-
-
-def transposed(weight: Tensor) -> Tensor:
-    """weight^T, contiguous. A copy is made once and kept while the same tensor object lives
-    with the same storage and version counter (in-place updates such as an optimizer step bump
-    it), so a model run again and again without training (evaluation, generation step by step)
-    does not copy its recurrent weights at every call: 250 us for a 1024 x 256 weight, 5 us per
-    step of a 50-step sequence."""
-    wt = weight.detach().t()
-    if wt.is_contiguous():
-        return wt  # a view of a transposed weight (the backward's W_hh): nothing to copy
-    key = (weight._version, weight.data_ptr())
-    hit = _TRANSPOSED.get(id(weight))
-    if hit is not None and hit[0]() is weight and hit[1:3] == key:
-        return hit[3]
-    wt = wt.contiguous()
-    if len(_TRANSPOSED) >= _TRANSPOSED_MAX:
-        dead = [k for k, v in _TRANSPOSED.items() if v[0]() is None]
-        for k in dead or list(_TRANSPOSED)[:_TRANSPOSED_MAX // 2]:
-            del _TRANSPOSED[k]
-    _TRANSPOSED[id(weight)] = (weakref.ref(weight), *key, wt)
-    return wt
+        return torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), batch), True
+    return weight.t().contiguous(), False
 
 
 def recurrent_products(W_hh: Tensor, b_hh: Tensor | None, batch: int, packed: bool):
