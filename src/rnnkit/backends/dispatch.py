@@ -32,9 +32,10 @@ class LayerSpec:
 # Where rnnkit's fused loops beat torch's kernels on the CPU (float32), by measurement
 # (BENCHMARKS.md, "Layers"; T 50 and 200, B 1/16/64, H 64/256/512, 1 and 2 layers).
 # - Intel (`step_library` is MKL), with the compiled Elman / GRU loops (rnn_kernel.cpp): fused
-#   was faster at every point in inference (1.1-8x) and in training (1.1-16x) except the GRU's
-#   training at B * H^2 >= 2^24 (B = 64, H = 512: 0.84-0.92), so auto takes fused for unmasked
-#   sequences below FUSED_MAX_WORK_INTEL, where the kernels are built.
+#   was faster at every point in inference (1.1-7.6x) and in training (1.0-15.7x) except the
+#   GRU's training at B * H^2 >= 2^24 (B = 64, H = 512: 0.83-1.05 over the session's runs), so
+#   auto takes fused for unmasked sequences below FUSED_MAX_WORK_INTEL, where the kernels are
+#   built.
 # - Elsewhere (AMD EPYC, oneDNN step products, measured before the compiled loops): fused beat
 #   torch's generic GRU / RNN kernels from the per-step work B * H^2 of FUSED_MIN_WORK on; below
 #   it torch's kernel is kept (the compiled loops have not been measured there yet).
