@@ -32,7 +32,8 @@ class LayerSpec:
 # Where rnnkit's fused loops beat torch's kernels on the CPU (float32), by measurement
 # (BENCHMARKS.md, "Layers"; T 50 and 200, B 1/16/64, H 64/256/512, 1 and 2 layers).
 # - Intel (`step_library` is MKL), with the compiled Elman / GRU loops (rnn_kernel.cpp): fused
-#   was faster at every point in inference (1.1-7.6x) and in training (1.0-15.7x) except the
+#   was faster at every point in inference (1.1-7.6x) and in training (1.0-15.7x on a quiet
+#   machine; 0.87 at worst under load, within the noise of identical kernels) except the
 #   GRU's training at B * H^2 >= 2^24 (B = 64, H = 512: 0.83-1.05 over the session's runs), so
 #   auto takes fused for unmasked sequences below FUSED_MAX_WORK_INTEL, where the kernels are
 #   built.
