@@ -58,13 +58,18 @@ class SequenceCache:
     reverse: bool
 
 
-def input_projection(cell, x: Tensor, w: LayerWeights) -> Tensor:
-    """gx = x @ W_ih^T + b_ih (+ b_hh where the cell folds it in), for all steps at once."""
+def projection_bias(cell, w: LayerWeights) -> Tensor | None:
+    """The bias of the input projection: b_ih, plus b_hh where the cell folds it in."""
     bias = w.b_ih
     if cell.fold_bias_hh and w.b_hh is not None:
         bias = w.b_hh if bias is None else bias + w.b_hh
+    return bias
+
+
+def input_projection(cell, x: Tensor, w: LayerWeights) -> Tensor:
+    """gx = x @ W_ih^T + b_ih (+ b_hh where the cell folds it in), for all steps at once."""
     T, B, I = x.shape
-    return linear(x.reshape(T * B, I), w.W_ih, bias).view(T, B, -1)  # (T, B, G*H)
+    return linear(x.reshape(T * B, I), w.W_ih, projection_bias(cell, w)).view(T, B, -1)
 
 
 def previous_steps(seq: Tensor, first: Tensor, reverse: bool) -> Tensor:

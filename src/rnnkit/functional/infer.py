@@ -16,7 +16,7 @@ import threading
 from torch import Tensor
 
 from rnnkit.functional import compiled, lstm_seq, rnn_seq
-from rnnkit.functional.bptt import LayerWeights, sequence_forward
+from rnnkit.functional.bptt import LayerWeights, projection_bias, sequence_forward
 from rnnkit.functional.matmul import linear_into, loop_weight
 
 _CHUNK_ELEMENTS = 1 << 18  # input projections per chunk: 1 MiB of float32
@@ -26,15 +26,14 @@ _SCRATCH = threading.local()
 def sequence_infer(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=None,
                    reverse: bool = False) -> tuple[Tensor, tuple]:
     """(out (T, B, H_out), final state) of one layer in one direction."""
-    compiled_ok = mask is None and w.W_hr is None and compiled.available(x)[0]
-    if lstm_seq.can_run(cell, mask, w)[0]:
-        if compiled_ok:
-            return lstm_infer(x, state0, w, reverse)
+    if lstm_seq.can_run(cell, mask, w)[0]:  # unmasked, no projection
+        if compiled.available(x)[0]:
+            return lstm_infer(cell, x, state0, w, reverse)
         out, state, _ = lstm_seq.lstm_sequence_forward(cell, x, state0, w, mask, reverse)
         return out, state
     kind = rnn_seq.kernel_kind(cell)
-    if compiled_ok and kind is not None:
-        return rnn_infer(x, state0[0], w, reverse, kind)
+    if kind is not None and mask is None and compiled.available(x)[0]:
+        return rnn_infer(cell, x, state0[0], w, reverse, kind)
     out, state, _ = sequence_forward(cell, x, state0, w, mask, reverse, packed=True)
     return out, state
 
@@ -56,13 +55,13 @@ def _chunks(T: int, steps: int, reverse: bool):
 
 
 def _project(A: Tensor, x: Tensor, w: LayerWeights, bias: Tensor | None) -> Tensor:
-    """A (n, B, G) <- x (n, B, I) W_ih^T + bias, in place; returns A."""
+    """A (n, B, G) <- x (n, B, I) W_ih^T + bias (`projection_bias`), in place; returns A."""
     n, B, G = A.shape
     linear_into(A.view(n * B, G), x.reshape(n * B, -1), w.W_ih, bias)
     return A
 
 
-def lstm_infer(x: Tensor, state0: tuple, w: LayerWeights, reverse: bool = False):
+def lstm_infer(cell, x: Tensor, state0: tuple, w: LayerWeights, reverse: bool = False):
     """The compiled LSTM loop over chunks (lstm_kernel.cpp); biases folded into A."""
     h, c = state0[0].contiguous(), state0[1].contiguous()
     T, B, H = x.shape[0], x.shape[1], c.shape[-1]
@@ -70,7 +69,7 @@ def lstm_infer(x: Tensor, state0: tuple, w: LayerWeights, reverse: bool = False)
     A, C, TC = scratch(x, K * B * 6 * H).split([K * B * 4 * H, K * B * H, K * B * H])
     out = x.new_empty(T, B, H)
     weight, packed = loop_weight(w.W_hh, B)
-    bias = w.b_ih if w.b_hh is None else (w.b_hh if w.b_ih is None else w.b_ih + w.b_hh)
+    bias = projection_bias(cell, w)
     for t0, t1 in _chunks(T, K, reverse):
         n = t1 - t0
         a = _project(A[:n * B * 4 * H].view(n, B, 4 * H), x[t0:t1], w, bias)
@@ -81,16 +80,14 @@ def lstm_infer(x: Tensor, state0: tuple, w: LayerWeights, reverse: bool = False)
     return out, (h.clone(), c)
 
 
-def rnn_infer(x: Tensor, h0: Tensor, w: LayerWeights, reverse: bool, kind: int):
+def rnn_infer(cell, x: Tensor, h0: Tensor, w: LayerWeights, reverse: bool, kind: int):
     """The compiled Elman / GRU loop over chunks (rnn_kernel.cpp). The Elman RNN folds b_hh
     into A; the GRU's stays in the step (its n gate multiplies it by r)."""
     h = h0.contiguous()
     T, B, H = x.shape[0], x.shape[1], h.shape[-1]
     G = w.W_hh.shape[0]  # G*H: H (Elman) or 3H (GRU)
-    gru = kind == compiled.RNN_KINDS["gru"]
-    bias, b_hh = w.b_ih, (w.b_hh if gru else None)
-    if not gru and w.b_hh is not None:
-        bias = w.b_hh if bias is None else bias + w.b_hh
+    bias = projection_bias(cell, w)
+    b_hh = None if cell.fold_bias_hh else w.b_hh  # the GRU's, applied in the step
     K = max(1, min(T, _CHUNK_ELEMENTS // (B * G)))
     A = scratch(x, K * B * G)
     out = x.new_empty(T, B, H)
