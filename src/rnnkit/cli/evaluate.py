@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 
+from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
 from rnnkit.errors import RnnkitError
 
 
@@ -27,12 +28,6 @@ def add_parser(sub) -> None:
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
-
-
-def _load_run(run_dir: str, which: str):
-    from rnnkit.training.checkpoint import load_run
-
-    return load_run(run_dir, which)
 
 
 def task_module(config: dict, metadata: dict):

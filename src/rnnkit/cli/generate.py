@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
 from rnnkit.errors import RnnkitError
 
 
@@ -23,12 +24,6 @@ def add_parser(sub) -> None:
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads (0 = torch's default); 1 is faster on a busy machine")
     p.set_defaults(run=run)
-
-
-def _load_run(run_dir: str, which: str):
-    from rnnkit.training.checkpoint import load_run
-
-    return load_run(run_dir, which)
 
 
 def run(args) -> int:

@@ -12,6 +12,8 @@ import csv
 import json
 import sys
 
+from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("predict", help="predict labels with a trained classify run")
@@ -21,12 +23,6 @@ def add_parser(sub) -> None:
     p.add_argument("--which", choices=("best", "last"), default="best",
                    help="checkpoint to use (default: best)")
     p.set_defaults(run=run)
-
-
-def _load_run(run_dir: str, which: str):
-    from rnnkit.training.checkpoint import load_run
-
-    return load_run(run_dir, which)
 
 
 def rows(classes, labels, probs) -> list[dict]:
