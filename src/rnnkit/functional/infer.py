@@ -1,6 +1,7 @@
 """One layer's forward without grad: nothing is kept for a backward.
 
-Where the compiled loops are built (compiled.py), the LSTM (lstm_kernel.cpp), the Elman RNN and
+Where the compiled loops are built (compiled.py), the LSTM (lstm_infer_kernel.cpp's one-pass
+step in float32 at batches that fill its vectors, else lstm_kernel.cpp), the Elman RNN and
 torch's GRU (rnn_kernel.cpp) run in C++, unmasked and without projection; everything else runs
 the general loop of bptt.py. The compiled paths compute the input projections a chunk of steps
 at a time into a scratch buffer kept between calls, so neither a (T, B, G*H) tensor nor fresh
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import threading
 
+import torch
 from torch import Tensor
 
 from rnnkit.functional import compiled, lstm_seq, rnn_seq
@@ -20,6 +22,11 @@ from rnnkit.functional.bptt import LayerWeights, projection_bias, sequence_forwa
 from rnnkit.functional.matmul import linear_into, loop_weight
 
 _CHUNK_ELEMENTS = 1 << 18  # input projections per chunk: 1 MiB of float32
+# The one-pass LSTM step computes whole vectors of batch elements (16 with AVX-512), so a batch
+# of 17 costs as much as one of 32. It runs where at most a quarter of the lanes are padding:
+# measured against the chunked loop (Intel, 1 thread, T = 50, H = 64-512), it was slower at
+# B = 1-8, 17 and 20 and faster at B = 12 (2 of 3 sizes), 16, 24, 28, 40 and 48.
+MAX_PADDING = 0.25
 _SCRATCH = threading.local()
 
 
@@ -62,7 +69,11 @@ def _project(A: Tensor, x: Tensor, w: LayerWeights, bias: Tensor | None) -> Tens
 
 
 def lstm_infer(cell, x: Tensor, state0: tuple, w: LayerWeights, reverse: bool = False):
-    """The compiled LSTM loop over chunks (lstm_kernel.cpp); biases folded into A."""
+    """The compiled LSTM: the one-pass step (lstm_infer_kernel.cpp) in float32 where the batch
+    fills its vectors (one_pass_fits), else the loop over chunks (lstm_kernel.cpp) with the
+    biases folded into A."""
+    if x.dtype == torch.float32 and one_pass_fits(x.shape[1]):
+        return lstm_one_pass(cell, x, state0, w, reverse)
     h, c = state0[0].contiguous(), state0[1].contiguous()
     T, B, H = x.shape[0], x.shape[1], c.shape[-1]
     K = max(1, min(T, _CHUNK_ELEMENTS // (B * 4 * H)))  # steps per chunk
@@ -78,6 +89,31 @@ def lstm_infer(cell, x: Tensor, state0: tuple, w: LayerWeights, reverse: bool = 
         last = 0 if reverse else n - 1
         h, c = out[t0 + last], Cn[last].clone()
     return out, (h.clone(), c)
+
+
+def one_pass_fits(batch: int) -> bool:
+    """Whether lstm_one_pass runs a batch this size: built for AVX-512 (16 lanes; a build for
+    8-lane vectors measured slower than the chunked loop, 0.43-0.47x torch.nn against
+    0.48-0.59x) and padding at most MAX_PADDING of its lanes."""
+    lanes = compiled.infer_lanes()
+    if lanes < 16:
+        return False
+    padded = -(-batch // lanes) * lanes
+    return padded - batch <= MAX_PADDING * padded
+
+
+def lstm_one_pass(cell, x: Tensor, state0: tuple, w: LayerWeights, reverse: bool = False):
+    """lstm_infer_kernel.cpp: input projection, recurrent product and gates of a step in one
+    pass over register tiles, the state kept transposed; weights packed into the scratch."""
+    h, c = state0[0].contiguous(), state0[1].contiguous()
+    T, B, I = x.shape
+    H = c.shape[-1]
+    x = x if x.stride(2) == 1 else x.contiguous()  # any (T, B) strides; unit stride over I
+    work = scratch(x, compiled.infer_workspace(B, I, H))
+    out, c_n = x.new_empty(T, B, H), x.new_empty(B, H)
+    compiled.infer_loop(x, w.W_ih.contiguous(), w.W_hh.contiguous(), projection_bias(cell, w),
+                        h, c, reverse, work, out, c_n)
+    return out, (out[0 if reverse else T - 1].clone(), c_n)
 
 
 def rnn_infer(cell, x: Tensor, h0: Tensor, w: LayerWeights, reverse: bool, kind: int):

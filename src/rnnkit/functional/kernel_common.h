@@ -14,7 +14,9 @@ namespace {
 
 // exp(x) for float32 in a form the compiler vectorises: 2^n * e^r with |r| <= ln(2)/2 and a
 // degree-6 Taylor polynomial for e^r (truncation error r^7/7! < 1.3e-7 relative).
-inline float exp_f32(float x) {
+#define RNNKIT_INLINE inline __attribute__((always_inline))  // vectorised loops need them inlined
+
+RNNKIT_INLINE float exp_f32(float x) {
   x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
   // round(x / ln 2) by adding and removing 1.5 * 2^23 (std::floor would block vectorising)
   const float n = (x * 1.44269504089f + 12582912.0f) - 12582912.0f;
@@ -30,9 +32,9 @@ inline float exp_f32(float x) {
   return p * __builtin_bit_cast(float, bits);
 }
 
-inline float sigmoid(float x) { return 1.0f / (1.0f + exp_f32(-x)); }
-inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-template <typename T> inline T tanh_(T x) { return T(2) * sigmoid(T(2) * x) - T(1); }
+RNNKIT_INLINE float sigmoid(float x) { return 1.0f / (1.0f + exp_f32(-x)); }
+RNNKIT_INLINE double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+template <typename T> RNNKIT_INLINE T tanh_(T x) { return T(2) * sigmoid(T(2) * x) - T(1); }
 
 // BLAS's matrix-vector products, where the BLAS torch links exports them (MKL does on x86;
 // weak, so a torch without them still loads this library and takes torch.mm instead).
