@@ -105,11 +105,16 @@ def test_ensemble_trains_evaluates_and_forecasts(tmp_path, capsys):
     src = sine_csv(tmp_path / "a.csv")
     run = tmp_path / "run"
     assert main(["train", "forecast", f"--data.name={src}", "--data.folds=2", *TINY,
-                 "--train.ensemble=2", "--out", str(run)]) == 0
+                 "--train.ensemble=2", "--model.linear=true", "--out", str(run)]) == 0
+    weights = load_run(run)[2]
+    assert weights["members.1.linear.weight"].shape == (8, 16)  # (horizon, lookback)
+    assert weights["members.1.linear.weight"].abs().sum() > 0  # trained away from zero
     assert "done: 2 members, ensemble validation" in capsys.readouterr().out
     assert main(["evaluate", str(run), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert 0.0 <= report["rnnkit"]["coverage"] <= 1.0 and report["rnnkit"]["rmse"] > 0
-    assert main(["forecast", str(run)]) == 0
+    assert main(["forecast", str(run), "--horizon", "12"]) == 0  # 8 direct + 4 rolled out
     rows = capsys.readouterr().out.strip().splitlines()
-    assert rows[0] == "time,y,y_lower90,y_upper90" and len(rows) == 1 + 8 + 1
+    assert rows[0] == "time,y,y_lower90,y_upper90" and len(rows) == 1 + 12 + 1
+    mid, lo, hi = (float(v) for v in rows[1].split(",")[1:])
+    assert lo < mid < hi
