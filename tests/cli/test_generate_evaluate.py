@@ -117,3 +117,10 @@ def test_evaluate_uses_the_task_formatter_when_it_has_one(monkeypatch, capsys):
     assert capsys.readouterr().out == "acc=25%\n"
     assert main(["evaluate", "RUN", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"accuracy": 0.25}
+
+
+def test_evaluate_refit_needs_a_task_that_can_refit(fake_run, capsys):
+    corpus, _, _ = fake_run
+    assert main(["evaluate", "RUN", "--data", str(corpus), "--refit"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--refit: task 'lm' cannot refit" in err

@@ -5,6 +5,7 @@ import torch
 
 from rnnkit.errors import ConfigError
 from rnnkit.models.forecaster import (
+    ForecastEnsemble,
     Forecaster,
     ForecasterConfig,
     forecast_loss,
@@ -91,3 +92,67 @@ def test_noiseless_sine_is_forecast_almost_exactly():
         point, lo, hi = point_and_interval(model(x), "gaussian", 0.9)
     assert (point - y).abs().max().item() < 0.1  # amplitude 1
     assert (point - y).abs().mean().item() < 0.03
+
+
+def test_seasonal_drift_base_by_hand():
+    # season 3, inputs 0, 1, 5, 2, 3, 8 (L = 6): 3-step differences 2, 2, 3 -> d = 7/3
+    x = torch.tensor([0.0, 1, 5, 2, 3, 8]).view(1, 6, 1)
+    model = zero_head(Forecaster(ForecasterConfig(horizon=5, base="seasonal_drift", season=3)))
+    d = 7 / 3
+    want = [2 + d, 3 + d, 8 + d, 2 + 2 * d, 3 + 2 * d]
+    torch.testing.assert_close(model(x)[0, :, 0, 0], torch.tensor(want))
+    with pytest.raises(ConfigError, match=r"lookback >= season \+ 1 \(4\), got lookback 3"):
+        Forecaster(ForecasterConfig(horizon=2, base="seasonal_drift", season=3))(x[:, :3])
+
+
+@pytest.mark.parametrize("head", ["gaussian", "quantile"])
+@pytest.mark.parametrize("relative", [True, False])
+def test_linear_highway_is_a_linear_map_when_the_rnn_part_is_zero(head, relative):
+    torch.manual_seed(0)
+    L, H, K = 6, 4, 2
+    cfg = ForecasterConfig(n_targets=K, n_covariates=1, horizon=H, head=head, base="last",
+                           relative=relative, linear=True, lookback=L)
+    model = zero_head(Forecaster(cfg))
+    x = torch.randn(3, L, K + 1)
+    torch.testing.assert_close(model(x)[..., 0], x[:, -1:, :K].expand(-1, H, -1))  # zero start
+    w, b = torch.randn(H, L), torch.randn(H)
+    with torch.no_grad():
+        model.linear.weight.copy_(w)
+        model.linear.bias.copy_(b)
+    out = model(x)
+    for i in range(3):
+        for k in range(K):
+            window = x[i, :, k] - (x[i, -1, k] if relative else 0.0)  # (L,)
+            want = x[i, -1, k] + w @ window + b  # base "last" + the hand-computed AR map
+            for p in range(1 if head == "gaussian" else 3):  # quantile: all three move
+                torch.testing.assert_close(out[i, :, k, p], want)
+    if head == "gaussian":  # the log-variance does not see the highway
+        torch.testing.assert_close(out[..., 1], torch.zeros(3, H, K))
+
+
+def test_linear_highway_errors():
+    with pytest.raises(ConfigError, match="model.linear=true needs the window length"):
+        ForecasterConfig(linear=True)
+    model = Forecaster(ForecasterConfig(horizon=2, linear=True, lookback=6))
+    with pytest.raises(ConfigError, match="expected windows of lookback 6 steps, got 5"):
+        model(torch.randn(1, 5, 1))
+
+
+def test_ensemble_is_the_gaussian_mixture_and_averaged_quantiles():
+    torch.manual_seed(0)
+    x = torch.randn(4, 8, 1)
+    gauss = [Forecaster(ForecasterConfig(horizon=3)).eval() for _ in range(3)]
+    outs = torch.stack([m(x) for m in gauss])  # (3, B, H, K, 2)
+    mix = ForecastEnsemble(gauss)(x)
+    mu, var = outs[..., 0], outs[..., 1].exp()
+    torch.testing.assert_close(mix[..., 0], mu.mean(0))
+    want_var = var.mean(0) + mu.var(0, unbiased=False)  # within + between members
+    torch.testing.assert_close(mix[..., 1].exp(), want_var)
+    assert bool((want_var >= var.mean(0)).all())
+    quant = [Forecaster(ForecasterConfig(horizon=3, head="quantile")).eval() for _ in range(2)]
+    q = torch.stack([m(x).sort(-1).values for m in quant])
+    torch.testing.assert_close(ForecastEnsemble(quant)(x), q.mean(0))
+    with pytest.raises(ConfigError, match="one head"):
+        ForecastEnsemble([gauss[0], quant[0]])
+    one = ForecastEnsemble(gauss[:1])(x)  # one member: itself
+    torch.testing.assert_close(one, gauss[0](x))

@@ -1,4 +1,4 @@
-"""`rnnkit evaluate RUN_DIR [--data NAME_OR_PATH] [--json]`: a saved model's metrics on data.
+"""`rnnkit evaluate RUN_DIR [--data NAME_OR_PATH] [--json] [--refit]`: a saved model's metrics.
 
 Dispatches on the run's task (config.json's `task_name`): the task module's
 `evaluate_loaded(config, metadata, state_dict, data, batch_size=..., device=..., run_dir=...)`
@@ -9,6 +9,7 @@ macro-F1, the confusion matrix), which this prints as one JSON object, or as tex
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 
 from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
@@ -27,6 +28,10 @@ def add_parser(sub) -> None:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--refit", action="store_true",
+                   help="forecast: before each backtest origin, train the run's config again "
+                        "(same steps, seed, ensemble) on the history before it, as the "
+                        "baselines are refitted; runs in RUN_DIR/refit/, progress on stderr")
     p.set_defaults(run=run)
 
 
@@ -61,9 +66,17 @@ def run(args) -> int:
         raise RnnkitError(f"--batch-size: expected an integer >= 1, got {args.batch_size}")
     config, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
     module = task_module(config, metadata)
+    extra = {}
+    if args.refit:
+        if "refit" not in inspect.signature(module.evaluate_loaded).parameters:
+            raise RnnkitError(f"--refit: task {config.get('task_name')!r} cannot refit; "
+                              "expected a forecast run")
+        from rnnkit.training.refit import make_refit
+
+        extra["refit"] = make_refit(args.run_dir, config, args.checkpoint)
     metrics = module.evaluate_loaded(
         config, metadata, state_dict, args.data, batch_size=args.batch_size, device=args.device,
-        run_dir=args.run_dir,
+        run_dir=args.run_dir, **extra,
     )
     if args.json:
         print(json.dumps(metrics))

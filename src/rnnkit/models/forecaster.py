@@ -4,6 +4,7 @@ horizon steps.
     x (B, L, K + C)   K scaled targets then C past covariates per step
     --rnnkit LSTM/GRU/RNN (num_layers)-->  h_n[-1] (B, Hd)
     --dropout, Linear-->  (B, H, K, P)
+    (+ optional linear highway on the mean: (B, K, L) --Linear(L, H)--> (B, K, H), see `linear`)
 
 Heads (P numbers per step and target, in the scaled space):
 - "gaussian": mean mu and log-variance s; loss = mean of 0.5 * (s + (y - mu)^2 / exp(s))
@@ -18,7 +19,20 @@ seen in training needs no extrapolation inside the network (the level comes back
 
 `base` adds a skip connection to the mean/quantiles, so the network learns a correction:
 "last" repeats the last input value of each target (naive), "seasonal" the value one season
-back (seasonal naive, needs lookback >= season), "none" nothing.
+back (seasonal naive, needs lookback >= season), "seasonal_drift" the seasonal naive plus the
+window's mean per-season increase d times the number of seasons ahead:
+
+    f_h = y_{L-m+(h mod m)} + d * (floor(h / m) + 1),   d = mean_{t=m}^{L-1} (y_t - y_{t-m})
+
+(h = 0..H-1, m the season; the seasonal naive with drift), "none" nothing.
+
+`linear` (off by default) adds a linear autoregressive "highway" in parallel to the RNN, as in
+LSTNet (Lai et al. 2018): one Linear(L, H) shared by the targets maps each target's encoder
+input window (relative to its last value when `relative`) to the horizon, and is added to the
+mean (Gaussian head) or to all three quantiles. Its weights start at zero, so an untrained
+highway leaves the model as it was; the RNN part then learns the nonlinear correction to a
+linear AR model (on a smooth seasonal series such as co2, a linear AR over seasonal lags is close
+to a SARIMA). It needs the window length: `lookback`, fixed at construction.
 """
 
 from __future__ import annotations
@@ -33,7 +47,7 @@ from rnnkit.errors import ConfigError
 from rnnkit.layers import GRU, LSTM, RNN
 
 HEADS = ("gaussian", "quantile")
-BASES = ("none", "last", "seasonal")
+BASES = ("none", "last", "seasonal", "seasonal_drift")
 LAYERS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
 
 
@@ -51,6 +65,8 @@ class ForecasterConfig:
     base: str = "last"
     season: int = 1
     relative: bool = True  # encoder inputs: target channels minus the window's last value
+    linear: bool = False  # linear AR highway from the window to the mean (needs lookback)
+    lookback: int = 0  # L; only the linear highway needs it
     impl: str = "auto"
 
     def __post_init__(self):
@@ -64,6 +80,9 @@ class ForecasterConfig:
         if self.hidden_size < 1 or self.num_layers < 1:
             raise ConfigError("model.hidden_size and model.num_layers: expected integers >= 1, "
                               f"got {self.hidden_size}, {self.num_layers}")
+        if self.linear and self.lookback < 1:
+            raise ConfigError(f"model.linear=true needs the window length: expected lookback "
+                              f">= 1, got {self.lookback}")
 
 
 class Forecaster(nn.Module):
@@ -77,6 +96,11 @@ class Forecaster(nn.Module):
                                     impl=cfg.impl)
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.hidden_size, cfg.horizon * cfg.n_targets * self.n_params)
+        self.linear = None
+        if cfg.linear:  # zero start: the highway adds nothing until trained
+            self.linear = nn.Linear(cfg.lookback, cfg.horizon)
+            nn.init.zeros_(self.linear.weight)
+            nn.init.zeros_(self.linear.bias)
 
     def base_values(self, x: torch.Tensor) -> torch.Tensor:
         """(B, H, K) the skip connection's forecast from the inputs' target channels."""
@@ -86,11 +110,17 @@ class Forecaster(nn.Module):
             return y.new_zeros(y.shape[0], c.horizon, c.n_targets)
         if c.base == "last":
             return y[:, -1:, :].expand(-1, c.horizon, -1)
-        if y.shape[1] < c.season:
-            raise ConfigError(f"model.base=seasonal needs data.lookback >= season "
-                              f"({c.season}), got lookback {y.shape[1]}")
-        steps = torch.arange(c.horizon, device=x.device) % c.season + y.shape[1] - c.season
-        return y[:, steps, :]
+        need = c.season if c.base == "seasonal" else c.season + 1
+        if y.shape[1] < need:
+            more = " + 1" if c.base == "seasonal_drift" else ""
+            raise ConfigError(f"model.base={c.base} needs data.lookback >= season{more} "
+                              f"({need}), got lookback {y.shape[1]}")
+        h = torch.arange(c.horizon, device=x.device)
+        out = y[:, h % c.season + y.shape[1] - c.season, :]  # (B, H, K) seasonal naive
+        if c.base == "seasonal_drift":  # + mean per-season increase per season ahead
+            drift = (y[:, c.season:] - y[:, :-c.season]).mean(dim=1, keepdim=True)  # (B, 1, K)
+            out = out + drift * (h // c.season + 1).to(y.dtype).view(1, -1, 1)
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, L, K + C) -> (B, H, K, P): [mean, log-variance] or three quantiles."""
@@ -105,6 +135,12 @@ class Forecaster(nn.Module):
         base = self.base_values(x)  # (B, H, K)
         if c.relative and c.base == "none":
             base = base + x[:, -1:, : c.n_targets]
+        if self.linear is not None:
+            if inputs.shape[1] != c.lookback:
+                raise ConfigError(f"model.linear=true: expected windows of lookback "
+                                  f"{c.lookback} steps, got {inputs.shape[1]}")
+            ar = self.linear(inputs[..., : c.n_targets].transpose(1, 2))  # (B, K, H)
+            base = base + ar.transpose(1, 2)
         base = base.unsqueeze(-1)  # (B, H, K, 1)
         if c.head == "gaussian":
             mean = raw[..., :1] + base
@@ -131,3 +167,33 @@ def point_and_interval(params: torch.Tensor, head: str, level: float):
         return mean, mean - z * sigma, mean + z * sigma
     q = params.sort(dim=-1).values
     return q[..., 1], q[..., 0], q[..., 2]
+
+
+class ForecastEnsemble(nn.Module):
+    """Forecasters of the same shape (a seed ensemble, `train.ensemble`), run as one: the same
+    (B, H, K, P) parameters as one Forecaster, so the loss, intervals and backtest are unchanged.
+
+    - gaussian: the members' equal-weight mixture, matched by one Gaussian:
+        mean = (1/N) sum_k mu_k,  variance = (1/N) sum_k (sigma_k^2 + mu_k^2) - mean^2
+      (the mixture's own mean and variance: the members' spread widens the interval);
+    - quantile: each quantile averaged over the members (each member's sorted first).
+    """
+
+    def __init__(self, members: list[Forecaster]):
+        super().__init__()
+        if len(members) < 1:
+            raise ConfigError(f"ensemble: expected at least 1 member, got {len(members)}")
+        heads = {m.cfg.head for m in members}
+        if len(heads) != 1:
+            raise ConfigError(f"ensemble: expected members with one head, got {sorted(heads)}")
+        self.head = heads.pop()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs = torch.stack([m(x) for m in self.members])  # (N, B, H, K, P)
+        if self.head == "quantile":
+            return outs.sort(dim=-1).values.mean(0)
+        mu, var = outs[..., 0], torch.exp(outs[..., 1])  # (N, B, H, K)
+        mean = mu.mean(0)
+        mix = (var + mu ** 2).mean(0) - mean ** 2  # = mean var + variance of the means
+        return torch.stack([mean, torch.log(mix.clamp_min(1e-12))], dim=-1)

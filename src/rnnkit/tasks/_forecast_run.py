@@ -16,7 +16,8 @@ import numpy as np
 from rnnkit.config import build
 from rnnkit.data.series import TimeSeries
 from rnnkit.data.windows import fit_scaled, make_layout, windows
-from rnnkit.errors import DataError
+from rnnkit.errors import ConfigError, DataError
+from rnnkit.models.ensemble import count_members
 from rnnkit.tasks._forecast_backtest import backtest, baseline_names, table
 from rnnkit.tasks.forecast import Config, ForecastTask, read_series, task_from_metadata
 
@@ -25,7 +26,8 @@ def rebuild(config: dict, metadata: dict, state_dict: dict, device: str = "cpu")
     """(task without data, model in eval mode on `device`) from what load_run returns."""
     section = config.get("task") if isinstance(config.get("task"), dict) else config
     task = task_from_metadata(build(Config, section, source="config.json"), metadata)
-    model = task.build_model()
+    n = count_members(state_dict)  # a seed ensemble (train.ensemble = n) or one model (0)
+    model = task.ensemble([task.build_model() for _ in range(n)]) if n else task.build_model()
     model.load_state_dict(state_dict)
     return task, model.to(device).eval()
 
@@ -45,23 +47,42 @@ def scaled_series(task: ForecastTask, ts: TimeSeries) -> np.ndarray:
 
 
 def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
-                    device: str = "cpu", run_dir=None) -> dict:
+                    device: str = "cpu", run_dir=None, refit=None) -> dict:
+    """The backtest report (see the module doc). `refit(overrides, tag) -> (config, metadata,
+    state_dict)`, when given, trains the run's config again with the dotted overrides (the
+    engine's job: the CLI passes rnnkit.training.refit.make_refit); it is called once per origin
+    o with data.drop_last and data.folds = 1 set so that rnnkit, like the baselines, is fitted
+    on the history before o only (`refit_cut`)."""
     task, model = rebuild(config, metadata, state_dict, device)
     d = task.cfg.data
+    if refit is not None and data:
+        raise ConfigError(f"--refit: retrains on the run's own series ({d.name}); expected no "
+                          f"--data, got {data!r}")
     ts = read_series(d, data or None)
     _check_columns(task, ts)
     layout = make_layout(len(ts), d.lookback, d.horizon, d.folds, d.stride, 0, ts.name)
-    z = scaled_series(task, ts)
     level = task.cfg.model.level
+    k = len(ts.target_names)
 
     def rnnkit_forecast(origins):
-        x, _ = windows(z, np.asarray(origins), d.lookback, d.horizon, len(ts.target_names))
-        return task.predict_scaled(model, x)
+        if refit is None:  # the run's model from every origin
+            x, _ = windows(scaled_series(task, ts), np.asarray(origins), d.lookback,
+                           d.horizon, k)
+            return task.predict_scaled(model, x)
+        parts = []
+        for o in origins:  # a model trained on [0, o) for each origin
+            cut = refit_cut(len(ts), o, d)
+            run = refit([f"--data.drop_last={cut}", "--data.folds=1"], f"origin-{o}")
+            task_o, model_o = rebuild(*run, device)
+            x, _ = windows(scaled_series(task_o, ts), np.asarray([o]), d.lookback, d.horizon, k)
+            parts.append(task_o.predict_scaled(model_o, x))
+        return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
 
     results = backtest(ts.values, layout.origins, d.horizon, ts.season, level,
                        task.info["transform"], rnnkit_forecast, baseline_names(d.baselines))
     report = {"data": ts.name, "horizon": d.horizon, "folds": d.folds, "level": level,
               "season": ts.season, "origins": [ts.times[o] for o in layout.origins],
+              "refit": refit is not None,
               **{name: r["metrics"] for name, r in results.items()}}
     if run_dir is not None:
         run_dir = Path(run_dir)
@@ -73,11 +94,19 @@ def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
     return report
 
 
+def refit_cut(n: int, origin: int, d) -> int:
+    """data.drop_last of the refit for `origin` on a series of n steps (already without the run's
+    own drop_last): the refit series ends at origin + horizon, so with data.folds = 1 its one
+    test fold is [origin, origin + H) and its training and validation parts end by the origin."""
+    return d.drop_last + n - (origin + d.horizon)
+
+
 def format_report(report: dict) -> str:
     methods = {k: {"metrics": v} for k, v in report.items()
                if isinstance(v, dict) and "mae" in v}
     lines = [f"data {report['data']}: {report['folds']} fold(s) of {report['horizon']} steps "
              f"from {', '.join(report['origins'])}; season {report['season']}; "
+             f"rnnkit {'refitted at each origin' if report.get('refit') else 'trained once'}; "
              f"coverage of the {report['level']:.0%} interval", table(methods)]
     lines += [f"{k}: {report[k]}" for k in ("table", "plot") if k in report]
     return "\n".join(lines)

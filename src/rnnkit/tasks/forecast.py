@@ -18,7 +18,7 @@ or pinball loss in the scaled space. Metrics: loss, mae, rmse (original units), 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -36,6 +36,7 @@ from rnnkit.data.windows import (
 )
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.models.forecaster import (
+    ForecastEnsemble,
     Forecaster,
     ForecasterConfig,
     forecast_loss,
@@ -60,6 +61,7 @@ class DataConfig:
     batch_size: int = 32
     seed: int = 0
     baselines: str = "naive,seasonal_naive,ets,arima"  # compared with by `rnnkit evaluate`
+    drop_last: int = 0  # ignore the series' last N steps (a tuning backtest before the test part)
 
 
 @dataclass
@@ -70,8 +72,9 @@ class ModelConfig:
     dropout: float = 0.0
     head: str = "gaussian"  # "gaussian" | "quantile"
     level: float = 0.9  # prediction interval level
-    base: str = "auto"  # "none" | "last" | "seasonal"; auto = seasonal when season > 1
+    base: str = "auto"  # "none"|"last"|"seasonal"|"seasonal_drift"; auto = seasonal if season > 1
     relative: bool = True  # encoder sees each window relative to its last value
+    linear: bool = False  # linear AR highway (LSTNet) from the window to the mean
     impl: str = "auto"
 
 
@@ -88,11 +91,28 @@ TRAIN_DEFAULTS: dict = {"train.steps": 600, "train.eval_every": 50, "train.log_e
 
 
 def read_series(d: DataConfig, name: str | None = None) -> TimeSeries:
-    """The series `name` (default: the config's) with the config's column settings."""
+    """The series `name` (default: the config's) with the config's column settings; the
+    config's own series without its last `data.drop_last` steps."""
     ts = load_series(name or d.name, d.target, d.time_column, d.covariates, d.season)
+    if not name and d.drop_last:
+        ts = drop_last(ts, d.drop_last)
     for note in ts.notes:
         print(f"rnnkit: {note}", file=sys.stderr)
     return ts
+
+
+def drop_last(ts: TimeSeries, n: int) -> TimeSeries:
+    """`ts` without its last n steps: with data.folds set as for the test, a backtest whose
+    folds end where the test part begins, for choosing settings without seeing the test part."""
+    if not 0 <= n < len(ts):
+        raise ConfigError(f"data.drop_last: expected an integer in [0, {len(ts)}) for "
+                          f"{ts.name} ({len(ts)} steps), got {n}")
+    if n == 0:
+        return ts
+    return replace(ts, values=ts.values[:-n], covariates=ts.covariates[:-n],
+                   times=ts.times[:-n],
+                   notes=[*ts.notes, f"data.drop_last={n}: using the first {len(ts) - n} of "
+                                     f"{len(ts)} steps (to {ts.times[-n - 1]})"])
 
 
 def _base(m: ModelConfig, season: int, lookback: int) -> str:
@@ -138,10 +158,16 @@ class ForecastTask:
             n_targets=len(i["targets"]), n_covariates=len(i["covariates"]),
             horizon=i["layout"]["horizon"], cell=m.cell, hidden_size=m.hidden_size,
             num_layers=m.num_layers, dropout=m.dropout, head=m.head, level=m.level,
-            base=i["base"], season=i["season"], relative=m.relative, impl=m.impl)
+            base=i["base"], season=i["season"], relative=m.relative, linear=m.linear,
+            lookback=i["layout"]["lookback"], impl=m.impl)
 
     def build_model(self) -> torch.nn.Module:
         return Forecaster(self.model_config())
+
+    def ensemble(self, models: list[torch.nn.Module]) -> torch.nn.Module:
+        """A seed ensemble's members (`train.ensemble`) as one forecaster: the Gaussian
+        mixture's mean and variance, or the averaged quantiles (ForecastEnsemble)."""
+        return ForecastEnsemble(models)
 
     def train_batches(self, epoch: int, rank: int = 0, world_size: int = 1):
         if self.train_x is None:
@@ -217,14 +243,15 @@ def task_from_metadata(cfg: Config, metadata: dict) -> ForecastTask:
 
 
 def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
-                    batch_size: int = 0, device: str = "cpu", run_dir=None) -> dict:
+                    batch_size: int = 0, device: str = "cpu", run_dir=None, refit=None) -> dict:
     """Rolling-origin backtest of a loaded run on its own series (data None) or another one
     (a bundled name or CSV path, read with the run's column settings): MAE, RMSE, sMAPE, MASE
     and interval coverage for rnnkit and each baseline; with run_dir, backtest.txt/.json and
-    backtest.png there."""
+    backtest.png there. `refit` (from `rnnkit evaluate --refit`): retrain the run's config
+    before each origin on the history before it (rnnkit.tasks._forecast_run.evaluate_loaded)."""
     from rnnkit.tasks._forecast_run import evaluate_loaded as run
 
-    return run(config, metadata, state_dict, data, device, run_dir)
+    return run(config, metadata, state_dict, data, device, run_dir, refit)
 
 
 def format_report(report: dict) -> str:
