@@ -36,7 +36,11 @@ from torch import Tensor
 SOURCES = tuple(Path(__file__).with_name(n)
                 for n in ("lstm_kernel.cpp", "rnn_kernel.cpp", "lstm_infer_kernel.cpp"))
 HEADERS = (Path(__file__).with_name("kernel_common.h"),)
-FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-fopenmp-simd"]
+# -fopenmp: at::parallel_for (lstm_infer_kernel.cpp) is inline code over `#pragma omp parallel`,
+# serial without it; the library then takes torch's own libgomp (already loaded, same soname),
+# so torch.set_num_threads governs it.
+FLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-fopenmp")
+LDFLAGS = ("-fopenmp",)
 _STALE_LOCK_S = 600  # a build lock older than this was left by a killed build
 
 
@@ -48,7 +52,7 @@ def _name() -> str:
     capability = torch.backends.cpu.get_cpu_capability().lower()
     key = hashlib.blake2b(digest_size=4)
     files = [f.read_bytes() for f in (*SOURCES, *HEADERS)]
-    for part in (*files, " ".join(FLAGS).encode(), torch.__version__.encode(),
+    for part in (*files, " ".join(FLAGS + LDFLAGS).encode(), torch.__version__.encode(),
                  _cpu_features().encode()):
         key.update(part + b"\0")
     return f"rnnkit_lstm_{capability}_{key.hexdigest()}"
@@ -107,8 +111,9 @@ def _load() -> tuple[bool, str]:
         if fresh:
             print(f"rnnkit: compiling the recurrent kernels once into {build_dir} (about 25 s)",
                   file=sys.stderr, flush=True)
-        cpp_extension.load(name=_name(), sources=[str(f) for f in SOURCES], extra_cflags=FLAGS,
-                           build_directory=str(build_dir), is_python_module=False)
+        cpp_extension.load(name=_name(), sources=[str(f) for f in SOURCES],
+                           extra_cflags=list(FLAGS), extra_ldflags=list(LDFLAGS),  # copies:
+                           build_directory=str(build_dir), is_python_module=False)  # it extends
         _self_test()
     except (OSError, RuntimeError, ImportError) as err:  # compiler, loader or self-test failures
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
