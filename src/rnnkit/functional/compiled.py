@@ -111,9 +111,10 @@ def _load() -> tuple[bool, str]:
         if fresh:
             print(f"rnnkit: compiling the recurrent kernels once into {build_dir} (about 25 s)",
                   file=sys.stderr, flush=True)
+        # copies of the flags: load() extends the lists it is given
         cpp_extension.load(name=_name(), sources=[str(f) for f in SOURCES],
-                           extra_cflags=list(FLAGS), extra_ldflags=list(LDFLAGS),  # copies:
-                           build_directory=str(build_dir), is_python_module=False)  # it extends
+                           extra_cflags=list(FLAGS), extra_ldflags=list(LDFLAGS),
+                           build_directory=str(build_dir), is_python_module=False)
         _self_test()
     except (OSError, RuntimeError, ImportError) as err:  # compiler, loader or self-test failures
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
