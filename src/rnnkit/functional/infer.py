@@ -104,7 +104,9 @@ def one_pass_fits(batch: int) -> bool:
 
 def lstm_one_pass(cell, x: Tensor, state0: tuple, w: LayerWeights, reverse: bool = False):
     """lstm_infer_kernel.cpp: input projection, recurrent product and gates of a step in one
-    pass over register tiles, the state kept transposed; weights packed into the scratch."""
+    pass over register tiles, the state kept transposed. The weights are packed into this
+    thread's scratch at each call, so the scratch grows to the size of the largest layer's
+    weights (4H (I + H) floats) and stays that size."""
     h, c = state0[0].contiguous(), state0[1].contiguous()
     T, B, I = x.shape
     H = c.shape[-1]
