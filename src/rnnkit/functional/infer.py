@@ -25,7 +25,7 @@ _CHUNK_ELEMENTS = 1 << 18  # input projections per chunk: 1 MiB of float32
 # The one-pass LSTM step computes whole vectors of batch elements (16 with AVX-512), so a batch
 # of 17 costs as much as one of 32. It runs where at most a quarter of the lanes are padding:
 # measured against the chunked loop (Intel, 1 thread, T = 50, H = 64-512), it was slower at
-# B = 1-8, 17 and 20 and faster at B = 12 (2 of 3 sizes), 16, 24, 28, 40 and 48.
+# B = 1-8, 17 and 20 and faster at B = 12 (5 of 6 measurements), 16, 24, 28, 40 and 48.
 MAX_PADDING = 0.25
 _SCRATCH = threading.local()
 

@@ -12,10 +12,13 @@
 
 namespace {
 
+// The activations must be inlined into the loops that call them, or those loops are not
+// vectorised (with several tile shapes in lstm_infer_kernel.cpp GCC stopped inlining exp_f32,
+// and the kernel ran at half speed).
+#define RNNKIT_INLINE inline __attribute__((always_inline))
+
 // exp(x) for float32 in a form the compiler vectorises: 2^n * e^r with |r| <= ln(2)/2 and a
 // degree-6 Taylor polynomial for e^r (truncation error r^7/7! < 1.3e-7 relative).
-#define RNNKIT_INLINE inline __attribute__((always_inline))  // vectorised loops need them inlined
-
 RNNKIT_INLINE float exp_f32(float x) {
   x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
   // round(x / ln 2) by adding and removing 1.5 * 2^23 (std::floor would block vectorising)
