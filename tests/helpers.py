@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 import rnnkit
@@ -42,3 +43,21 @@ def weighted_loss(out, state, g_out, g_state):
 
 def max_diff(a, b) -> float:
     return max((x - y).abs().max().item() for x, y in zip(a, b, strict=True))
+
+
+# ---------------------------------------------------------------- forecasting
+
+# a tiny forecast run on sine_csv: `rnnkit train forecast --data.name=CSV *TINY`
+TINY = ["--data.time_column=step", "--data.season=8", "--data.lookback=16", "--data.horizon=8",
+        "--data.baselines=naive,seasonal_naive", "--model.hidden_size=8", "--train.threads=1",
+        "--train.eval_every=10", "--steps", "20", "--plain"]
+
+
+def sine_csv(path, n=120, season=8, seed=0, replace_from=None):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    y = 10 + 0.02 * t + 2 * np.sin(2 * np.pi * t / season) + 0.05 * rng.normal(size=n)
+    if replace_from is not None:
+        y[replace_from:] = 999.0
+    path.write_text("step,y\n" + "\n".join(f"{i},{v:.5f}" for i, v in enumerate(y)) + "\n")
+    return path

@@ -30,10 +30,12 @@ def test_naive_and_seasonal_naive_by_hand():
 def test_metrics_by_hand():
     y = np.array([[[2.0], [4.0]]])
     f = np.array([[[1.0], [4.0]]])
-    m = score(y, f, f - 0.5, f + 0.5, scale=np.array([2.0]))
+    m = score(y, f, f - 0.5, f + 0.5, scale=np.array([2.0]), level=0.8)
     assert m["mae"] == 0.5 and m["rmse"] == pytest.approx(math.sqrt(0.5))
     assert m["smape"] == pytest.approx(100 * (2 * 1 / 3 + 0) / 2)
     assert m["mase"] == 0.25 and m["coverage"] == 0.5
+    # width 1 each; y = 2 lies 0.5 above [0.5, 1.5]: penalty 2 / 0.2 * 0.5 = 5
+    assert m["iscore"] == pytest.approx((1 + 5 + 1 + 0) / 2)
     assert mase_scale(TOY[:, None], 4).tolist() == [np.abs(TOY[4:] - TOY[:-4]).mean()]
 
 

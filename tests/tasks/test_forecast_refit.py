@@ -2,9 +2,9 @@
 
 import json
 
-import numpy as np
 import pytest
 import torch
+from helpers import TINY, sine_csv
 
 from rnnkit.cli import main
 from rnnkit.errors import ConfigError
@@ -12,20 +12,6 @@ from rnnkit.tasks._forecast_run import refit_cut
 from rnnkit.tasks.forecast import Config, DataConfig, make_task
 from rnnkit.training.checkpoint import load_run
 from rnnkit.training.refit import make_refit
-
-TINY = ["--data.time_column=step", "--data.season=8", "--data.lookback=16", "--data.horizon=8",
-        "--data.baselines=naive,seasonal_naive", "--model.hidden_size=8", "--train.threads=1",
-        "--train.eval_every=10", "--steps", "20", "--plain"]
-
-
-def sine_csv(path, n=120, season=8, seed=0, replace_from=None):
-    rng = np.random.default_rng(seed)
-    t = np.arange(n)
-    y = 10 + 0.02 * t + 2 * np.sin(2 * np.pi * t / season) + 0.05 * rng.normal(size=n)
-    if replace_from is not None:
-        y[replace_from:] = 999.0
-    path.write_text("step,y\n" + "\n".join(f"{i},{v:.5f}" for i, v in enumerate(y)) + "\n")
-    return path
 
 
 def test_drop_last_shortens_the_series_and_checks_its_range(tmp_path):

@@ -1,7 +1,8 @@
 """`rnnkit forecast RUN_DIR [--input CSV] [--horizon H]`: forecasts with intervals.
 
 Prints the forecast as CSV (`time,<target>,<target>_lower90,<target>_upper90,...`) and writes
-forecast.csv and forecast.png into the run directory (or --out-dir).
+forecast.csv and forecast.png into the run directory (or --out-dir). A run trained with
+`model.calibrate=true` has its intervals scaled by the factor in RUN_DIR/calibration.json.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("forecast", help="forecast past the end of a series with a forecast run")
+    p = sub.add_parser("forecast", help="forecast past the end of a series with a forecast run",
+                       description="Forecast past the end of a series, with prediction "
+                                   "intervals (scaled by the run's calibration factor when it "
+                                   "was trained with model.calibrate=true).")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory of `rnnkit train forecast`")
     p.add_argument("--input", default=None, metavar="CSV",
                    help="a series with the run's columns (default: the run's own data)")

@@ -9,7 +9,11 @@ Metrics, pooled over folds, steps and targets (y actual, f forecast, [l, u] the 
   sMAPE = 100 * mean 2|y - f| / (|y| + |f|)  (percent, 0..200),
   MASE = mean |y - f| / s_k, s_k the in-sample MAE of the seasonal naive forecast (period m;
          m = 1 when the history is too short) on target k's history before the first origin,
-  coverage = share of y inside [l, u].
+  coverage = share of y inside [l, u],
+  iscore = mean (u - l) + (2 / alpha) (l - y) [y < l] + (2 / alpha) (y - u) [y > u], the
+           interval score of the level 1 - alpha interval (Gneiting & Raftery 2007; original
+           units, lower is better): width plus a penalty for each miss, so neither too narrow
+           nor too wide intervals score well.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import numpy as np
 from rnnkit.errors import ConfigError
 from rnnkit.tasks import _forecast_baselines as B
 
-METRICS = ("mae", "rmse", "smape", "mase", "coverage")
+METRICS = ("mae", "rmse", "smape", "mase", "coverage", "iscore")
 
 
 def mase_scale(history: np.ndarray, season: int) -> np.ndarray:
@@ -32,14 +36,17 @@ def mase_scale(history: np.ndarray, season: int) -> np.ndarray:
 
 
 def score(y: np.ndarray, f: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-          scale: np.ndarray) -> dict[str, float]:
-    """Metrics of forecasts (F, H, K) against actuals (F, H, K); see the module doc."""
+          scale: np.ndarray, level: float) -> dict[str, float]:
+    """Metrics of forecasts (F, H, K) with level intervals [lo, hi] against actuals (F, H, K);
+    see the module doc."""
     err = y - f
+    alpha = 1.0 - level
+    iscore = (hi - lo) + 2 / alpha * ((lo - y) * (y < lo) + (y - hi) * (y > hi))
     denom = np.abs(y) + np.abs(f)
     smape = np.where(denom > 0, 2 * np.abs(err) / np.where(denom > 0, denom, 1), 0.0)
     return {"mae": float(np.abs(err).mean()), "rmse": float(np.sqrt((err ** 2).mean())),
             "smape": float(100 * smape.mean()), "mase": float((np.abs(err) / scale).mean()),
-            "coverage": float(((y >= lo) & (y <= hi)).mean())}
+            "coverage": float(((y >= lo) & (y <= hi)).mean()), "iscore": float(iscore.mean())}
 
 
 def baseline_names(text: str) -> list[str]:
@@ -87,7 +94,7 @@ def backtest(values: np.ndarray, origins: list[int], horizon: int, season: int, 
         forecasts[name] = tuple(np.stack([p[i] for p in parts]) for i in range(3))
     out = {}
     for name, parts in forecasts.items():
-        out[name] = {"metrics": score(actual, *parts, scale),
+        out[name] = {"metrics": score(actual, *parts, scale, level),
                      **{key: np.asarray(p).tolist()
                         for key, p in zip(("point", "lower", "upper"), parts, strict=True)}}
         if orders.get(name):  # ARIMA (p, d, q) per target

@@ -18,6 +18,7 @@ from rnnkit.data.series import TimeSeries
 from rnnkit.data.windows import fit_scaled, make_layout, windows
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.models.ensemble import count_members
+from rnnkit.models.forecast_calibration import Calibrated
 from rnnkit.tasks._forecast_backtest import backtest, baseline_names, table
 from rnnkit.tasks.forecast import Config, ForecastTask, read_series, task_from_metadata
 
@@ -29,7 +30,24 @@ def rebuild(config: dict, metadata: dict, state_dict: dict, device: str = "cpu")
     n = count_members(state_dict)  # a seed ensemble (train.ensemble = n) or one model (0)
     model = task.ensemble([task.build_model() for _ in range(n)]) if n else task.build_model()
     model.load_state_dict(state_dict)
-    return task, model.to(device).eval()
+    return task, calibrated(task, model, metadata).to(device).eval()
+
+
+def calibrated(task: ForecastTask, model, metadata: dict):
+    """`model` with its intervals scaled by the run's fitted factor when model.calibrate is
+    set (metadata["calibration"], from RUN_DIR/calibration.json), else `model` itself."""
+    m = task.cfg.model
+    if not m.calibrate:
+        return model
+    fitted = metadata.get("calibration")
+    if not fitted:
+        raise ConfigError("model.calibrate=true: this run has no calibration.json (trained "
+                          "before rnnkit had calibration, or without validation windows); "
+                          "train it again, or set --model.calibrate=false")
+    if fitted["level"] != m.level:
+        raise ConfigError(f"model.level: the calibration was fitted for {fitted['level']}, "
+                          f"got {m.level}")
+    return Calibrated(model, m.head, fitted["scale"])
 
 
 def _check_columns(task: ForecastTask, ts: TimeSeries) -> None:
@@ -63,6 +81,7 @@ def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
     layout = make_layout(len(ts), d.lookback, d.horizon, d.folds, d.stride, 0, ts.name)
     level = task.cfg.model.level
     k = len(ts.target_names)
+    refit_scales = []  # the interval scale of each refit (None: not calibrated)
 
     def rnnkit_forecast(origins):
         if refit is None:  # the run's model from every origin
@@ -74,6 +93,7 @@ def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
             cut = refit_cut(len(ts), o, d)
             run = refit([f"--data.drop_last={cut}", "--data.folds=1"], f"origin-{o}")
             task_o, model_o = rebuild(*run, device)
+            refit_scales.append(_scale(task_o, run[1]))
             x, _ = windows(scaled_series(task_o, ts), np.asarray([o]), d.lookback, d.horizon, k)
             parts.append(task_o.predict_scaled(model_o, x))
         return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
@@ -83,6 +103,7 @@ def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
     report = {"data": ts.name, "horizon": d.horizon, "folds": d.folds, "level": level,
               "season": ts.season, "origins": [ts.times[o] for o in layout.origins],
               "refit": refit is not None,
+              "calibration": refit_scales if refit is not None else _scale(task, metadata),
               **{name: r["metrics"] for name, r in results.items()}}
     if run_dir is not None:
         run_dir = Path(run_dir)
@@ -92,6 +113,11 @@ def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
         report["plot"] = str(plot_backtest(ts, layout.origins, d.horizon, results,
                                            run_dir / "backtest.png"))
     return report
+
+
+def _scale(task: ForecastTask, metadata: dict) -> float | None:
+    """The interval scale applied to the run's model (None: not calibrated)."""
+    return metadata["calibration"]["scale"] if task.cfg.model.calibrate else None
 
 
 def refit_cut(n: int, origin: int, d) -> int:
@@ -106,10 +132,20 @@ def format_report(report: dict) -> str:
                if isinstance(v, dict) and "mae" in v}
     lines = [f"data {report['data']}: {report['folds']} fold(s) of {report['horizon']} steps "
              f"from {', '.join(report['origins'])}; season {report['season']}; "
-             f"rnnkit {'refitted at each origin' if report.get('refit') else 'trained once'}; "
-             f"coverage of the {report['level']:.0%} interval", table(methods)]
+             f"rnnkit {'refitted at each origin' if report.get('refit') else 'trained once'}"
+             f"{_scale_note(report)}; coverage of the {report['level']:.0%} interval",
+             table(methods)]
     lines += [f"{k}: {report[k]}" for k in ("table", "plot") if k in report]
     return "\n".join(lines)
+
+
+def _scale_note(report: dict) -> str:
+    scale = report.get("calibration")
+    if isinstance(scale, list):  # --refit: each refit's own factor
+        scale = [s for s in scale if s is not None]
+        return (f", intervals x{min(scale):.3g}..{max(scale):.3g} (each refit's, fitted on its "
+                "validation windows)") if scale else ""
+    return "" if scale is None else f", intervals x{scale:.3g} (fitted on validation)"
 
 
 def _plt():

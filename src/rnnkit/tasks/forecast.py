@@ -35,6 +35,7 @@ from rnnkit.data.windows import (
     windows,
 )
 from rnnkit.errors import ConfigError, DataError
+from rnnkit.models.forecast_calibration import fit_scale
 from rnnkit.models.forecaster import (
     ForecastEnsemble,
     Forecaster,
@@ -75,6 +76,7 @@ class ModelConfig:
     base: str = "auto"  # "none"|"last"|"seasonal"|"seasonal_drift"; auto = seasonal if season > 1
     relative: bool = True  # encoder sees each window relative to its last value
     linear: bool = False  # linear AR highway (LSTNet) from the window to the mean
+    calibrate: bool = False  # scale the intervals by the factor fitted on the validation windows
     impl: str = "auto"
 
 
@@ -210,6 +212,19 @@ class ForecastTask:
                 "rmse": float(np.sqrt((err ** 2).mean())),
                 "coverage": float(((true >= lo) & (true <= hi)).mean())}
 
+    @torch.no_grad()
+    def calibrate(self, model) -> dict | None:
+        """The interval scale factor of `model` fitted on the validation windows only
+        (rnnkit.models.forecast_calibration.fit_scale), None without validation windows; the
+        engine saves it after training in RUN_DIR/calibration.json, and evaluate and forecast
+        apply it when model.calibrate is set."""
+        m = self.cfg.model
+        if self.valid_x is None or self.valid_x is self.train_x:
+            return None
+        dev = next(model.parameters()).device
+        params = model(torch.from_numpy(self.valid_x).to(dev)).cpu()
+        return fit_scale(params, torch.from_numpy(self.valid_y), m.head, m.level)
+
     def metadata(self) -> dict:
         return {"task": self.name, **self.info}
 
@@ -230,6 +245,9 @@ def make_task(cfg: Config) -> ForecastTask:
             "season": ts.season, "freq": ts.freq, "transform": transform,
             "base": _base(cfg.model, ts.season, d.lookback), "scaler": scaled.scaler.to_dict(),
             "layout": layout.to_dict()}
+    if cfg.model.calibrate and d.valid_folds < 1:
+        raise ConfigError("model.calibrate=true: the factor is fitted on the validation windows; "
+                          f"expected data.valid_folds >= 1, got {d.valid_folds}")
     task = ForecastTask(cfg, info, scaled)
     task.build_model()  # check the model settings now, before any training starts
     return task

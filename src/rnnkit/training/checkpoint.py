@@ -167,8 +167,21 @@ def load_run(run_dir: str | Path,
 
     The config dict is config.json: {"task_name", "task": {...the task's Config...}, "train",
     "optim", "sched", "guard", "command_line", ...}; rebuild the task's config with
-    `rnnkit.config.build(module.Config, cfg["task"])`.
+    `rnnkit.config.build(module.Config, cfg["task"])`. When the run has a calibration.json
+    (rnnkit.training.calibration), its `which` entry is metadata["calibration"].
     """
+    config, metadata, state_dict = _load_weights(run_dir, which)
+    path = Path(run_dir) / "calibration.json"
+    if path.is_file():
+        fitted = json.loads(path.read_text())
+        if which in fitted:
+            metadata = {**metadata, "calibration": fitted[which]}
+    return config, metadata, state_dict
+
+
+def _load_weights(run_dir: str | Path,
+                  which: str) -> tuple[dict, dict, dict[str, torch.Tensor]]:
+    """load_run without the calibration (the members of an ensemble: theirs is not used)."""
     run_dir = Path(run_dir)
     config_path = run_dir / "config.json"
     if not config_path.is_file():
@@ -191,7 +204,7 @@ def _load_members(run_dir: Path, which: str, n: int) -> tuple[dict, dict[str, to
         if not (member / "config.json").is_file():
             raise RnnkitError(f"{run_dir}: an ensemble of {n} members, but member {k} is missing "
                               f"(no {member}/config.json); finish it with --resume {run_dir}")
-        _, meta, state = load_run(member, which)
+        _, meta, state = _load_weights(member, which)
         if metadata is None:
             metadata = meta
         elif meta != metadata:

@@ -73,14 +73,20 @@ def train_ensemble(task: Task, cfg: RunConfig, run_dir: Path, train_one, prepare
             "restores": sum(s["restores"] for s in summaries)}
 
 
+def trained_model(task: Task, run_dir: Path, which: str) -> torch.nn.Module:
+    """The run's `which` checkpoint as one model in eval mode (the members' ensemble for an
+    ensemble run), on the CPU."""
+    _, _, state_dict = load_run(run_dir, which)
+    n = count_members(state_dict)
+    model = task.ensemble([task.build_model() for _ in range(n)]) if n else task.build_model()
+    model.load_state_dict(state_dict)
+    return model.eval()
+
+
 @torch.no_grad()
 def score_members(task: Task, run_dir: Path, which: str) -> dict[str, float]:
     """The task's validation metrics of the members' `which` checkpoints, averaged."""
-    _, _, state_dict = load_run(run_dir, which)
-    n = count_members(state_dict)
-    model = task.ensemble([task.build_model() for _ in range(n)])
-    model.load_state_dict(state_dict)
-    model.eval()
+    model = trained_model(task, run_dir, which)
     return {k: float(v) for k, v in task.evaluate(model).items()}
 
 

@@ -19,6 +19,7 @@ import torch
 from rnnkit._version import __version__
 from rnnkit.errors import RnnkitError
 from rnnkit.training import distributed as D
+from rnnkit.training.calibration import write_calibration
 from rnnkit.training.checkpoint import checkpoint_dir, write_json_atomic
 from rnnkit.training.ensemble import train_ensemble
 from rnnkit.training.metrics_log import truncate_after
@@ -63,16 +64,24 @@ def train(task: Task, cfg: RunConfig, run_dir: str | Path, *, resume: bool = Fal
     """Train `task` under `cfg`, writing to `run_dir`; returns the run's summary. With
     train.ensemble = N > 1, N members in run_dir/members/<k> (rnnkit.training.ensemble)."""
     run_dir = Path(run_dir)
-    t = cfg.train
-    if t.ensemble > 1:
+    if cfg.train.ensemble > 1:
         def one(task_, member_cfg, member_dir, again):
-            return train(task_, member_cfg, member_dir, resume=again, argv=argv,
-                         progress=progress)
+            return _train_one(task_, member_cfg, member_dir, again, argv, progress)
 
         def prepare(directory, run_cfg, again):
             _prepare_run_dir(directory, run_cfg, again, argv)
 
-        return train_ensemble(task, cfg, run_dir, one, prepare, resume=resume)
+        result = train_ensemble(task, cfg, run_dir, one, prepare, resume=resume)
+    else:
+        result = _train_one(task, cfg, run_dir, resume, argv, progress)
+    if result.get("rank", 0) == 0 and callable(getattr(task, "calibrate", None)):
+        write_calibration(task, run_dir)
+    return result
+
+
+def _train_one(task: Task, cfg: RunConfig, run_dir: Path, resume: bool,
+               argv: list[str] | None, progress: str) -> dict:
+    t = cfg.train
     if t.threads > 0:
         torch.set_num_threads(t.threads)
     device = _device(t.device)
