@@ -9,6 +9,14 @@ horizon steps.
 Heads (P numbers per step and target, in the scaled space):
 - "gaussian": mean mu and log-variance s; loss = mean of 0.5 * (s + (y - mu)^2 / exp(s))
   (the Gaussian NLL without its constant 0.5 log 2 pi); a level-a interval is mu +- z sigma.
+- "student_t": location mu, log squared scale s = log sigma^2 and r = log(nu - 2) (nu > 2
+  degrees of freedom: a finite variance sigma^2 nu / (nu - 2)); loss = mean of the NLL
+      log G(nu/2) - log G((nu+1)/2) + 0.5 log(nu pi) + s/2
+      + (nu+1)/2 log(1 + (y - mu)^2 / (nu sigma^2))
+  (G the gamma function); a level-a interval is mu +- t_nu sigma, t_nu the (1+a)/2 quantile of
+  Student's t with nu degrees of freedom. Heavier tails than the Gaussian: a few large errors
+  widen the interval instead of the whole spread. `df` = 0 learns nu per step and target
+  (r from the head, clamped to [-3, 6]: nu in [2.05, 405]); df > 2 fixes it.
 - "quantile": the quantiles (1-a)/2, 0.5, (1+a)/2 of `level` a, trained with the pinball loss;
   sorted before use so the interval never crosses.
 
@@ -37,6 +45,7 @@ to a SARIMA). It needs the window length: `lookback`, fixed at construction.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -46,7 +55,7 @@ from torch import nn
 from rnnkit.errors import ConfigError
 from rnnkit.layers import GRU, LSTM, RNN
 
-HEADS = ("gaussian", "quantile")
+HEADS = ("gaussian", "student_t", "quantile")
 BASES = ("none", "last", "seasonal", "seasonal_drift")
 LAYERS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
 
@@ -61,6 +70,7 @@ class ForecasterConfig:
     num_layers: int = 1
     dropout: float = 0.0
     head: str = "gaussian"
+    df: float = 0.0  # student_t: degrees of freedom, 0 = learned per step and target
     level: float = 0.9  # the quantile head's interval; the Gaussian's default interval
     base: str = "last"
     season: int = 1
@@ -80,6 +90,8 @@ class ForecasterConfig:
         if self.hidden_size < 1 or self.num_layers < 1:
             raise ConfigError("model.hidden_size and model.num_layers: expected integers >= 1, "
                               f"got {self.hidden_size}, {self.num_layers}")
+        if not (self.df == 0 or self.df > 2):
+            raise ConfigError(f"model.df: expected 0 (learned) or a number > 2, got {self.df}")
         if self.linear and self.lookback < 1:
             raise ConfigError(f"model.linear=true needs the window length: expected lookback "
                               f">= 1, got {self.lookback}")
@@ -89,7 +101,7 @@ class Forecaster(nn.Module):
     def __init__(self, cfg: ForecasterConfig):
         super().__init__()
         self.cfg = cfg
-        self.n_params = 2 if cfg.head == "gaussian" else 3
+        self.n_params = 2 if cfg.head == "gaussian" else 3  # mean, log sigma^2 (, log(nu - 2))
         self.rnn = LAYERS[cfg.cell](cfg.n_targets + cfg.n_covariates, cfg.hidden_size,
                                     cfg.num_layers, batch_first=True,
                                     dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
@@ -145,25 +157,64 @@ class Forecaster(nn.Module):
         if c.head == "gaussian":
             mean = raw[..., :1] + base
             return torch.cat([mean, raw[..., 1:].clamp(-12.0, 8.0)], dim=-1)
+        if c.head == "student_t":
+            mean, log_s2 = raw[..., :1] + base, raw[..., 1:2].clamp(-12.0, 8.0)
+            if c.df:  # fixed nu: the head's third output is unused
+                log_nu2 = torch.full_like(mean, math.log(c.df - 2.0))
+            else:
+                log_nu2 = raw[..., 2:].clamp(-3.0, 6.0)
+            return torch.cat([mean, log_s2, log_nu2], dim=-1)
         return raw + base
 
 
-def forecast_loss(params: torch.Tensor, y: torch.Tensor, head: str, level: float) -> torch.Tensor:
-    """Mean loss of (B, H, K, P) parameters against targets (B, H, K)."""
+def forecast_loss(params: torch.Tensor, y: torch.Tensor, head: str, level: float,
+                  point_weight: float = 0.0) -> torch.Tensor:
+    """Mean loss of (B, H, K, P) parameters against targets (B, H, K); `point_weight` w > 0
+    adds w * mean (y - point)^2 (the mean, or the median of the quantile head), a squared-error
+    term that pulls the point forecast towards the RMSE optimum beside the likelihood."""
     if head == "gaussian":
         mean, logvar = params[..., 0], params[..., 1]
-        return 0.5 * (logvar + (y - mean) ** 2 * torch.exp(-logvar)).mean()
-    taus = params.new_tensor([(1 - level) / 2, 0.5, (1 + level) / 2])
-    err = y.unsqueeze(-1) - params  # (B, H, K, 3)
-    return torch.maximum(taus * err, (taus - 1) * err).mean()
+        loss = 0.5 * (logvar + (y - mean) ** 2 * torch.exp(-logvar)).mean()
+    elif head == "student_t":
+        loss = student_t_nll(params, y).mean()
+    else:
+        taus = params.new_tensor([(1 - level) / 2, 0.5, (1 + level) / 2])
+        err = y.unsqueeze(-1) - params  # (B, H, K, 3)
+        loss = torch.maximum(taus * err, (taus - 1) * err).mean()
+    if point_weight:
+        point = params[..., 0] if head != "quantile" else params.sort(dim=-1).values[..., 1]
+        loss = loss + point_weight * ((y - point) ** 2).mean()
+    return loss
+
+
+def student_t_nll(params: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """(B, H, K) negative log-likelihood of y under Student's t with the (B, H, K, 3) parameters
+    [mu, log sigma^2, log(nu - 2)] (see the module doc)."""
+    mu, log_s2, nu = params[..., 0], params[..., 1], 2.0 + torch.exp(params[..., 2])
+    z2 = (y - mu) ** 2 * torch.exp(-log_s2) / nu
+    return (torch.lgamma(nu / 2) - torch.lgamma((nu + 1) / 2) + 0.5 * torch.log(nu * math.pi)
+            + 0.5 * log_s2 + 0.5 * (nu + 1) * torch.log1p(z2))
+
+
+def t_quantile(nu: torch.Tensor, p: float) -> torch.Tensor:
+    """The p-quantile of Student's t with nu (a tensor) degrees of freedom (scipy, which
+    statsmodels, needed for forecasting anyway, brings)."""
+    from scipy.stats import t as student_t
+
+    q = student_t.ppf(p, nu.detach().double().cpu().numpy())
+    return torch.as_tensor(q, dtype=nu.dtype, device=nu.device)
 
 
 def point_and_interval(params: torch.Tensor, head: str, level: float):
-    """(point, lower, upper), each (B, H, K): Gaussian mean +- z sigma at `level`; for the
+    """(point, lower, upper), each (B, H, K): Gaussian mean +- z sigma at `level` (Student-t:
+    mu +- t_nu sigma); for the
     quantile head the trained quantiles (its `level` is fixed at training)."""
-    if head == "gaussian":
+    if head in ("gaussian", "student_t"):
         mean, sigma = params[..., 0], torch.exp(0.5 * params[..., 1])
-        z = NormalDist().inv_cdf(0.5 + level / 2)
+        if head == "gaussian":
+            z = NormalDist().inv_cdf(0.5 + level / 2)
+        else:
+            z = t_quantile(2.0 + torch.exp(params[..., 2]), 0.5 + level / 2)
         return mean, mean - z * sigma, mean + z * sigma
     q = params.sort(dim=-1).values
     return q[..., 1], q[..., 0], q[..., 2]
@@ -176,6 +227,8 @@ class ForecastEnsemble(nn.Module):
     - gaussian: the members' equal-weight mixture, matched by one Gaussian:
         mean = (1/N) sum_k mu_k,  variance = (1/N) sum_k (sigma_k^2 + mu_k^2) - mean^2
       (the mixture's own mean and variance: the members' spread widens the interval);
+    - student_t: the same moments (member variance sigma_k^2 nu_k / (nu_k - 2)), matched by one
+      Student-t whose nu is the members' mean nu (sigma^2 = variance (nu - 2) / nu);
     - quantile: each quantile averaged over the members (each member's sorted first).
     """
 
@@ -194,6 +247,13 @@ class ForecastEnsemble(nn.Module):
         if self.head == "quantile":
             return outs.sort(dim=-1).values.mean(0)
         mu, var = outs[..., 0], torch.exp(outs[..., 1])  # (N, B, H, K)
+        if self.head == "student_t":
+            nu = 2.0 + torch.exp(outs[..., 2])
+            var = var * nu / (nu - 2)
         mean = mu.mean(0)
         mix = (var + mu ** 2).mean(0) - mean ** 2  # = mean var + variance of the means
-        return torch.stack([mean, torch.log(mix.clamp_min(1e-12))], dim=-1)
+        if self.head == "gaussian":
+            return torch.stack([mean, torch.log(mix.clamp_min(1e-12))], dim=-1)
+        nu = nu.mean(0)
+        s2 = mix * (nu - 2) / nu
+        return torch.stack([mean, torch.log(s2.clamp_min(1e-12)), torch.log(nu - 2)], dim=-1)
