@@ -65,6 +65,17 @@ def test_losses_by_hand():
     assert hi.item() - mean.item() == pytest.approx(1.6448536 * 2.0, rel=1e-5)
 
 
+def test_trend_season_base_extrapolates_level_trend_and_season_exactly():
+    model = zero_head(Forecaster(ForecasterConfig(horizon=5, base="trend_season", season=4)))
+    season = torch.tensor([0.0, 2.0, -1.0, 1.0])
+    t = torch.arange(21.0)
+    y = 3 + 0.5 * t + season[t.long() % 4]  # steps 0..15 the window, 16..20 the truth
+    torch.testing.assert_close(model(y[:16].view(1, 16, 1))[0, :, 0, 0], y[16:])
+    with pytest.raises(ConfigError, match=r"base=trend_season needs data.lookback >= season "
+                                          r"\+ 2 \(6\), got lookback 5"):
+        model(torch.zeros(1, 5, 1))
+
+
 def test_student_t_loss_and_interval_by_hand():
     # mu 1, sigma 2 (log sigma^2 = log 4), nu 5 (log(nu - 2) = log 3); y = 4
     params = torch.tensor([[[[1.0, math.log(4.0), math.log(3.0)]]]], dtype=torch.float64)

@@ -32,7 +32,13 @@ window's mean per-season increase d times the number of seasons ahead:
 
     f_h = y_{L-m+(h mod m)} + d * (floor(h / m) + 1),   d = mean_{t=m}^{L-1} (y_t - y_{t-m})
 
-(h = 0..H-1, m the season; the seasonal naive with drift), "none" nothing.
+(h = 0..H-1, m the season; the seasonal naive with drift), "trend_season" a classical
+decomposition fitted on each window by least squares and extrapolated,
+
+    y_t ~ a + b t + s_(t mod m)   (t = 0..L-1; s_0 = 0 so the design has full rank),
+
+a fixed linear map of the window, F = X_future pinv(X_window) (H, L) (needs lookback >= m + 2),
+"none" nothing.
 
 `linear` (off by default) adds a linear autoregressive "highway" in parallel to the RNN, as in
 LSTNet (Lai et al. 2018): one Linear(L, H) shared by the targets maps each target's encoder
@@ -45,6 +51,7 @@ to a SARIMA). It needs the window length: `lookback`, fixed at construction.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -56,7 +63,7 @@ from rnnkit.errors import ConfigError
 from rnnkit.layers import GRU, LSTM, RNN
 
 HEADS = ("gaussian", "student_t", "quantile")
-BASES = ("none", "last", "seasonal", "seasonal_drift")
+BASES = ("none", "last", "seasonal", "seasonal_drift", "trend_season")
 LAYERS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
 
 
@@ -122,11 +129,13 @@ class Forecaster(nn.Module):
             return y.new_zeros(y.shape[0], c.horizon, c.n_targets)
         if c.base == "last":
             return y[:, -1:, :].expand(-1, c.horizon, -1)
-        need = c.season if c.base == "seasonal" else c.season + 1
+        more = {"seasonal": "", "seasonal_drift": " + 1", "trend_season": " + 2"}[c.base]
+        need = c.season + int(more[-1:] or 0)
         if y.shape[1] < need:
-            more = " + 1" if c.base == "seasonal_drift" else ""
             raise ConfigError(f"model.base={c.base} needs data.lookback >= season{more} "
                               f"({need}), got lookback {y.shape[1]}")
+        if c.base == "trend_season":  # (H, L) @ (B, L, K) -> (B, H, K)
+            return trend_season_map(y.shape[1], c.horizon, c.season).to(y) @ y
         h = torch.arange(c.horizon, device=x.device)
         out = y[:, h % c.season + y.shape[1] - c.season, :]  # (B, H, K) seasonal naive
         if c.base == "seasonal_drift":  # + mean per-season increase per season ahead
@@ -165,6 +174,16 @@ class Forecaster(nn.Module):
                 log_nu2 = raw[..., 2:].clamp(-3.0, 6.0)
             return torch.cat([mean, log_s2, log_nu2], dim=-1)
         return raw + base
+
+
+@functools.lru_cache(maxsize=8)
+def trend_season_map(lookback: int, horizon: int, season: int) -> torch.Tensor:
+    """(H, L) float64: the least-squares fit of level + linear trend + season dummies on a window
+    of `lookback` steps, extrapolated `horizon` steps (base "trend_season", see the module doc)."""
+    t = torch.arange(lookback + horizon, dtype=torch.float64)
+    dummies = torch.nn.functional.one_hot(t.long() % season, season)[:, 1:].double()
+    design = torch.cat([torch.ones_like(t)[:, None], t[:, None] / lookback, dummies], dim=1)
+    return design[lookback:] @ torch.linalg.pinv(design[:lookback])
 
 
 def forecast_loss(params: torch.Tensor, y: torch.Tensor, head: str, level: float,

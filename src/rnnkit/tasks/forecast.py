@@ -76,7 +76,7 @@ class ModelConfig:
     df: float = 0.0  # student_t: degrees of freedom nu (> 2), 0 = learned per step and target
     point_weight: float = 0.0  # w: loss + w * mean squared error of the point forecast
     level: float = 0.9  # prediction interval level
-    base: str = "auto"  # "none"|"last"|"seasonal"|"seasonal_drift"; auto = seasonal if season > 1
+    base: str = "auto"  # none|last|seasonal|seasonal_drift|trend_season; auto: seasonal if m > 1
     relative: bool = True  # encoder sees each window relative to its last value
     linear: bool = False  # linear AR highway (LSTNet) from the window to the mean
     calibrate: bool = False  # scale the intervals by the factor fitted on the validation windows
