@@ -76,6 +76,23 @@ def test_trend_season_base_extrapolates_level_trend_and_season_exactly():
         model(torch.zeros(1, 5, 1))
 
 
+def test_residual_inputs_are_what_the_trend_season_fit_leaves():
+    torch.manual_seed(0)
+    cfg = ForecasterConfig(horizon=3, base="trend_season", season=4, residual=True, linear=True,
+                           lookback=12)
+    model = Forecaster(cfg).eval()
+    t = torch.arange(12.0)
+    clean = (1 + 0.3 * t + torch.tensor([0.0, 1.0, -2.0, 0.5])[t.long() % 4]).view(1, 12, 1)
+    noise = torch.randn(1, 12, 1)
+    # trend + season move the forecast's mean by their own extrapolation and nothing else:
+    # the RNN and the highway see the same residuals
+    both, alone = model(clean + noise), model(noise)
+    torch.testing.assert_close(both[..., 1], alone[..., 1])
+    torch.testing.assert_close(both[..., 0] - alone[..., 0], model.base_values(clean))
+    with pytest.raises(ConfigError, match="expected model.base=trend_season, got 'seasonal'"):
+        ForecasterConfig(base="seasonal", residual=True)
+
+
 def test_student_t_loss_and_interval_by_hand():
     # mu 1, sigma 2 (log sigma^2 = log 4), nu 5 (log(nu - 2) = log 3); y = 4
     params = torch.tensor([[[[1.0, math.log(4.0), math.log(3.0)]]]], dtype=torch.float64)

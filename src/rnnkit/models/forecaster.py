@@ -40,6 +40,10 @@ decomposition fitted on each window by least squares and extrapolated,
 a fixed linear map of the window, F = X_future pinv(X_window) (H, L) (needs lookback >= m + 2),
 "none" nothing.
 
+`residual` (off by default; needs base "trend_season") feeds the encoder, instead, each window's
+target inputs minus that base's in-sample least-squares fit, (I - X pinv(X)) y: the RNN (and the
+linear highway) see only what level, trend and season leave, and correct the base with it.
+
 `linear` (off by default) adds a linear autoregressive "highway" in parallel to the RNN, as in
 LSTNet (Lai et al. 2018): one Linear(L, H) shared by the targets maps each target's encoder
 input window (relative to its last value when `relative`) to the horizon, and is added to the
@@ -82,6 +86,7 @@ class ForecasterConfig:
     base: str = "last"
     season: int = 1
     relative: bool = True  # encoder inputs: target channels minus the window's last value
+    residual: bool = False  # encoder inputs: targets minus the window's trend_season fit
     linear: bool = False  # linear AR highway from the window to the mean (needs lookback)
     lookback: int = 0  # L; only the linear highway needs it
     impl: str = "auto"
@@ -99,6 +104,10 @@ class ForecasterConfig:
                               f"got {self.hidden_size}, {self.num_layers}")
         if not (self.df == 0 or self.df > 2):
             raise ConfigError(f"model.df: expected 0 (learned) or a number > 2, got {self.df}")
+        if self.residual and self.base != "trend_season":
+            raise ConfigError(f"model.residual=true: the inputs are the residuals of the "
+                              f"trend_season fit; expected model.base=trend_season, got "
+                              f"{self.base!r}")
         if self.linear and self.lookback < 1:
             raise ConfigError(f"model.linear=true needs the window length: expected lookback "
                               f">= 1, got {self.lookback}")
@@ -147,13 +156,17 @@ class Forecaster(nn.Module):
         """(B, L, K + C) -> (B, H, K, P): [mean, log-variance] or three quantiles."""
         c = self.cfg
         inputs = x
-        if c.relative:  # (B, L, K) targets relative to the last step; covariates as they are
+        base = self.base_values(x)  # (B, H, K)
+        if c.residual:  # (B, L, K) targets minus their in-sample trend_season fit
+            y = x[..., : c.n_targets]
+            fit = trend_season_map(y.shape[1], 0, c.season, in_sample=True).to(y) @ y
+            inputs = torch.cat([y - fit, x[..., c.n_targets:]], dim=-1)
+        elif c.relative:  # (B, L, K) targets relative to the last step; covariates as they are
             last = x[:, -1:, : c.n_targets]
             inputs = torch.cat([x[..., : c.n_targets] - last, x[..., c.n_targets:]], dim=-1)
         out = self.rnn(inputs)[1]
         h_last = (out[0] if isinstance(out, tuple) else out)[-1]  # (B, Hd) top layer's state
         raw = self.head(self.drop(h_last)).view(-1, c.horizon, c.n_targets, self.n_params)
-        base = self.base_values(x)  # (B, H, K)
         if c.relative and c.base == "none":
             base = base + x[:, -1:, : c.n_targets]
         if self.linear is not None:
@@ -177,13 +190,16 @@ class Forecaster(nn.Module):
 
 
 @functools.lru_cache(maxsize=8)
-def trend_season_map(lookback: int, horizon: int, season: int) -> torch.Tensor:
+def trend_season_map(lookback: int, horizon: int, season: int,
+                     in_sample: bool = False) -> torch.Tensor:
     """(H, L) float64: the least-squares fit of level + linear trend + season dummies on a window
-    of `lookback` steps, extrapolated `horizon` steps (base "trend_season", see the module doc)."""
+    of `lookback` steps, extrapolated `horizon` steps (base "trend_season", see the module doc);
+    in_sample: (L, L), the fit on the window itself (the hat matrix X pinv(X))."""
     t = torch.arange(lookback + horizon, dtype=torch.float64)
     dummies = torch.nn.functional.one_hot(t.long() % season, season)[:, 1:].double()
     design = torch.cat([torch.ones_like(t)[:, None], t[:, None] / lookback, dummies], dim=1)
-    return design[lookback:] @ torch.linalg.pinv(design[:lookback])
+    rows = design[:lookback] if in_sample else design[lookback:]
+    return rows @ torch.linalg.pinv(design[:lookback])
 
 
 def forecast_loss(params: torch.Tensor, y: torch.Tensor, head: str, level: float,
