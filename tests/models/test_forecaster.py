@@ -93,6 +93,26 @@ def test_residual_inputs_are_what_the_trend_season_fit_leaves():
         ForecasterConfig(base="seasonal", residual=True)
 
 
+@pytest.mark.parametrize("head", ["gaussian", "student_t", "quantile"])
+def test_window_scale_makes_the_forecast_scale_with_the_window(head):
+    # inputs relative to the last value, divided by the window's amplitude: a window k times
+    # larger gets a forecast k times larger (mean, and quantiles, through the seasonal base too)
+    # and an interval k times wider; without window_scale the interval does not follow
+    torch.manual_seed(0)
+    x, k = torch.randn(3, 12, 1), 7.0
+    cfg = ForecasterConfig(horizon=4, head=head, base="seasonal", season=4, window_scale=True)
+    model = Forecaster(cfg).eval()
+    point, lo, hi = point_and_interval(model(x), head, 0.9)
+    point_k, lo_k, hi_k = point_and_interval(model(k * x), head, 0.9)
+    torch.testing.assert_close(point_k, k * point)
+    torch.testing.assert_close(hi_k - lo_k, k * (hi - lo))
+    cfg.window_scale = False
+    plain = Forecaster(cfg).eval()
+    _, lo, hi = point_and_interval(plain(x), head, 0.9)
+    _, lo_k, hi_k = point_and_interval(plain(k * x), head, 0.9)
+    assert not torch.allclose(hi_k - lo_k, k * (hi - lo), rtol=0.1)
+
+
 def test_student_t_loss_and_interval_by_hand():
     # mu 1, sigma 2 (log sigma^2 = log 4), nu 5 (log(nu - 2) = log 3); y = 4
     params = torch.tensor([[[[1.0, math.log(4.0), math.log(3.0)]]]], dtype=torch.float64)

@@ -44,6 +44,13 @@ a fixed linear map of the window, F = X_future pinv(X_window) (H, L) (needs look
 target inputs minus that base's in-sample least-squares fit, (I - X pinv(X)) y: the RNN (and the
 linear highway) see only what level, trend and season leave, and correct the base with it.
 
+`window_scale` (off by default; DeepAR's per-window scaling, Salinas et al. 2020) divides the
+encoder's target inputs by each window's scale a = mean_t |y_t - mean(y)| (per target, at least
+1e-3) and multiplies what the head says back by it: the mean's correction and sigma (log-variance
++ 2 log a) or the quantiles' offsets from the base. So the network learns errors relative to the
+window's amplitude, and a window with larger swings than any seen in training (sunspots' largest
+cycles) gets a proportionally wider interval. The base and the linear highway are unchanged.
+
 `linear` (off by default) adds a linear autoregressive "highway" in parallel to the RNN, as in
 LSTNet (Lai et al. 2018): one Linear(L, H) shared by the targets maps each target's encoder
 input window (relative to its last value when `relative`) to the horizon, and is added to the
@@ -87,6 +94,7 @@ class ForecasterConfig:
     season: int = 1
     relative: bool = True  # encoder inputs: target channels minus the window's last value
     residual: bool = False  # encoder inputs: targets minus the window's trend_season fit
+    window_scale: bool = False  # inputs / window amplitude, head's outputs * it (DeepAR)
     linear: bool = False  # linear AR highway from the window to the mean (needs lookback)
     lookback: int = 0  # L; only the linear highway needs it
     impl: str = "auto"
@@ -152,21 +160,49 @@ class Forecaster(nn.Module):
             out = out + drift * (h // c.season + 1).to(y.dtype).view(1, -1, 1)
         return out
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, L, K + C) -> (B, H, K, P): [mean, log-variance] or three quantiles."""
+    def encoder_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, L, K + C) what the encoder and the linear highway read: targets relative to the
+        last step (`relative`) or minus the window's trend_season fit (`residual`), or as
+        they are; covariates as they are."""
         c = self.cfg
-        inputs = x
-        base = self.base_values(x)  # (B, H, K)
-        if c.residual:  # (B, L, K) targets minus their in-sample trend_season fit
+        y = x[..., : c.n_targets]
+        if c.residual:
+            y = y - trend_season_map(y.shape[1], 0, c.season, in_sample=True).to(y) @ y
+        elif c.relative:
+            y = y - x[:, -1:, : c.n_targets]
+        else:
+            return x
+        return torch.cat([y, x[..., c.n_targets:]], dim=-1)
+
+    def head_outputs(self, inputs: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """(B, H, K, P) the head's raw outputs; with `window_scale` the encoder reads the
+        targets divided by the window's amplitude a, and the outputs come back times a
+        (quantile offsets and the mean's correction * a, log sigma^2 + 2 log a)."""
+        c = self.cfg
+        amp = None
+        if c.window_scale:  # (B, 1, K) each window's mean absolute deviation
             y = x[..., : c.n_targets]
-            fit = trend_season_map(y.shape[1], 0, c.season, in_sample=True).to(y) @ y
-            inputs = torch.cat([y - fit, x[..., c.n_targets:]], dim=-1)
-        elif c.relative:  # (B, L, K) targets relative to the last step; covariates as they are
-            last = x[:, -1:, : c.n_targets]
-            inputs = torch.cat([x[..., : c.n_targets] - last, x[..., c.n_targets:]], dim=-1)
+            amp = (y - y.mean(1, keepdim=True)).abs().mean(1, keepdim=True).clamp_min(1e-3)
+            inputs = torch.cat([inputs[..., : c.n_targets] / amp, inputs[..., c.n_targets:]],
+                               dim=-1)
         out = self.rnn(inputs)[1]
         h_last = (out[0] if isinstance(out, tuple) else out)[-1]  # (B, Hd) top layer's state
         raw = self.head(self.drop(h_last)).view(-1, c.horizon, c.n_targets, self.n_params)
+        if amp is None:
+            return raw
+        amp = amp.unsqueeze(-1)  # (B, 1, K, 1)
+        if c.head == "quantile":
+            return raw * amp
+        return torch.cat([raw[..., :1] * amp, raw[..., 1:2] + 2 * torch.log(amp), raw[..., 2:]],
+                         dim=-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, L, K + C) -> (B, H, K, P): [mean, log-variance], [mu, log sigma^2, log(nu - 2)]
+        or three quantiles."""
+        c = self.cfg
+        base = self.base_values(x)  # (B, H, K)
+        inputs = self.encoder_inputs(x)
+        raw = self.head_outputs(inputs, x)
         if c.relative and c.base == "none":
             base = base + x[:, -1:, : c.n_targets]
         if self.linear is not None:

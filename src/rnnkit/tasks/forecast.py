@@ -79,6 +79,7 @@ class ModelConfig:
     base: str = "auto"  # none|last|seasonal|seasonal_drift|trend_season; auto: seasonal if m > 1
     relative: bool = True  # encoder sees each window relative to its last value
     residual: bool = False  # encoder sees the window minus its trend_season fit (that base)
+    window_scale: bool = False  # inputs / each window's amplitude, outputs * it (DeepAR)
     linear: bool = False  # linear AR highway (LSTNet) from the window to the mean
     calibrate: bool = False  # scale the intervals by the factor fitted on the validation windows
     impl: str = "auto"
@@ -165,7 +166,7 @@ class ForecastTask:
             horizon=i["layout"]["horizon"], cell=m.cell, hidden_size=m.hidden_size,
             num_layers=m.num_layers, dropout=m.dropout, head=m.head, df=m.df, level=m.level,
             base=i["base"], season=i["season"], relative=m.relative, residual=m.residual,
-            linear=m.linear,
+            window_scale=m.window_scale, linear=m.linear,
             lookback=i["layout"]["lookback"], impl=m.impl)
 
     def build_model(self) -> torch.nn.Module:
