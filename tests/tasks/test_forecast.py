@@ -127,12 +127,15 @@ def test_cli_bad_csv_is_one_line(tmp_path, capsys):
 
 
 def test_student_t_head_and_point_weight_end_to_end(tmp_path, capsys):
-    # a Student-t ensemble with the squared-error term trains, is rebuilt from its run
+    # a Student-t ensemble with the squared-error term (window scale, trend_season base,
+    # residual inputs) trains, is rebuilt from its run
     # directory (three parameters per step: mu, log sigma^2, log(nu - 2)), evaluates, forecasts
     src = sine_csv(tmp_path / "s.csv")
     run = tmp_path / "run"
     assert main(["train", "forecast", f"--data.name={src}", *TINY, "--model.head=student_t",
-                 "--model.point_weight=1.0", "--train.ensemble=2", "--out", str(run)]) == 0
+                 "--model.point_weight=1.0", "--model.window_scale=true",
+                 "--model.base=trend_season", "--model.residual=true", "--train.ensemble=2",
+                 "--out", str(run)]) == 0
     capsys.readouterr()
     assert main(["evaluate", str(run), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -140,6 +143,8 @@ def test_student_t_head_and_point_weight_end_to_end(tmp_path, capsys):
     assert report["rnnkit"]["rmse"] < report["naive"]["rmse"]
     _, model = rebuild(*load_run(run))
     assert model(torch.zeros(1, 16, 1)).shape == (1, 8, 1, 3)
+    cfg = model.members[0].cfg
+    assert (cfg.window_scale, cfg.residual, cfg.base) == (True, True, "trend_season")
     assert main(["forecast", str(run)]) == 0
     mid, lo, hi = (float(v) for v in capsys.readouterr().out.splitlines()[1].split(",")[1:])
     assert lo < mid < hi
