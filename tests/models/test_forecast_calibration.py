@@ -32,6 +32,9 @@ class Overconfident(nn.Module):
         mean, sigma = x[..., 0], x[..., 1] / 2
         if self.head == "gaussian":
             return torch.stack([mean, 2 * torch.log(sigma)], dim=-1)
+        if self.head == "student_t":  # nu = 1e6: as good as the Gaussian
+            return torch.stack([mean, 2 * torch.log(sigma),
+                                torch.full_like(mean, math.log(1e6))], dim=-1)
         return torch.stack([mean + Z90 * sigma, mean, mean - Z90 * sigma], dim=-1)  # unsorted
 
 
@@ -49,7 +52,7 @@ def coverage(params, y, head, level=0.9):
     return float(((y >= lo) & (y <= hi)).double().mean())
 
 
-@pytest.mark.parametrize("head", ["gaussian", "quantile"])
+@pytest.mark.parametrize("head", ["gaussian", "student_t", "quantile"])
 def test_calibration_on_validation_restores_the_coverage_of_a_2x_overconfident_model(head):
     model = Overconfident(head)
     x_val, y_val = draw(500, seed=0)  # 4000 validation points
@@ -86,9 +89,16 @@ def test_scores_and_scale_by_hand():
     q = torch.tensor([[4.0, -1.0, 0.0], [0.0, 4.0, -1.0]]).view(1, 2, 1, 3)
     assert conformity_scores(q, y.new_tensor([-3.0, 2.0]).view(1, 2, 1),
                              "quantile").tolist() == [3.0, 0.5]
+    # student_t: mean 0, sigma 2, nu 5: half-width t_{0.95}(5) * 2 = 4.0301; scale = q itself
+    t = torch.tensor([[0.0, math.log(4.0), math.log(3.0)]] * 2).view(1, 2, 1, 3)
+    half = 2.015048373 * 2
+    scores = conformity_scores(t, y, "student_t", 0.9).tolist()
+    assert scores == pytest.approx([1 / half, 6 / half], rel=1e-6)
+    # level 0.5: the 2nd smallest score at t_{0.75}(5) = 0.7266868: 6 / (2 * 0.7266868)
+    assert fit_scale(t, y, "student_t", 0.5)["scale"] == pytest.approx(6 / 2 / 0.7266868, 1e-6)
 
 
-@pytest.mark.parametrize("head", ["gaussian", "quantile"])
+@pytest.mark.parametrize("head", ["gaussian", "student_t", "quantile"])
 def test_calibrated_keeps_the_point_and_scales_the_interval(head):
     torch.manual_seed(0)
     members = [Forecaster(ForecasterConfig(horizon=3, head=head)).eval() for _ in range(2)]
@@ -99,6 +109,8 @@ def test_calibrated_keeps_the_point_and_scales_the_interval(head):
         torch.testing.assert_close(point2, point)
         torch.testing.assert_close(hi2 - point2, 1.7 * (hi - point))
         torch.testing.assert_close(point2 - lo2, 1.7 * (point - lo))
+        if head == "student_t":  # the tails' shape (nu) is left as it was
+            torch.testing.assert_close(Calibrated(model, head, 1.7)(x)[..., 2], model(x)[..., 2])
 
 
 def test_calibration_errors():

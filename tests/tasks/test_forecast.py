@@ -1,14 +1,19 @@
 import json
 import math
+import re
 
 import numpy as np
 import pytest
+import torch
+from helpers import TINY
 
 from rnnkit.cli import main
 from rnnkit.errors import DataError
 from rnnkit.tasks import _forecast_baselines as B
 from rnnkit.tasks._forecast_backtest import backtest, mase_scale, score
+from rnnkit.tasks._forecast_run import rebuild
 from rnnkit.tasks.forecast import Config, DataConfig, make_task
+from rnnkit.training.checkpoint import load_run
 
 TOY = np.array([1.0, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6.5])  # season 4, rising
 
@@ -119,3 +124,41 @@ def test_cli_bad_csv_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0
     assert err.startswith("rnnkit: error: ") and "line 3, column 'y'" in err
+
+
+def test_student_t_head_and_point_weight_end_to_end(tmp_path, capsys):
+    # a Student-t ensemble with the squared-error term (window scale, trend_season base,
+    # residual inputs) trains, is rebuilt from its run
+    # directory (three parameters per step: mu, log sigma^2, log(nu - 2)), evaluates, forecasts
+    src = sine_csv(tmp_path / "s.csv")
+    run = tmp_path / "run"
+    assert main(["train", "forecast", f"--data.name={src}", *TINY, "--model.head=student_t",
+                 "--model.point_weight=1.0", "--model.window_scale=true",
+                 "--model.base=trend_season", "--model.residual=true", "--train.ensemble=2",
+                 "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert 0.0 <= report["rnnkit"]["coverage"] <= 1.0
+    assert report["rnnkit"]["rmse"] < report["naive"]["rmse"]
+    _, model = rebuild(*load_run(run))
+    assert model(torch.zeros(1, 16, 1)).shape == (1, 8, 1, 3)
+    cfg = model.members[0].cfg
+    assert (cfg.window_scale, cfg.residual, cfg.base) == (True, True, "trend_season")
+    assert main(["forecast", str(run)]) == 0
+    mid, lo, hi = (float(v) for v in capsys.readouterr().out.splitlines()[1].split(",")[1:])
+    assert lo < mid < hi
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("model.point_weight", "-1", "model.point_weight: expected a finite number >= 0, got -1.0"),
+    ("model.df", "1.5", r"model.df: expected 0 \(learned\) or a number > 2, got 1.5"),
+    ("model.head", "cauchy", "model.head: expected one of gaussian, student_t, quantile"),
+])
+def test_bad_head_settings_are_one_line(tmp_path, capsys, key, value, message):
+    src = sine_csv(tmp_path / "s.csv")
+    code = main(["train", "forecast", f"--data.name={src}", "--data.time_column=step",
+                 f"--{key}={value}", "--steps", "1", "--out", str(tmp_path / "run"), "--plain"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0
+    assert re.search(message, err), err

@@ -13,7 +13,8 @@ from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
 def add_parser(sub) -> None:
     p = sub.add_parser("forecast", help="forecast past the end of a series with a forecast run",
                        description="Forecast past the end of a series, with prediction "
-                                   "intervals (scaled by the run's calibration factor when it "
+                                   "intervals from the run's head (Gaussian, Student-t or "
+                                   "quantiles; scaled by the run's calibration factor when it "
                                    "was trained with model.calibrate=true).")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory of `rnnkit train forecast`")
     p.add_argument("--input", default=None, metavar="CSV",

@@ -6,6 +6,8 @@ spread around the point forecast:
 
 - gaussian head: sigma -> s * sigma (log-variance + 2 log s); the level-a interval becomes
   mu +- z_a s sigma. Score of a point: r = |y - mu| / sigma; s = q / z_a.
+- student_t head: the same on its scale sigma, with the point's own t quantile (nu varies):
+  r = |y - mu| / (t_nu sigma); s = q.
 - quantile head (sorted q_lo <= m <= q_hi): q_lo -> m - s (m - q_lo), q_hi -> m + s (q_hi - m).
   Score: r = (m - y) / (m - q_lo) below the median, (y - m) / (q_hi - m) above; s = q.
 
@@ -26,15 +28,20 @@ import torch
 from torch import nn
 
 from rnnkit.errors import ConfigError
+from rnnkit.models.forecaster import t_quantile
 
 _TINY = 1e-12  # a zero half-width: its score is huge instead of a division by zero
 
 
-def conformity_scores(params: torch.Tensor, y: torch.Tensor, head: str) -> torch.Tensor:
+def conformity_scores(params: torch.Tensor, y: torch.Tensor, head: str,
+                      level: float = 0.9) -> torch.Tensor:
     """(N,) scores r of (B, H, K, P) forecast parameters against targets (B, H, K): the
-    interval covers y exactly when r <= its scale (1 for the uncalibrated Gaussian z_a)."""
-    if head == "gaussian":
+    interval covers y exactly when r <= its scale (z_a for the uncalibrated Gaussian, else 1;
+    `level` is needed by the Student-t head only)."""
+    if head in ("gaussian", "student_t"):
         sigma = torch.exp(0.5 * params[..., 1])
+        if head == "student_t":  # the half-width of the level interval, not sigma
+            sigma = sigma * t_quantile(2.0 + torch.exp(params[..., 2]), 0.5 + level / 2)
         return ((y - params[..., 0]).abs() / sigma).flatten()
     q = params.sort(dim=-1).values
     lo, mid, hi = q[..., 0], q[..., 1], q[..., 2]
@@ -58,7 +65,7 @@ def fit_scale(params: torch.Tensor, y: torch.Tensor, head: str, level: float) ->
     the level interval on these points before and after scaling."""
     if not 0.0 < level < 1.0:
         raise ConfigError(f"model.level: expected a number in (0, 1), got {level}")
-    scores = conformity_scores(params, y, head)
+    scores = conformity_scores(params, y, head, level)
     q = conformal_quantile(scores, level)
     z = NormalDist().inv_cdf(0.5 + level / 2) if head == "gaussian" else 1.0
     scale = max(q / z, 1e-6)  # never a zero-width interval
@@ -79,9 +86,9 @@ class Calibrated(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         params = self.model(x)
-        if self.head == "gaussian":
-            return torch.stack([params[..., 0], params[..., 1] + 2 * math.log(self.scale)],
-                               dim=-1)
+        if self.head in ("gaussian", "student_t"):  # sigma -> scale * sigma; nu unchanged
+            return torch.cat([params[..., :1], params[..., 1:2] + 2 * math.log(self.scale),
+                              params[..., 2:]], dim=-1)
         q = params.sort(dim=-1).values
         mid = q[..., 1:2]
         return mid + self.scale * (q - mid)

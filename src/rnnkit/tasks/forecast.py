@@ -9,9 +9,10 @@ reports on (0: no validation part, `evaluate()` then scores the training windows
 transform (log for airline and lynx) and the per-channel scaler are fitted on the training part
 only and saved in `metadata()`.
 
-Model: rnnkit.models.forecaster (recurrent encoder, direct multi-step head, Gaussian or
-quantile output; skip connection to the naive or seasonal-naive forecast). Loss: Gaussian NLL
-or pinball loss in the scaled space. Metrics: loss, mae, rmse (original units), coverage of the
+Model: rnnkit.models.forecaster (recurrent encoder, direct multi-step head, Gaussian, Student-t
+or quantile output; skip connection to the naive or seasonal-naive forecast). Loss: Gaussian or
+Student-t NLL or pinball loss in the scaled space (+ model.point_weight times the squared error
+of the point forecast). Metrics: loss, mae, rmse (original units), coverage of the
 `model.level` interval.
 """
 
@@ -71,10 +72,14 @@ class ModelConfig:
     hidden_size: int = 32
     num_layers: int = 1
     dropout: float = 0.0
-    head: str = "gaussian"  # "gaussian" | "quantile"
+    head: str = "gaussian"  # "gaussian" | "student_t" | "quantile"
+    df: float = 0.0  # student_t: degrees of freedom nu (> 2), 0 = learned per step and target
+    point_weight: float = 0.0  # w: loss + w * mean squared error of the point forecast
     level: float = 0.9  # prediction interval level
-    base: str = "auto"  # "none"|"last"|"seasonal"|"seasonal_drift"; auto = seasonal if season > 1
+    base: str = "auto"  # none|last|seasonal|seasonal_drift|trend_season; auto: seasonal if m > 1
     relative: bool = True  # encoder sees each window relative to its last value
+    residual: bool = False  # encoder sees the window minus its trend_season fit (that base)
+    window_scale: bool = False  # inputs / each window's amplitude, outputs * it (DeepAR)
     linear: bool = False  # linear AR highway (LSTNet) from the window to the mean
     calibrate: bool = False  # scale the intervals by the factor fitted on the validation windows
     impl: str = "auto"
@@ -159,8 +164,9 @@ class ForecastTask:
         return ForecasterConfig(
             n_targets=len(i["targets"]), n_covariates=len(i["covariates"]),
             horizon=i["layout"]["horizon"], cell=m.cell, hidden_size=m.hidden_size,
-            num_layers=m.num_layers, dropout=m.dropout, head=m.head, level=m.level,
-            base=i["base"], season=i["season"], relative=m.relative, linear=m.linear,
+            num_layers=m.num_layers, dropout=m.dropout, head=m.head, df=m.df, level=m.level,
+            base=i["base"], season=i["season"], relative=m.relative, residual=m.residual,
+            window_scale=m.window_scale, linear=m.linear,
             lookback=i["layout"]["lookback"], impl=m.impl)
 
     def build_model(self) -> torch.nn.Module:
@@ -185,7 +191,7 @@ class ForecastTask:
 
     def step(self, model, batch: dict, state=None) -> StepOutput:
         m = self.cfg.model
-        loss = forecast_loss(model(batch["x"]), batch["y"], m.head, m.level)
+        loss = forecast_loss(model(batch["x"]), batch["y"], m.head, m.level, m.point_weight)
         return StepOutput(loss=loss, n_items=int(batch["y"].shape[0]))
 
     @torch.no_grad()
@@ -204,7 +210,7 @@ class ForecastTask:
         m = self.cfg.model
         dev = next(model.parameters()).device
         x, y = (torch.from_numpy(a).to(dev) for a in (self.valid_x, self.valid_y))
-        loss = forecast_loss(model(x), y, m.head, m.level).item()
+        loss = forecast_loss(model(x), y, m.head, m.level, m.point_weight).item()
         point, lo, hi = self.predict_scaled(model, self.valid_x)
         true = self.to_units(self.valid_y)
         err = point - true
@@ -245,6 +251,9 @@ def make_task(cfg: Config) -> ForecastTask:
             "season": ts.season, "freq": ts.freq, "transform": transform,
             "base": _base(cfg.model, ts.season, d.lookback), "scaler": scaled.scaler.to_dict(),
             "layout": layout.to_dict()}
+    if not (cfg.model.point_weight >= 0 and np.isfinite(cfg.model.point_weight)):
+        raise ConfigError(f"model.point_weight: expected a finite number >= 0, got "
+                          f"{cfg.model.point_weight}")
     if cfg.model.calibrate and d.valid_folds < 1:
         raise ConfigError("model.calibrate=true: the factor is fitted on the validation windows; "
                           f"expected data.valid_folds >= 1, got {d.valid_folds}")
