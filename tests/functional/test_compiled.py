@@ -177,6 +177,7 @@ def test_inference_reuses_its_scratch_across_shapes_and_keeps_threads_apart(monk
     thread.join()
     assert mine.data_ptr() != theirs[0].data_ptr()
     assert infer.scratch(torch.zeros(1), 10).data_ptr() == mine.data_ptr()  # reused
+    assert infer.scratch(torch.zeros(1), 10, "weight").data_ptr() != mine.data_ptr()  # own slot
 
 
 def test_the_build_name_follows_the_source(monkeypatch, tmp_path):

@@ -75,3 +75,12 @@ def test_fused_path_runs_onednn(monkeypatch):
             out, _ = cls(3, 4, impl="fused")(torch.randn(5, 2, 3, requires_grad=True))
         out.sum().backward()
         assert len(calls) >= 2 * 5, cls  # per-step products forward and backward
+
+
+def test_loop_weight_copies_w_transposed_into_a_given_buffer(monkeypatch):
+    monkeypatch.setenv("RNNKIT_STEP_LIBRARY", "mkl")  # not packed: W^T for BLAS
+    W = torch.randn(6, 4)
+    buf = torch.full((30,), float("nan"))
+    weight, packed = matmul.loop_weight(W, 3, out=buf)
+    assert not packed and weight.shape == (4, 6) and weight.is_contiguous()
+    assert weight.data_ptr() == buf.data_ptr() and torch.equal(weight, W.t())

@@ -45,14 +45,20 @@ def sequence_infer(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=None,
     return out, state
 
 
-def scratch(like: Tensor, numel: int) -> Tensor:
-    """A flat buffer of at least `numel` elements of like's dtype, this thread's own, reused
-    from call to call (its contents are overwritten by every user)."""
+def scratch(like: Tensor, numel: int, slot: str = "work") -> Tensor:
+    """A flat buffer of at least `numel` elements of like's dtype, this thread's own for this
+    slot ("work": the chunks or the one-pass workspace; "weight": W_hh^T), reused from call
+    to call (its contents are overwritten by every user)."""
     buffers = _SCRATCH.__dict__.setdefault("buffers", {})
-    buf = buffers.get(like.dtype)
+    buf = buffers.get((slot, like.dtype))
     if buf is None or buf.numel() < numel:
-        buf = buffers[like.dtype] = like.new_empty(numel)
+        buf = buffers[(slot, like.dtype)] = like.new_empty(numel)
     return buf[:numel]
+
+
+def _loop_weight(W_hh: Tensor, x: Tensor) -> tuple[Tensor, bool]:
+    """loop_weight with W_hh^T copied into this thread's "weight" scratch."""
+    return loop_weight(W_hh, x.shape[1], out=scratch(x, W_hh.numel(), "weight"))
 
 
 def _chunks(T: int, steps: int, reverse: bool):
@@ -79,7 +85,7 @@ def lstm_infer(cell, x: Tensor, state0: tuple, w: LayerWeights, reverse: bool = 
     K = max(1, min(T, _CHUNK_ELEMENTS // (B * 4 * H)))  # steps per chunk
     A, C, TC = scratch(x, K * B * 6 * H).split([K * B * 4 * H, K * B * H, K * B * H])
     out = x.new_empty(T, B, H)
-    weight, packed = loop_weight(w.W_hh, B)
+    weight, packed = _loop_weight(w.W_hh, x)
     bias = projection_bias(cell, w)
     for t0, t1 in _chunks(T, K, reverse):
         n = t1 - t0
@@ -129,7 +135,7 @@ def rnn_infer(cell, x: Tensor, h0: Tensor, w: LayerWeights, reverse: bool, kind:
     K = max(1, min(T, _CHUNK_ELEMENTS // (B * G)))
     A = scratch(x, K * B * G)
     out = x.new_empty(T, B, H)
-    weight, packed = loop_weight(w.W_hh, B)
+    weight, packed = _loop_weight(w.W_hh, x)
     for t0, t1 in _chunks(T, K, reverse):
         n = t1 - t0
         a = _project(A[:n * B * G].view(n, B, G), x[t0:t1], w, bias)
