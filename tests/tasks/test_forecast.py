@@ -1,6 +1,8 @@
 import json
 import math
 import re
+import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,10 +12,12 @@ from helpers import TINY
 from rnnkit.cli import main
 from rnnkit.errors import DataError
 from rnnkit.tasks import _forecast_baselines as B
+from rnnkit.tasks import forecast
 from rnnkit.tasks._forecast_backtest import backtest, mase_scale, score
 from rnnkit.tasks._forecast_run import rebuild
 from rnnkit.tasks.forecast import Config, DataConfig, make_task
 from rnnkit.training.checkpoint import load_run
+from rnnkit.training.settings import resolve
 
 TOY = np.array([1.0, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6.5])  # season 4, rising
 
@@ -162,3 +166,17 @@ def test_bad_head_settings_are_one_line(tmp_path, capsys, key, value, message):
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0
     assert re.search(message, err), err
+
+
+@pytest.mark.parametrize("name", ["co2", "sunspots"])
+def test_shipped_forecast_configs_resolve_and_build(name):
+    # the tuned configs (BENCHMARKS.md "Forecasting") must stay valid as the options change
+    path = Path(__file__).parents[2] / "configs" / f"{name}.toml"
+    cfg = resolve(forecast, "forecast", file_data=tomllib.loads(path.read_text()),
+                  file_name=str(path))
+    assert cfg.task.data.name == name and cfg.task.model.window_scale and cfg.task.model.linear
+    assert cfg.train.threads == 1 and cfg.train.ensemble == 5
+    model = make_task(cfg.task).build_model()
+    hidden = {"co2": 128, "sunspots": 32}[name]  # co2's round 4 choice; sunspots the default
+    assert tuple(model.rnn.weight_hh_l0.shape) == (4 * hidden, hidden)
+    assert model.linear is not None
