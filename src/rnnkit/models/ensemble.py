@@ -47,3 +47,13 @@ def count_members(state_dict: dict) -> int:
         raise ConfigError(f"ensemble state_dict: expected members 0..{len(ks) - 1}, got "
                           f"{sorted(ks)}")
     return len(ks)
+
+
+def model_from_state(task, state_dict: dict) -> nn.Module:
+    """`task.build_model()` with `state_dict` loaded, or, for an ensemble's state_dict
+    (members.<k>.*), `task.ensemble` of count_members(state_dict) such models. `task` is any
+    object with those two methods (a task of rnnkit.tasks)."""
+    n = count_members(state_dict)
+    model = task.ensemble([task.build_model() for _ in range(n)]) if n else task.build_model()
+    model.load_state_dict(state_dict)
+    return model

@@ -16,7 +16,7 @@ from rnnkit.data.datasets import load_dataset, load_files
 from rnnkit.data.tabular import read_text_csv
 from rnnkit.data.ts_format import read_ts
 from rnnkit.errors import DataError
-from rnnkit.models.ensemble import count_members
+from rnnkit.models.ensemble import model_from_state
 from rnnkit.tasks._metrics import plot_confusion
 from rnnkit.tasks.classify import ClassifyTask, config_from_run, task_from_metadata
 
@@ -25,11 +25,7 @@ def rebuild(config: dict, metadata: dict, state_dict: dict, device="cpu"):
     """(task without data, model in eval mode on `device`) from what load_run returns; an
     ensemble run's state_dict (members.<k>.*) gives the averaging ensemble of its members."""
     task = task_from_metadata(config_from_run(config), metadata)
-    n = count_members(state_dict)
-    model = task.ensemble([task.build_model() for _ in range(n)]) if n else task.build_model()
-    model.load_state_dict(state_dict)
-    model.to(device).eval()
-    return task, model
+    return task, model_from_state(task, state_dict).to(device).eval()
 
 
 def read_inputs(task: ClassifyTask, path, labelled: bool):

@@ -17,7 +17,7 @@ from rnnkit.config import build
 from rnnkit.data.series import TimeSeries
 from rnnkit.data.windows import fit_scaled, make_layout, windows
 from rnnkit.errors import ConfigError, DataError
-from rnnkit.models.ensemble import count_members
+from rnnkit.models.ensemble import model_from_state
 from rnnkit.models.forecast_calibration import Calibrated
 from rnnkit.tasks._forecast_backtest import backtest, baseline_names, table
 from rnnkit.tasks.forecast import Config, ForecastTask, read_series, task_from_metadata
@@ -27,9 +27,7 @@ def rebuild(config: dict, metadata: dict, state_dict: dict, device: str = "cpu")
     """(task without data, model in eval mode on `device`) from what load_run returns."""
     section = config.get("task") if isinstance(config.get("task"), dict) else config
     task = task_from_metadata(build(Config, section, source="config.json"), metadata)
-    n = count_members(state_dict)  # a seed ensemble (train.ensemble = n) or one model (0)
-    model = task.ensemble([task.build_model() for _ in range(n)]) if n else task.build_model()
-    model.load_state_dict(state_dict)
+    model = model_from_state(task, state_dict)  # one model, or a seed ensemble's
     return task, calibrated(task, model, metadata).to(device).eval()
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from rnnkit.errors import ConfigError
-from rnnkit.models.ensemble import count_members
+from rnnkit.models.ensemble import model_from_state
 from rnnkit.training.checkpoint import load_run, write_json_atomic
 from rnnkit.training.settings import RunConfig
 from rnnkit.training.task import Task
@@ -77,10 +77,7 @@ def trained_model(task: Task, run_dir: Path, which: str) -> torch.nn.Module:
     """The run's `which` checkpoint as one model in eval mode (the members' ensemble for an
     ensemble run), on the CPU."""
     _, _, state_dict = load_run(run_dir, which)
-    n = count_members(state_dict)
-    model = task.ensemble([task.build_model() for _ in range(n)]) if n else task.build_model()
-    model.load_state_dict(state_dict)
-    return model.eval()
+    return model_from_state(task, state_dict).eval()
 
 
 @torch.no_grad()

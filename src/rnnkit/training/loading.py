@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from rnnkit.config import build
-from rnnkit.models.ensemble import count_members
+from rnnkit.models.ensemble import model_from_state
 from rnnkit.training.checkpoint import load_run
 from rnnkit.training.registry import load_task_module
 
@@ -32,7 +32,5 @@ def load_trained(run_dir: str | Path, which: str = "best",
     module = load_task_module(config["task_name"])
     task_cfg = build(module.Config, config["task"], source=f"{Path(run_dir) / 'config.json'}")
     task = module.make_task(task_cfg)
-    n = count_members(weights)
-    model = task.ensemble([task.build_model() for _ in range(n)]) if n else task.build_model()
-    model.load_state_dict(weights)
+    model = model_from_state(task, weights)
     return Trained(task=task, model=model.to(device).eval(), config=config, metadata=metadata)
