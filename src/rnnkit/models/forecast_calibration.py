@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from rnnkit.errors import ConfigError
-from rnnkit.models.forecaster import t_quantile
+from rnnkit.models.forecaster import degrees_of_freedom, t_quantile
 
 _TINY = 1e-12  # a zero half-width: its score is huge instead of a division by zero
 
@@ -41,7 +41,7 @@ def conformity_scores(params: torch.Tensor, y: torch.Tensor, head: str,
     if head in ("gaussian", "student_t"):
         sigma = torch.exp(0.5 * params[..., 1])
         if head == "student_t":  # the half-width of the level interval, not sigma
-            sigma = sigma * t_quantile(2.0 + torch.exp(params[..., 2]), 0.5 + level / 2)
+            sigma = sigma * t_quantile(degrees_of_freedom(params), 0.5 + level / 2)
         return ((y - params[..., 0]).abs() / sigma).flatten()
     q = params.sort(dim=-1).values
     lo, mid, hi = q[..., 0], q[..., 1], q[..., 2]

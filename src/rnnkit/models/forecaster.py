@@ -146,10 +146,11 @@ class Forecaster(nn.Module):
             return y.new_zeros(y.shape[0], c.horizon, c.n_targets)
         if c.base == "last":
             return y[:, -1:, :].expand(-1, c.horizon, -1)
-        more = {"seasonal": "", "seasonal_drift": " + 1", "trend_season": " + 2"}[c.base]
-        need = c.season + int(more[-1:] or 0)
+        extra = {"seasonal": 0, "seasonal_drift": 1, "trend_season": 2}[c.base]  # steps
+        need = c.season + extra
         if y.shape[1] < need:
-            raise ConfigError(f"model.base={c.base} needs data.lookback >= season{more} "
+            plus = f" + {extra}" if extra else ""
+            raise ConfigError(f"model.base={c.base} needs data.lookback >= season{plus} "
                               f"({need}), got lookback {y.shape[1]}")
         if c.base == "trend_season":  # (H, L) @ (B, L, K) -> (B, H, K)
             return trend_season_map(y.shape[1], c.horizon, c.season).to(y) @ y
@@ -258,10 +259,15 @@ def forecast_loss(params: torch.Tensor, y: torch.Tensor, head: str, level: float
     return loss
 
 
+def degrees_of_freedom(params: torch.Tensor) -> torch.Tensor:
+    """nu of a student_t head's (..., 3) parameters, whose third is log(nu - 2)."""
+    return 2.0 + torch.exp(params[..., 2])
+
+
 def student_t_nll(params: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """(B, H, K) negative log-likelihood of y under Student's t with the (B, H, K, 3) parameters
     [mu, log sigma^2, log(nu - 2)] (see the module doc)."""
-    mu, log_s2, nu = params[..., 0], params[..., 1], 2.0 + torch.exp(params[..., 2])
+    mu, log_s2, nu = params[..., 0], params[..., 1], degrees_of_freedom(params)
     z2 = (y - mu) ** 2 * torch.exp(-log_s2) / nu
     return (torch.lgamma(nu / 2) - torch.lgamma((nu + 1) / 2) + 0.5 * torch.log(nu * math.pi)
             + 0.5 * log_s2 + 0.5 * (nu + 1) * torch.log1p(z2))
@@ -285,7 +291,7 @@ def point_and_interval(params: torch.Tensor, head: str, level: float):
         if head == "gaussian":
             z = NormalDist().inv_cdf(0.5 + level / 2)
         else:
-            z = t_quantile(2.0 + torch.exp(params[..., 2]), 0.5 + level / 2)
+            z = t_quantile(degrees_of_freedom(params), 0.5 + level / 2)
         return mean, mean - z * sigma, mean + z * sigma
     q = params.sort(dim=-1).values
     return q[..., 1], q[..., 0], q[..., 2]
@@ -319,7 +325,7 @@ class ForecastEnsemble(nn.Module):
             return outs.sort(dim=-1).values.mean(0)
         mu, var = outs[..., 0], torch.exp(outs[..., 1])  # (N, B, H, K)
         if self.head == "student_t":
-            nu = 2.0 + torch.exp(outs[..., 2])
+            nu = degrees_of_freedom(outs)
             var = var * nu / (nu - 2)
         mean = mu.mean(0)
         mix = (var + mu ** 2).mean(0) - mean ** 2  # = mean var + variance of the means
