@@ -16,7 +16,7 @@ def test_version(capsys):
 def test_env_lists_versions(capsys):
     assert main(["env"]) == 0
     out = capsys.readouterr().out
-    for key in ("torch", "torch_threads", "compiled_kernels", "step_products"):
+    for key in ("torch", "torch_threads", "compiled_kernels", "product_library"):
         assert key in out
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import rnnkit
-from rnnkit.functional import LayerWeights, LSTMCellMath, compiled, infer, lstm_seq
+from rnnkit.functional import LayerWeights, LSTMCellMath, compiled, infer, lstm_seq, scratch
 
 CELL = LSTMCellMath()
 
@@ -55,7 +55,7 @@ def test_a_compiler_on_path_means_the_kernel_builds():
 def test_compiled_loop_equals_python_loop(monkeypatch, dtype, B, reverse, library):
     if not compiled.available(torch.zeros(1))[0]:
         pytest.skip("the kernel is not built here (see the test above)")
-    monkeypatch.setenv("RNNKIT_STEP_LIBRARY", library)
+    monkeypatch.setenv("RNNKIT_PRODUCT_LIBRARY", library)
     case = _case(T=6, B=B, I=5, H=7, dtype=dtype)
     loop, fast = _run(*case, reverse)
     assert loop == "compiled"
@@ -162,7 +162,7 @@ def test_inference_reuses_its_scratch_across_shapes_and_keeps_threads_apart(monk
     thread has its own (two threads in one buffer would overwrite each other's gates)."""
     import threading
 
-    monkeypatch.setenv("RNNKIT_STEP_LIBRARY", library)
+    monkeypatch.setenv("RNNKIT_PRODUCT_LIBRARY", library)
     monkeypatch.setattr(infer, "_CHUNK_ELEMENTS", 300)
     for T, B, H in ((5, 2, 3), (9, 3, 6), (4, 1, 2), (9, 3, 6)):
         x, state0, w, _ = _case(T=T, B=B, I=4, H=H, dtype=torch.float32, seed=T + B)
@@ -170,14 +170,14 @@ def test_inference_reuses_its_scratch_across_shapes_and_keeps_threads_apart(monk
         out2, (h2, c2) = infer.sequence_infer(CELL, x, state0, w)
         for a, b in ((out, out2), (h, h2), (c, c2)):
             torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-6)
-    mine = infer.scratch(torch.zeros(1), 10)
+    mine = scratch.scratch(torch.zeros(1), 10)
     theirs = []
-    thread = threading.Thread(target=lambda: theirs.append(infer.scratch(torch.zeros(1), 10)))
+    thread = threading.Thread(target=lambda: theirs.append(scratch.scratch(torch.zeros(1), 10)))
     thread.start()
     thread.join()
     assert mine.data_ptr() != theirs[0].data_ptr()
-    assert infer.scratch(torch.zeros(1), 10).data_ptr() == mine.data_ptr()  # reused
-    assert infer.scratch(torch.zeros(1), 10, "weight").data_ptr() != mine.data_ptr()  # own slot
+    assert scratch.scratch(torch.zeros(1), 10).data_ptr() == mine.data_ptr()  # reused
+    assert scratch.scratch(torch.zeros(1), 10, "weight").data_ptr() != mine.data_ptr()  # own slot
 
 
 def test_the_build_name_follows_the_source(monkeypatch, tmp_path):

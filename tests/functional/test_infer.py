@@ -55,8 +55,8 @@ def test_compiled_loop_equals_the_general_loop(monkeypatch, mode, dtype, B, reve
 
 @needs_kernel
 @pytest.mark.parametrize("library", ["onednn", "mkl"])
-def test_either_step_library_gives_the_same_gru(monkeypatch, library):
-    monkeypatch.setenv("RNNKIT_STEP_LIBRARY", library)
+def test_either_product_library_gives_the_same_gru(monkeypatch, library):
+    monkeypatch.setenv("RNNKIT_PRODUCT_LIBRARY", library)
     cell = cell_math("GRU")
     x, state0, w = _case("GRU", T=5, B=4, I=3, H=6, dtype=torch.float32)
     out, _ = infer.sequence_infer(cell, x, state0, w)

@@ -45,7 +45,10 @@ def _run(forward, backward, cell, x, state0, w, upstream, reverse):
 @pytest.mark.parametrize("B", [1, 3])  # batch 1 takes BLAS's gemv, batch 3 oneDNN or MKL
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("bias", [True, False])
-def test_compiled_bptt_equals_the_general_loop(mode, dtype, B, reverse, bias):
+@pytest.mark.parametrize("chunk_rows", [1, 4, 1024])  # 1 step per chunk, uneven chunks, one
+def test_compiled_bptt_equals_the_general_loop(monkeypatch, mode, dtype, B, reverse, bias,
+                                               chunk_rows):
+    monkeypatch.setattr(rnn_seq, "CHUNK_ROWS", chunk_rows)
     cell = cell_math(mode)
     case = _case(mode, T=6, B=B, I=5, H=7, dtype=dtype, bias=bias)
     assert rnn_seq.can_run(cell, None, case[2], case[0])[0]
@@ -60,8 +63,8 @@ def test_compiled_bptt_equals_the_general_loop(mode, dtype, B, reverse, bias):
 
 
 @pytest.mark.parametrize("library", ["onednn", "mkl"])
-def test_either_step_library_gives_the_same_gradients(monkeypatch, library):
-    monkeypatch.setenv("RNNKIT_STEP_LIBRARY", library)
+def test_either_product_library_gives_the_same_gradients(monkeypatch, library):
+    monkeypatch.setenv("RNNKIT_PRODUCT_LIBRARY", library)
     cell = cell_math("GRU")
     case = _case("GRU", T=5, B=4, I=3, H=6, dtype=torch.float32)
     fast = _run(rnn_seq.rnn_sequence_forward, rnn_seq.rnn_sequence_backward, cell, *case, False)
@@ -105,5 +108,36 @@ def test_a_fused_layer_trains_through_the_compiled_loops(monkeypatch, cls):
         out, _ = layer(x)
         out.backward(upstream)
     assert calls.count("rnn_forward_loop") == 4 and calls.count("rnn_backward_loop") == 4
+    for (name, p), q in zip(ours.named_parameters(), theirs.parameters(), strict=True):
+        torch.testing.assert_close(p.grad, q.grad, atol=1e-5, rtol=0, msg=name)
+
+
+def test_long_sequences_run_in_chunks_that_match_torch(monkeypatch):
+    """T B over CHUNK_ROWS: the loops run a chunk at a time, forward in time and backward
+    against it, handing the state and its gradient on; outputs and gradients equal torch.nn's."""
+    from torch import nn
+
+    monkeypatch.setattr(rnn_seq, "CHUNK_ROWS", 6)  # B = 3: 2 steps per chunk, T = 7: 4 chunks
+    calls = []
+    for name in ("rnn_forward_loop", "rnn_backward_loop"):
+        original = getattr(compiled, name)
+        monkeypatch.setattr(compiled, name, lambda *a, _o=original, _n=name: calls.append(_n)
+                            or _o(*a))
+    torch.manual_seed(0)
+    ours = rnnkit.GRU(4, 5, bidirectional=True, impl="fused")
+    theirs = nn.GRU(4, 5, bidirectional=True)
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(7, 3, 4, requires_grad=True)
+    h0 = torch.randn(2, 3, 5, requires_grad=True)
+    upstream = torch.randn(7, 3, 10), torch.randn(2, 3, 5)
+    results = []
+    for layer in (ours, theirs):
+        out, h_n = layer(x, h0)
+        torch.autograd.backward((out, h_n), upstream)
+        results.append((out, h_n, x.grad.clone(), h0.grad.clone()))
+        x.grad = h0.grad = None
+    assert calls.count("rnn_forward_loop") == 8 and calls.count("rnn_backward_loop") == 8
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters(), strict=True):
         torch.testing.assert_close(p.grad, q.grad, atol=1e-5, rtol=0, msg=name)

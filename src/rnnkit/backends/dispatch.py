@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.functional import compiled
-from rnnkit.functional.matmul import can_prepack, step_library
+from rnnkit.functional.matmul import can_prepack, product_library
 
 IMPLS = ("auto", "reference", "fused", "native")
 
@@ -31,12 +31,10 @@ class LayerSpec:
 
 # Where rnnkit's fused loops beat torch's kernels on the CPU (float32), by measurement
 # (BENCHMARKS.md, "Layers"; T 50 and 200, B 1/16/64, H 64/256/512, 1 and 2 layers).
-# - Intel (`step_library` is MKL), with the compiled Elman / GRU loops (rnn_kernel.cpp): fused
-#   was faster at every point in inference (1.1-7.6x) and in training (1.0-15.7x on a quiet
-#   machine; 0.87 at worst under load, within the noise of identical kernels) except the
-#   GRU's training at B * H^2 >= 2^24 (B = 64, H = 512: 0.83-1.05 over the session's runs), so
-#   auto takes fused for unmasked sequences below FUSED_MAX_WORK_INTEL, where the kernels are
-#   built.
+# - Intel (`product_library` is MKL), with the compiled Elman / GRU loops (rnn_kernel.cpp): fused
+#   was faster at every point, so auto takes it for unmasked sequences where the kernels are
+#   built. (Until the training path ran in chunks with MKL's whole-sequence products, the GRU's
+#   training at B * H^2 >= 2^24 was 0.59-0.90x and auto kept torch's kernel there.)
 # - Elsewhere (AMD EPYC, oneDNN step products, measured before the compiled loops): fused beat
 #   torch's generic GRU / RNN kernels from the per-step work B * H^2 of FUSED_MIN_WORK on; below
 #   it torch's kernel is kept (the compiled loops have not been measured there yet).
@@ -47,7 +45,6 @@ FUSED_MIN_WORK = {
     ("RNN_TANH", True): 2**20, ("RNN_TANH", False): 2**22,
     ("RNN_RELU", True): 2**20, ("RNN_RELU", False): 2**22,
 }
-FUSED_MAX_WORK_INTEL = {("GRU", True): 2**24}
 
 
 def can_use_native(spec: LayerSpec, x: Tensor | None = None) -> tuple[bool, str]:
@@ -88,11 +85,9 @@ def auto_choice(spec: LayerSpec, x: Tensor, training: bool,
     if x.dtype != torch.float32 or not can_prepack(x)[0]:
         return "native", "rnnkit's fast products need float32 with oneDNN on the CPU"
     work = x.shape[1] * spec.hidden_size ** 2
-    if step_library() == "mkl":
+    if product_library() == "mkl":
         compiled_loop = spec.mode != "LSTM" and (spec.mode != "GRU" or spec.reset_after)
-        limit = FUSED_MAX_WORK_INTEL.get((spec.mode, training))
-        if (compiled_loop and not masked and (limit is None or work < limit)
-                and compiled.available(x, warn=False)[0]):
+        if compiled_loop and not masked and compiled.available(x, warn=False)[0]:
             return "fused", "rnnkit's compiled loop is faster here (Intel, MKL)"
         return "native", "on this CPU (Intel, MKL) torch's kernel is as fast or faster here"
     threshold = FUSED_MIN_WORK.get((spec.mode, training))

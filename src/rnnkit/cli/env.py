@@ -30,7 +30,7 @@ def collect() -> dict[str, str]:
         "mkldnn": str(torch.backends.mkldnn.is_available()),
         "cuda": str(torch.cuda.is_available()),
         "compiled_kernels": compiled.status(),
-        "step_products": matmul.step_library(),
+        "product_library": matmul.product_library(),
     }
     if torch.cuda.is_available():
         info["cuda_version"] = str(torch.version.cuda)

@@ -34,7 +34,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from rnnkit.functional.matmul import linear, mm, recurrent_products, weight_grad
+from rnnkit.functional.matmul import linear, linear_into, mm, recurrent_products, weight_grad
 
 
 class LayerWeights(NamedTuple):
@@ -70,6 +70,14 @@ def input_projection(cell, x: Tensor, w: LayerWeights) -> Tensor:
     """gx = x @ W_ih^T + b_ih (+ b_hh where the cell folds it in), for all steps at once."""
     T, B, I = x.shape
     return linear(x.reshape(T * B, I), w.W_ih, projection_bias(cell, w)).view(T, B, -1)
+
+
+def input_projection_into(A: Tensor, x: Tensor, w: LayerWeights, bias: Tensor | None) -> Tensor:
+    """A (n, B, G) <- x (n, B, I) W_ih^T + bias (`projection_bias`), in place, outside autograd;
+    returns A."""
+    n, B, G = A.shape
+    linear_into(A.view(n * B, G), x.reshape(n * B, -1), w.W_ih, bias)
+    return A
 
 
 def previous_steps(seq: Tensor, first: Tensor, reverse: bool) -> Tensor:

@@ -12,14 +12,18 @@ reads it. Each is tested equal to the forward of the training path (tests/functi
 
 from __future__ import annotations
 
-import threading
-
 import torch
 from torch import Tensor
 
 from rnnkit.functional import compiled, lstm_seq, rnn_seq
-from rnnkit.functional.bptt import LayerWeights, projection_bias, sequence_forward
-from rnnkit.functional.matmul import linear_into, loop_weight
+from rnnkit.functional.bptt import (
+    LayerWeights,
+    input_projection_into,
+    projection_bias,
+    sequence_forward,
+)
+from rnnkit.functional.matmul import loop_weight
+from rnnkit.functional.scratch import chunks, scratch
 
 _CHUNK_ELEMENTS = 1 << 18  # input projections per chunk: 1 MiB of float32
 # The one-pass LSTM step computes whole vectors of batch elements (16 with AVX-512), so a batch
@@ -27,7 +31,6 @@ _CHUNK_ELEMENTS = 1 << 18  # input projections per chunk: 1 MiB of float32
 # measured against the chunked loop (Intel, 1 thread, T = 50, H = 64-512), it was slower at
 # B = 1-8, 17 and 20 and faster at B = 12 (5 of 6 measurements), 16, 24, 28, 40 and 48.
 MAX_PADDING = 0.25
-_SCRATCH = threading.local()
 
 
 def sequence_infer(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=None,
@@ -45,33 +48,9 @@ def sequence_infer(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=None,
     return out, state
 
 
-def scratch(like: Tensor, numel: int, slot: str = "work") -> Tensor:
-    """A flat buffer of at least `numel` elements of like's dtype, this thread's own for this
-    slot ("work": the chunks or the one-pass workspace; "weight": W_hh^T), reused from call
-    to call (its contents are overwritten by every user)."""
-    buffers = _SCRATCH.__dict__.setdefault("buffers", {})
-    buf = buffers.get((slot, like.dtype))
-    if buf is None or buf.numel() < numel:
-        buf = buffers[(slot, like.dtype)] = like.new_empty(numel)
-    return buf[:numel]
-
-
 def _loop_weight(W_hh: Tensor, x: Tensor) -> tuple[Tensor, bool]:
     """loop_weight with W_hh^T copied into this thread's "weight" scratch."""
     return loop_weight(W_hh, x.shape[1], out=scratch(x, W_hh.numel(), "weight"))
-
-
-def _chunks(T: int, steps: int, reverse: bool):
-    starts = range(0, T, steps)
-    for t0 in (reversed(starts) if reverse else starts):
-        yield t0, min(t0 + steps, T)
-
-
-def _project(A: Tensor, x: Tensor, w: LayerWeights, bias: Tensor | None) -> Tensor:
-    """A (n, B, G) <- x (n, B, I) W_ih^T + bias (`projection_bias`), in place; returns A."""
-    n, B, G = A.shape
-    linear_into(A.view(n * B, G), x.reshape(n * B, -1), w.W_ih, bias)
-    return A
 
 
 def lstm_infer(cell, x: Tensor, state0: tuple, w: LayerWeights, reverse: bool = False):
@@ -87,9 +66,9 @@ def lstm_infer(cell, x: Tensor, state0: tuple, w: LayerWeights, reverse: bool = 
     out = x.new_empty(T, B, H)
     weight, packed = _loop_weight(w.W_hh, x)
     bias = projection_bias(cell, w)
-    for t0, t1 in _chunks(T, K, reverse):
+    for t0, t1 in chunks(T, K, reverse):
         n = t1 - t0
-        a = _project(A[:n * B * 4 * H].view(n, B, 4 * H), x[t0:t1], w, bias)
+        a = input_projection_into(A[:n * B * 4 * H].view(n, B, 4 * H), x[t0:t1], w, bias)
         Cn, TCn = C[:n * B * H].view(n, B, H), TC[:n * B * H].view(n, B, H)
         compiled.forward_loop(a, weight, packed, h, c, reverse, Cn, TCn, out[t0:t1])
         last = 0 if reverse else n - 1
@@ -125,20 +104,11 @@ def lstm_one_pass(cell, x: Tensor, state0: tuple, w: LayerWeights, reverse: bool
 
 
 def rnn_infer(cell, x: Tensor, h0: Tensor, w: LayerWeights, reverse: bool, kind: int):
-    """The compiled Elman / GRU loop over chunks (rnn_kernel.cpp). The Elman RNN folds b_hh
-    into A; the GRU's stays in the step (its n gate multiplies it by r)."""
-    h = h0.contiguous()
-    T, B, H = x.shape[0], x.shape[1], h.shape[-1]
-    G = w.W_hh.shape[0]  # G*H: H (Elman) or 3H (GRU)
-    bias = projection_bias(cell, w)
-    b_hh = None if cell.fold_bias_hh else w.b_hh  # the GRU's, applied in the step
-    K = max(1, min(T, _CHUNK_ELEMENTS // (B * G)))
-    A = scratch(x, K * B * G)
-    out = x.new_empty(T, B, H)
-    weight, packed = _loop_weight(w.W_hh, x)
-    for t0, t1 in _chunks(T, K, reverse):
-        n = t1 - t0
-        a = _project(A[:n * B * G].view(n, B, G), x[t0:t1], w, bias)
-        compiled.rnn_forward_loop(a, weight, packed, b_hh, h, reverse, kind, out[t0:t1])
-        h = out[t0 + (0 if reverse else n - 1)]
-    return out, (h.clone(),)
+    """The compiled Elman / GRU loop (rnn_kernel.cpp) over chunks of _CHUNK_ELEMENTS input
+    projections."""
+    T, B = x.shape[0], x.shape[1]
+    out = x.new_empty(T, B, h0.shape[-1])
+    steps = max(1, min(T, _CHUNK_ELEMENTS // (B * w.W_hh.shape[0])))
+    h_last = rnn_seq.forward_chunks(cell, x, h0, w, reverse, kind, out, None, steps,
+                                    _loop_weight(w.W_hh, x))
+    return out, (h_last.clone(),)

@@ -1,19 +1,22 @@
-"""Matrix products of the BPTT loops, through oneDNN where it can run.
+"""Matrix products of the BPTT loops: MKL on Intel CPUs, oneDNN elsewhere (`product_library`).
 
-On this kind of CPU (AMD EPYC, AVX-512; torch 2.13, one thread, CPU time), oneDNN's linear runs
-the products of an RNN 1.8-2.6x faster than torch.mm / addmm (MKL), which is how torch's own LSTM
-kernel gets its speed:
+On AMD EPYC (AVX-512; torch 2.13, one thread, CPU time), oneDNN's linear ran the products of an
+RNN 1.8-2.6x faster than torch.mm / addmm (MKL), which is how torch's own LSTM kernel gets its
+speed:
 - per step, h @ W_hh^T with the weight reordered once per sequence: 64 x 512 @ 512 x 2048 in
   680 us against 1705 us;
 - whole sequence, the weight gradient dA^T @ h (2048 x 3200 @ 3200 x 512): 38 ms against 70 ms;
   dA @ W_ih and the input projection x @ W_ih^T: 4.3 ms against 10-11 ms.
-`can_prepack` says when it can run: CPU, float32, oneDNN present; otherwise torch.mm. The results
-agree with torch.mm to float32 rounding (relative 5e-6 on sums of 3200 terms).
-
-The per-step products are the exception on Intel CPUs, where MKL takes its own AVX-512 path
-(on other vendors it does not): there MKL's sgemm ran h @ W_hh^T faster than oneDNN's packed
-linear (Xeon with AVX-512, one thread: 16 x 256 @ 256 x 1024 in 57 us against 99, 64 x 512 @
-512 x 2048 in 896 us against 947), so `step_library` picks MKL on Intel and oneDNN elsewhere.
+On Intel CPUs MKL takes its own AVX-512 path (on other vendors it does not) and is as fast or
+faster (Xeon with AVX-512, one thread):
+- per step: 16 x 256 @ 256 x 1024 in 57 us against oneDNN's packed linear's 99, 64 x 512 @
+  512 x 2048 in 896 us against 947;
+- whole sequence, at T B = 12800 rows, G = 1536, K = 512 (a GRU layer, H = 512): the weight
+  gradient in 132 ms against 291, dA @ W_ih in 125 against 141, the input projection level
+  (156 / 156). Over the benchmark grid's shapes MKL's weight gradient was 1.05-2.3x faster
+  where K >= 256; oneDNN's products won by up to 1.4x only at K = 64.
+`can_prepack` says when oneDNN can run: CPU, float32, oneDNN present; otherwise torch.mm. The
+results agree with torch.mm to float32 rounding (relative 5e-6 on sums of 3200 terms).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from functools import cache
 import torch
 from torch import Tensor
 
-STEP_LIBRARIES = ("onednn", "mkl")
+PRODUCT_LIBRARIES = ("onednn", "mkl")
 
 
 def _has_op(name: str) -> bool:
@@ -60,14 +63,15 @@ def _cpu_vendor() -> str:
     return "unknown"
 
 
-def step_library() -> str:
-    """Which library runs the per-step products: "mkl" on an Intel CPU with a torch built with
-    MKL, else "onednn" (see the module docstring). $RNNKIT_STEP_LIBRARY=onednn|mkl overrides."""
-    forced = os.environ.get("RNNKIT_STEP_LIBRARY")
+def product_library() -> str:
+    """Which library runs the products of the fused path (per step and over whole sequences):
+    "mkl" on an Intel CPU with a torch built with MKL, else "onednn" (see the module docstring).
+    $RNNKIT_PRODUCT_LIBRARY=onednn|mkl overrides."""
+    forced = os.environ.get("RNNKIT_PRODUCT_LIBRARY")
     if forced is not None:
-        if forced not in STEP_LIBRARIES:
-            raise ValueError(f"RNNKIT_STEP_LIBRARY: expected one of {', '.join(STEP_LIBRARIES)}, "
-                             f"got {forced!r}")
+        if forced not in PRODUCT_LIBRARIES:
+            raise ValueError("RNNKIT_PRODUCT_LIBRARY: expected one of "
+                             f"{', '.join(PRODUCT_LIBRARIES)}, got {forced!r}")
         return forced
     intel = _cpu_vendor() == "GenuineIntel" and torch.backends.mkl.is_available()
     return "mkl" if intel else "onednn"
@@ -75,7 +79,7 @@ def step_library() -> str:
 
 def _packs(weight: Tensor, batch: int) -> bool:
     """Whether the per-step products with this weight run through oneDNN's packed linear."""
-    return batch > 1 and can_prepack(weight)[0] and step_library() == "onednn"
+    return batch > 1 and can_prepack(weight)[0] and product_library() == "onednn"
 
 
 class StepMatmul:
@@ -99,7 +103,7 @@ class StepMatmul:
 
 def loop_weight(weight: Tensor, batch: int, out: Tensor | None = None) -> tuple[Tensor, bool]:
     """The weight W (N, K) of a product x W^T made in the compiled loops, as
-    (tensor, packed): reordered by oneDNN once for the sequence where `step_library` is oneDNN
+    (tensor, packed): reordered by oneDNN once for the sequence where `product_library` is oneDNN
     and the batch is 2 or more; otherwise W^T (K, N) contiguous for BLAS (a matrix-vector
     product at batch 1: 20 us against oneDNN's 33 at 1 x 256 x 1024, one thread), copied into
     `out` (at least N K elements, e.g. a kept scratch buffer) if given: into fresh memory the
@@ -126,6 +130,11 @@ def recurrent_products(W_hh: Tensor, b_hh: Tensor | None, batch: int, packed: bo
     return forward, lambda d: d @ W_hh
 
 
+def _onednn_runs(a: Tensor, b: Tensor) -> bool:
+    """Whether a product of a and b goes to oneDNN's linear (`product_library`, `can_prepack`)."""
+    return product_library() == "onednn" and can_prepack(a)[0] and b.dtype == a.dtype
+
+
 def _onednn_linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
 
@@ -137,7 +146,7 @@ def _recorded(*tensors) -> bool:
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
     """a @ b for 2-D tensors (any strides); differentiable where autograd records it."""
-    if can_prepack(a)[0] and b.dtype == a.dtype and not _recorded(a, b):
+    if _onednn_runs(a, b) and not _recorded(a, b):
         return _onednn_linear(a, b.t(), None)
     return a @ b
 
@@ -146,16 +155,32 @@ def weight_grad(d: Tensor, a: Tensor) -> Tensor:
     """d^T @ a for d (M, G), a (M, K) with M = all steps x rows: a weight gradient (G, K) in one
     product. Through oneDNN, a (the smaller operand) is transposed and d^T is passed as the
     weight, never copied: at M = 12800, G = 1024, K = 256 this took 48 ms against 75 for
-    MKL's d.t() @ a and 90 for copying d^T first (one thread)."""
-    if can_prepack(d)[0] and a.dtype == d.dtype and not _recorded(d, a):
+    MKL's d.t() @ a and 90 for copying d^T first (AMD, one thread). Through MKL it is
+    (a^T d)^T: at M = 12800, G = 2048, K = 64, 38 ms against 64 for d.t() @ a (Intel)."""
+    if _onednn_runs(d, a) and not _recorded(d, a):
         return _onednn_linear(a.t().contiguous(), d.t(), None).t().contiguous()
-    return d.t() @ a
+    return (a.t() @ d).t().contiguous()
+
+
+def mm_into(out: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """out = a @ b for 2-D tensors, outside autograd, written into out (see linear_into)."""
+    if _onednn_runs(a, b):
+        return out.copy_(_onednn_linear(a, b.t(), None))
+    return torch.mm(a, b, out=out)
+
+
+def add_weight_grad(acc_t: Tensor, d: Tensor, a: Tensor) -> Tensor:
+    """acc_t (K, G) += a^T d for d (M, G), a (M, K), outside autograd: a weight gradient,
+    transposed, summed over chunks of rows (weight_grad's products; acc_t.t() is the gradient)."""
+    if _onednn_runs(d, a):
+        return acc_t.add_(_onednn_linear(a.t().contiguous(), d.t(), None))
+    return acc_t.addmm_(a.t(), d)
 
 
 def linear_into(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """out (M, N) = x (M, K) @ weight (N, K)^T + bias, outside autograd, written into out: by
-    MKL where `step_library` is MKL, else by oneDNN's linear (which has no `out=`) and a copy."""
-    if step_library() == "onednn" and can_prepack(x)[0] and weight.dtype == x.dtype:
+    MKL where `product_library` is MKL, else by oneDNN's linear (which has no `out=`) and a copy."""
+    if _onednn_runs(x, weight):
         return out.copy_(_onednn_linear(x, weight, bias))
     if bias is None:
         return torch.mm(x, weight.t(), out=out)
@@ -164,6 +189,6 @@ def linear_into(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | None) -> 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """x @ weight^T + bias for 2-D x; differentiable where autograd records it."""
-    if can_prepack(x)[0] and weight.dtype == x.dtype and not _recorded(x, weight, bias):
+    if _onednn_runs(x, weight) and not _recorded(x, weight, bias):
         return _onednn_linear(x, weight, bias)
     return x @ weight.t() if bias is None else torch.addmm(bias, x, weight.t())
