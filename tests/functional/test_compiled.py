@@ -199,3 +199,27 @@ def test_a_failing_self_test_means_the_python_loop(monkeypatch):
     monkeypatch.setattr(compiled, "forward_loop", wrong)
     ok, reason = compiled._load.__wrapped__()
     assert not ok and "wrong signature" in reason
+
+
+@pytest.mark.parametrize("cls", [rnnkit.GRU, rnnkit.RNN, rnnkit.LSTM])
+@pytest.mark.parametrize("batch", [1, 16])
+def test_scratch_made_under_inference_mode_serves_later_training_and_no_grad(cls, batch):
+    """The kept buffers may first be made inside torch.inference_mode; a no_grad call and a
+    training step after it write into them with torch ops (the input projections), which torch
+    forbids on an inference tensor outside that mode."""
+    from torch import nn
+
+    torch.manual_seed(0)
+    ours = cls(8, 32, impl="fused")
+    theirs = getattr(nn, cls.__name__)(8, 32)
+    theirs.load_state_dict(ours.state_dict())
+    for T in (5, 300):  # the second grows every buffer again, inside inference_mode
+        x = torch.randn(T, batch, 8)
+        with torch.inference_mode():
+            torch.testing.assert_close(ours(x)[0], theirs(x)[0], atol=1e-5, rtol=0)
+        with torch.no_grad():
+            torch.testing.assert_close(ours(x)[0], theirs(x)[0], atol=1e-5, rtol=0)
+        ours(x)[0].sum().backward()
+        theirs(x)[0].sum().backward()
+        for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
+            torch.testing.assert_close(p.grad, q.grad, atol=1e-4, rtol=1e-5)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
+import torch
 from torch import Tensor
 
 _SCRATCH = threading.local()
@@ -23,11 +24,14 @@ def scratch(like: Tensor, numel: int, slot: str = "work") -> Tensor:
     """A flat buffer of at least `numel` elements of like's dtype, this thread's own for this
     slot ("work": a loop's chunks or workspace; "weight": W_hh^T), reused from call to call (its
     contents are overwritten by every user, so nothing returned may be a view of it). It grows to
-    the largest size asked for and stays that size."""
+    the largest size asked for and stays that size. It is made a normal tensor even under
+    torch.inference_mode, as torch forbids writing into an inference tensor outside that mode
+    and the next call may be a training step."""
     buffers = _SCRATCH.__dict__.setdefault("buffers", {})
     buf = buffers.get((slot, like.dtype))
     if buf is None or buf.numel() < numel:
-        buf = buffers[(slot, like.dtype)] = like.new_empty(numel)
+        with torch.inference_mode(False):
+            buf = buffers[(slot, like.dtype)] = like.new_empty(numel)
     return buf[:numel]
 
 
