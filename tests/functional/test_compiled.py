@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import rnnkit
-from rnnkit.functional import LayerWeights, LSTMCellMath, compiled, infer, lstm_seq, scratch
+from rnnkit.functional import LayerWeights, LSTMCellMath, chunked, compiled, infer, lstm_seq
 
 CELL = LSTMCellMath()
 
@@ -52,10 +52,12 @@ def test_a_compiler_on_path_means_the_kernel_builds():
 @pytest.mark.parametrize("B", [1, 3])  # batch 1 takes BLAS's gemv, batch 3 oneDNN or MKL
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("library", ["onednn", "mkl"])
-def test_compiled_loop_equals_python_loop(monkeypatch, dtype, B, reverse, library):
+@pytest.mark.parametrize("chunk_rows", [1, 4, 1024])  # the backward: 1 step a chunk, uneven, one
+def test_compiled_loop_equals_python_loop(monkeypatch, dtype, B, reverse, library, chunk_rows):
     if not compiled.available(torch.zeros(1))[0]:
         pytest.skip("the kernel is not built here (see the test above)")
     monkeypatch.setenv("RNNKIT_PRODUCT_LIBRARY", library)
+    monkeypatch.setattr(chunked, "CHUNK_ROWS", chunk_rows)
     case = _case(T=6, B=B, I=5, H=7, dtype=dtype)
     loop, fast = _run(*case, reverse)
     assert loop == "compiled"
@@ -170,14 +172,14 @@ def test_inference_reuses_its_scratch_across_shapes_and_keeps_threads_apart(monk
         out2, (h2, c2) = infer.sequence_infer(CELL, x, state0, w)
         for a, b in ((out, out2), (h, h2), (c, c2)):
             torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-6)
-    mine = scratch.scratch(torch.zeros(1), 10)
+    mine = chunked.scratch(torch.zeros(1), 10)
     theirs = []
-    thread = threading.Thread(target=lambda: theirs.append(scratch.scratch(torch.zeros(1), 10)))
+    thread = threading.Thread(target=lambda: theirs.append(chunked.scratch(torch.zeros(1), 10)))
     thread.start()
     thread.join()
     assert mine.data_ptr() != theirs[0].data_ptr()
-    assert scratch.scratch(torch.zeros(1), 10).data_ptr() == mine.data_ptr()  # reused
-    assert scratch.scratch(torch.zeros(1), 10, "weight").data_ptr() != mine.data_ptr()  # own slot
+    assert chunked.scratch(torch.zeros(1), 10).data_ptr() == mine.data_ptr()  # reused
+    assert chunked.scratch(torch.zeros(1), 10, "weight").data_ptr() != mine.data_ptr()  # own slot
 
 
 def test_the_build_name_follows_the_source(monkeypatch, tmp_path):

@@ -8,6 +8,7 @@ import rnnkit
 from rnnkit.functional import (
     LayerWeights,
     cell_math,
+    chunked,
     compiled,
     rnn_seq,
     sequence_backward,
@@ -48,7 +49,7 @@ def _run(forward, backward, cell, x, state0, w, upstream, reverse):
 @pytest.mark.parametrize("chunk_rows", [1, 4, 1024])  # 1 step per chunk, uneven chunks, one
 def test_compiled_bptt_equals_the_general_loop(monkeypatch, mode, dtype, B, reverse, bias,
                                                chunk_rows):
-    monkeypatch.setattr(rnn_seq, "CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(chunked, "CHUNK_ROWS", chunk_rows)
     cell = cell_math(mode)
     case = _case(mode, T=6, B=B, I=5, H=7, dtype=dtype, bias=bias)
     assert rnn_seq.can_run(cell, None, case[2], case[0])[0]
@@ -112,31 +113,40 @@ def test_a_fused_layer_trains_through_the_compiled_loops(monkeypatch, cls):
         torch.testing.assert_close(p.grad, q.grad, atol=1e-5, rtol=0, msg=name)
 
 
-def test_long_sequences_run_in_chunks_that_match_torch(monkeypatch):
-    """T B over CHUNK_ROWS: the loops run a chunk at a time, forward in time and backward
-    against it, handing the state and its gradient on; outputs and gradients equal torch.nn's."""
+@pytest.mark.parametrize("cls", [rnnkit.GRU, rnnkit.RNN, rnnkit.LSTM])
+def test_long_sequences_run_in_chunks_that_match_torch(monkeypatch, cls):
+    """T B over CHUNK_ROWS: the training loops run a chunk at a time (the LSTM's backward only),
+    forward in time and backward against it, handing the state and its gradient on; outputs,
+    final states and every gradient equal torch.nn's."""
     from torch import nn
 
-    monkeypatch.setattr(rnn_seq, "CHUNK_ROWS", 6)  # B = 3: 2 steps per chunk, T = 7: 4 chunks
+    monkeypatch.setattr(chunked, "CHUNK_ROWS", 6)  # B = 3: 2 steps per chunk, T = 7: 4 chunks
     calls = []
-    for name in ("rnn_forward_loop", "rnn_backward_loop"):
+    lstm = cls is rnnkit.LSTM
+    names = ("backward_loop",) if lstm else ("rnn_forward_loop", "rnn_backward_loop")
+    for name in names:
         original = getattr(compiled, name)
         monkeypatch.setattr(compiled, name, lambda *a, _o=original, _n=name: calls.append(_n)
                             or _o(*a))
     torch.manual_seed(0)
-    ours = rnnkit.GRU(4, 5, bidirectional=True, impl="fused")
-    theirs = nn.GRU(4, 5, bidirectional=True)
+    ours = cls(4, 5, bidirectional=True, impl="fused")
+    theirs = getattr(nn, cls.__name__)(4, 5, bidirectional=True)
     theirs.load_state_dict(ours.state_dict())
     x = torch.randn(7, 3, 4, requires_grad=True)
     h0 = torch.randn(2, 3, 5, requires_grad=True)
-    upstream = torch.randn(7, 3, 10), torch.randn(2, 3, 5)
+    state0 = (h0, torch.randn(2, 3, 5, requires_grad=True)) if lstm else h0
+    leaves = (x, *state0) if lstm else (x, h0)
+    d_out, d_state = torch.randn(7, 3, 10), torch.randn(2, 3, 5)
     results = []
     for layer in (ours, theirs):
-        out, h_n = layer(x, h0)
-        torch.autograd.backward((out, h_n), upstream)
-        results.append((out, h_n, x.grad.clone(), h0.grad.clone()))
-        x.grad = h0.grad = None
-    assert calls.count("rnn_forward_loop") == 8 and calls.count("rnn_backward_loop") == 8
+        out, state = layer(x, state0)
+        state = state if isinstance(state, tuple) else (state,)
+        torch.autograd.backward((out, *state), (d_out, *(d_state for _ in state)))
+        results.append((out, *state, *(t.grad.clone() for t in leaves)))
+        for t in leaves:
+            t.grad = None
+    for name in names:  # 2 directions x 4 chunks
+        assert calls.count(name) == 8, name
     for a, b in zip(*results, strict=True):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters(), strict=True):

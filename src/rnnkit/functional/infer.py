@@ -22,8 +22,8 @@ from rnnkit.functional.bptt import (
     projection_bias,
     sequence_forward,
 )
+from rnnkit.functional.chunked import chunks, scratch
 from rnnkit.functional.matmul import loop_weight
-from rnnkit.functional.scratch import chunks, scratch
 
 _CHUNK_ELEMENTS = 1 << 18  # input projections per chunk: 1 MiB of float32
 # The one-pass LSTM step computes whole vectors of batch elements (16 with AVX-512), so a batch

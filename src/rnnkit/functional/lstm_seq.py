@@ -17,8 +17,10 @@ Only for the unmasked LSTM without projection; `can_run` says when.
 
 Both loops run in C++ (lstm_kernel.cpp through compiled.py: the same math, one product and one
 pass over the step's elements per step) where the kernel is built, else in Python as below;
-`LSTMSequenceCache.loop` says which ran. The two are tested equal. The forward without grad,
-which keeps no cache, is in infer.py.
+`LSTMSequenceCache.loop` says which ran. The two are tested equal. The compiled backward runs a
+chunk of steps at a time, dA in a kept buffer and its products summed chunk by chunk
+(chunked.py); the Python one makes dA for all steps, then one product each. The forward
+without grad, which keeps no cache, is in infer.py.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from torch import Tensor
 from rnnkit.functional import compiled
 from rnnkit.functional.activations import tanh_out
 from rnnkit.functional.bptt import LayerWeights, input_projection, previous_steps
+from rnnkit.functional.chunked import ChunkGrads, chunk_steps, chunks, scratch, state_before
 from rnnkit.functional.matmul import StepMatmul, loop_weight, mm, weight_grad
 
 
@@ -95,24 +98,37 @@ def lstm_sequence_backward(cell, d_out: Tensor, d_state_final: tuple, w: LayerWe
                            cache: LSTMSequenceCache, dh_record: list | None = None):
     """(dx, (dh_0, dc_0), grads) for lstm_sequence_forward's cache."""
     if cache.loop == "compiled":
-        dA, d_state0 = _compiled_backward(d_out, d_state_final, w, cache, dh_record)
-    else:
-        dA, d_state0 = _python_backward(d_out, d_state_final, w, cache, dh_record)
+        return _compiled_backward(d_out, d_state_final, w, cache, dh_record)
+    dA, d_state0 = _python_backward(d_out, d_state_final, w, cache, dh_record)
     return _whole_sequence_grads(dA, d_state0, w, cache)
 
 
 def _compiled_backward(d_out, d_state_final, w: LayerWeights, cache, dh_record):
-    A, C = cache.A, cache.C
+    """The compiled loop a chunk of steps at a time against time (chunked.py), dA (n, B, 4H) in
+    a kept buffer, its products summed chunk by chunk; each chunk hands (dh, dc) at its start to
+    the one before it."""
+    A, C, TC, out, reverse = cache.A, cache.C, cache.TC, cache.out, cache.reverse
     T, B, H = C.shape
-    dA = torch.empty_like(A)  # (T, B, 4H)
+    steps = chunk_steps(T, B)
+    work = scratch(A, steps * B * 4 * H)
     seen = A.new_empty(T, B, H) if dh_record is not None else None
-    weight, packed = loop_weight(w.W_hh.t(), B)  # dA @ W_hh
-    dh0, dc0 = compiled.backward_loop(
-        d_out.contiguous(), d_state_final[0].contiguous(), d_state_final[1].contiguous(), A, C,
-        cache.TC, cache.c0.contiguous(), weight, packed, cache.reverse, dA, seen)
+    weight = loop_weight(w.W_hh.t(), B)  # dA @ W_hh
+    d_out = d_out.contiguous()
+    dh, dc = d_state_final[0].contiguous(), d_state_final[1].contiguous()
+    sums = ChunkGrads(cache.x, w.W_ih, H)
+    for t0, t1 in chunks(T, steps, not reverse):
+        n = t1 - t0
+        dA = work[:n * B * 4 * H].view(n, B, 4 * H)
+        c_first = state_before(C, cache.c0, t0, t1, reverse).contiguous()
+        dh, dc = compiled.backward_loop(
+            d_out[t0:t1], dh, dc, A[t0:t1], C[t0:t1], TC[t0:t1], c_first, *weight, reverse,
+            dA, None if seen is None else seen[t0:t1])
+        sums.add(t0, t1, dA, dA, out[t0:t1], state_before(out, cache.h0, t0, t1, reverse),
+                 reverse)
     if dh_record is not None:
         dh_record.extend(seen.unbind(0))
-    return dA, (dh0, dc0)
+    dx, grads = sums.result(w.b_ih is not None, w.b_hh is not None)
+    return dx, (dh, dc), grads
 
 
 def _python_backward(d_out, d_state_final, w: LayerWeights, cache, dh_record):
@@ -150,7 +166,8 @@ def _python_backward(d_out, d_state_final, w: LayerWeights, cache, dh_record):
 
 
 def _whole_sequence_grads(dA: Tensor, d_state0: tuple, w: LayerWeights, cache):
-    """dx and the weight gradients from dA (T, B, 4H): one GEMM each over all steps."""
+    """dx and the weight gradients from dA (T, B, 4H) of the Python loop: one GEMM each over
+    all steps."""
     x, reverse = cache.x, cache.reverse
     T, B, H4 = dA.shape
     flat = dA.view(T * B, H4)

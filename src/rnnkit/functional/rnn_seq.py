@@ -10,12 +10,9 @@ then products over many steps at once, as in bptt.py:
 
     dx = dgx W_ih;  dW_ih = dgx^T x;  dW_hh = dgh^T h_prev;  db_ih = sum dgx;  db_hh = sum dgh
 
-Both directions run a chunk of CHUNK_ROWS rows (steps x batch) at a time, in buffers kept per
-thread (scratch.py): the forward's input projections A, the backward's dgx and dgh, whose
-products are accumulated chunk by chunk. The memory they take no longer grows with T, and the
-step makes no fresh memory for them (whole-sequence tensors made ~170,000 page faults per
-training step at T = 200, B = 64, H = 512, two layers; chunks, ~51,000). At 1024 rows the
-products ran within 5% of their speed over the whole sequence (12,800 rows; Intel, one thread).
+Both directions run a chunk of steps at a time (chunked.py: why, and how long a chunk is), in
+buffers kept per thread: the forward's input projections A, the backward's dgx and dgh, whose
+products are summed chunk by chunk (`ChunkGrads`).
 """
 
 from __future__ import annotations
@@ -26,10 +23,8 @@ from torch import Tensor
 
 from rnnkit.functional import compiled
 from rnnkit.functional.bptt import LayerWeights, input_projection_into, projection_bias
-from rnnkit.functional.matmul import add_weight_grad, loop_weight, mm_into
-from rnnkit.functional.scratch import chunks, scratch
-
-CHUNK_ROWS = 1024  # rows (steps x batch) per chunk; see the module docstring
+from rnnkit.functional.chunked import ChunkGrads, chunk_steps, chunks, scratch, state_before
+from rnnkit.functional.matmul import loop_weight
 
 
 class RNNSequenceCache(NamedTuple):
@@ -60,11 +55,6 @@ def can_run(cell, mask, w: LayerWeights, x: Tensor) -> tuple[bool, str]:
     if not ok:
         return False, reason
     return True, "unmasked Elman RNN or GRU, compiled loops built"
-
-
-def chunk_steps(T: int, B: int) -> int:
-    """Steps per chunk of the training path: CHUNK_ROWS rows, at least one step, at most T."""
-    return max(1, min(T, -(-CHUNK_ROWS // B)))
 
 
 def forward_chunks(cell, x: Tensor, h0: Tensor, w: LayerWeights, reverse: bool, kind: int,
@@ -105,7 +95,7 @@ def rnn_sequence_backward(cell, d_out: Tensor, d_state_final: tuple, w: LayerWei
                           cache: RNNSequenceCache, dh_record: list | None = None):
     """(dx, (dh_0,), grads) as bptt.sequence_backward returns them. The chunks run against
     time; each hands its dh_0 to the one before it, as truncated BPTT's chunks do."""
-    x, out, h0, gates, reverse = cache.x, cache.out, cache.h0, cache.gates, cache.reverse
+    x, out, gates, reverse = cache.x, cache.out, cache.gates, cache.reverse
     T, B, H = out.shape
     G = w.W_hh.shape[0]
     steps = chunk_steps(T, B)
@@ -113,46 +103,19 @@ def rnn_sequence_backward(cell, d_out: Tensor, d_state_final: tuple, w: LayerWei
     seen = x.new_empty(T, B, H) if dh_record is not None else None
     weight = loop_weight(w.W_hh.t(), B)  # d @ W_hh
     d_out = d_out.contiguous()
-    dx = x.new_empty(x.shape)
-    dW_ih_t, dW_hh_t = x.new_zeros(x.shape[-1], G), x.new_zeros(H, G)  # transposed sums
-    db_ih, db_hh = x.new_zeros(G), x.new_zeros(G)
+    sums = ChunkGrads(x, w.W_ih, H)
     dh = d_state_final[0].contiguous()
     for t0, t1 in chunks(T, steps, not reverse):
         n = t1 - t0
         dgx = work[:n * B * G].view(n, B, G)
         dgh = dgx if gates is None else work[n * B * G:2 * n * B * G].view(n, B, G)
-        first = out[t0 - 1] if not reverse and t0 > 0 else out[t1] if reverse and t1 < T else h0
+        first = state_before(out, cache.h0, t0, t1, reverse)
         dh = compiled.rnn_backward_loop(
             d_out[t0:t1], dh, out[t0:t1], first, None if gates is None else gates[t0:t1],
             *weight, reverse, cache.kind, dgx, None if gates is None else dgh,
             None if seen is None else seen[t0:t1])
-        flat_dgx, flat_dgh = dgx.view(n * B, G), dgh.view(n * B, G)
-        mm_into(dx[t0:t1].view(n * B, -1), flat_dgx, w.W_ih)
-        add_weight_grad(dW_ih_t, flat_dgx, x[t0:t1].reshape(n * B, -1))
-        _add_recurrent_grad(dW_hh_t, dgh, out[t0:t1], first, reverse)
-        db_ih += flat_dgx.sum(0)
-        if gates is not None:
-            db_hh += flat_dgh.sum(0)
+        sums.add(t0, t1, dgx, dgh, out[t0:t1], first, reverse)
     if dh_record is not None:
         dh_record.extend(seen.unbind(0))
-    grads = {
-        "W_ih": dW_ih_t.t().contiguous(),
-        "W_hh": dW_hh_t.t().contiguous(),
-        "b_ih": None if w.b_ih is None else db_ih,
-        "b_hh": None if w.b_hh is None else (db_ih if gates is None else db_hh),
-        "W_hr": None,
-    }
+    dx, grads = sums.result(w.b_ih is not None, w.b_hh is not None)
     return dx, (dh,), grads
-
-
-def _add_recurrent_grad(dW_hh_t: Tensor, dgh: Tensor, out: Tensor, first: Tensor,
-                        reverse: bool) -> None:
-    """dW_hh_t (H, G) += h_prev^T dgh over a chunk's steps: dgh (n, B, G), out (n, B, H) the
-    chunk's outputs, first (B, H) the state before its first step in time (h_prev of that step;
-    the others' are the chunk's own outputs). Two products, so no h_prev is copied together."""
-    n, B, G = dgh.shape
-    head = n - 1 if reverse else 0  # the step whose h_prev is `first`
-    add_weight_grad(dW_hh_t, dgh[head], first)
-    if n > 1:
-        rest, prev = (dgh[:-1], out[1:]) if reverse else (dgh[1:], out[:-1])
-        add_weight_grad(dW_hh_t, rest.reshape((n - 1) * B, G), prev.reshape((n - 1) * B, -1))
