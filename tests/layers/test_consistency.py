@@ -196,7 +196,9 @@ def test_auto_follows_the_measured_rule(monkeypatch):
             assert auto_choice(spec, x, training)[0] == ("fused" if built else "native")
             assert auto_choice(spec, x, training, masked=True)[0] == "native"
     assert auto_choice(LayerSpec("LSTM", True, 512), x, training=False) == (
-        "native", "on this CPU (Intel, MKL) torch's kernel is as fast or faster here")
+        "native", "torch's LSTM kernel (oneDNN's fused kernel) is as fast or faster")
+    assert auto_choice(LayerSpec("GRU", True, 512), x.double(), training=False) == (
+        "native", "rnnkit's fast products need float32 with oneDNN on the CPU")
     assert auto_choice(LayerSpec("GRU", False, 64), x, training=True)[0] == "fused"  # Cho
     monkeypatch.setattr(compiled, "_load", lambda: (False, "not built in this test"))
     assert auto_choice(small, x, training=False)[0] == "native"
@@ -229,3 +231,26 @@ def test_packed_input_is_padded_only_for_rnnkits_loops(monkeypatch, impl):
     assert isinstance(out, torch.nn.utils.rnn.PackedSequence)
     torch.testing.assert_close(out.data, out_ref.data, atol=1e-5, rtol=0)
     torch.testing.assert_close(h, h_ref, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("impl", ["native", "fused"])
+def test_a_parametrized_weight_is_the_one_used(impl):
+    """torch.nn.utils.parametrize turns weight_hh_l0 into a computed attribute (it leaves
+    _parameters): the layer must run on its value, as torch.nn does."""
+    from torch import nn
+    from torch.nn.utils import parametrize
+
+    class Half(nn.Module):
+        def forward(self, w):
+            return 0.5 * w
+
+    torch.manual_seed(0)
+    ours = rnnkit.LSTM(3, 4, impl=impl)
+    theirs = nn.LSTM(3, 4)
+    theirs.load_state_dict(ours.state_dict())
+    with torch.no_grad():
+        theirs.weight_hh_l0.mul_(0.5)
+    parametrize.register_parametrization(ours, "weight_hh_l0", Half())
+    assert "weight_hh_l0" not in ours._parameters
+    x = torch.randn(5, 2, 3)
+    torch.testing.assert_close(ours(x)[0], theirs(x)[0], atol=1e-6, rtol=0)

@@ -82,6 +82,8 @@ def auto_choice(spec: LayerSpec, x: Tensor, training: bool,
         return "fused", reason
     if x.device.type != "cpu":
         return "native", f"torch's {x.device.type} kernel"
+    if spec.mode == "LSTM":
+        return "native", "torch's LSTM kernel (oneDNN's fused kernel) is as fast or faster"
     if x.dtype != torch.float32 or not can_prepack(x)[0]:
         return "native", "rnnkit's fast products need float32 with oneDNN on the CPU"
     work = x.shape[1] * spec.hidden_size ** 2

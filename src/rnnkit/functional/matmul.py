@@ -30,6 +30,7 @@ from torch import Tensor
 PRODUCT_LIBRARIES = ("onednn", "mkl")
 
 
+@cache
 def _has_op(name: str) -> bool:
     try:
         getattr(torch.ops.mkldnn, name)
