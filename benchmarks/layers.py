@@ -5,6 +5,7 @@ process. Prints, per point, torch.nn's time divided by each contender's time (hi
     python benchmarks/layers.py                  # the full grid, 1 thread, CPU time
     python benchmarks/layers.py --quick          # a few points
     python benchmarks/layers.py --threads 2 --clock wall --cells lstm --T 50 --B 16 --H 256
+    python benchmarks/layers.py --contenders auto,fused,torch.nn-again   # + a control column
 
 Timings are interleaved (each repeat runs every contender once) and the fastest repeat counts.
 --clock cpu (default) measures this process's CPU time, which other processes on a shared
@@ -17,6 +18,7 @@ cores. The training step backpropagates a fixed random upstream gradient (as a r
 from __future__ import annotations
 
 import argparse
+import copy
 import itertools
 import os
 import sys
@@ -31,6 +33,10 @@ OURS = {"rnn": rnnkit.RNN, "lstm": rnnkit.LSTM, "gru": rnnkit.GRU}
 TORCH = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 TORCH_CELL = {"rnn": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}
 CONTENDERS = ("torch.nn", "auto", "native", "fused", "reference", "naive")
+# Not in the default set: a second torch.nn module with the same weights, timed like the others.
+# Its ratio is torch.nn's kernel against itself, the spread of identical kernels on this machine
+# (where auto runs torch's kernel, its ratio can only differ from 1 by that spread).
+CONTROL = "torch.nn-again"
 
 
 class NaiveLoop(nn.Module):
@@ -57,6 +63,8 @@ def build(name: str, cell: str, I: int, H: int, layers: int, ref: nn.Module) -> 
         return ref
     if name == "naive":
         return NaiveLoop(cell, I, H, layers)
+    if name == CONTROL:
+        return copy.deepcopy(ref)
     layer = OURS[cell](I, H, num_layers=layers, impl=name)
     layer.load_state_dict(ref.state_dict())
     return layer
