@@ -225,3 +225,18 @@ def test_scratch_made_under_inference_mode_serves_later_training_and_no_grad(cls
         theirs(x)[0].sum().backward()
         for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
             torch.testing.assert_close(p.grad, q.grad, atol=1e-4, rtol=1e-5)
+
+
+def test_transpose_into_writes_the_transpose_and_refuses_wrong_shapes():
+    if not compiled.available(torch.zeros(1))[0]:
+        pytest.skip("the kernel is not built here")
+    for N, K in ((1, 1), (7, 5), (33, 65), (1024, 256)):  # partial and whole 32 x 32 blocks
+        for dtype in (torch.float32, torch.float64):
+            src = torch.randn(N, K, dtype=dtype)
+            out = torch.full((K, N), float("nan"), dtype=dtype)
+            compiled.transpose_into(src, out)
+            assert torch.equal(out, src.t())
+    with pytest.raises(RuntimeError, match=r"out has shape \[3, 4\], expected \[2, 3\]"):
+        compiled.transpose_into(torch.zeros(3, 2), torch.zeros(3, 4))
+    with pytest.raises(RuntimeError, match="src must be contiguous"):
+        compiled.transpose_into(torch.zeros(2, 3).t(), torch.zeros(2, 3))

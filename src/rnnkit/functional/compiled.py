@@ -210,6 +210,11 @@ def infer_lanes() -> int:
 RNN_KINDS = {"tanh": 0, "relu": 1, "gru": 2}  # rnn_kernel.cpp's `kind`
 
 
+def transpose_into(src: Tensor, out: Tensor) -> None:
+    """out (K, N) <- src (N, K)^T, both contiguous, by blocks (kernel_common.h)."""
+    torch.ops.rnnkit.transpose_into(src, out)
+
+
 def rnn_forward_loop(A, weight, packed, b_hh, h0, reverse, kind: int, out, gates=None) -> None:
     torch.ops.rnnkit.rnn_forward_loop(A, weight, packed, b_hh, h0, reverse, kind, out, gates)
 

@@ -22,8 +22,7 @@ from rnnkit.functional.bptt import (
     projection_bias,
     sequence_forward,
 )
-from rnnkit.functional.chunked import chunks, scratch
-from rnnkit.functional.matmul import loop_weight
+from rnnkit.functional.chunked import chunks, kept_loop_weight, scratch
 
 _CHUNK_ELEMENTS = 1 << 18  # input projections per chunk: 1 MiB of float32
 # The one-pass LSTM step computes whole vectors of batch elements (16 with AVX-512), so a batch
@@ -48,11 +47,6 @@ def sequence_infer(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=None,
     return out, state
 
 
-def _loop_weight(W_hh: Tensor, x: Tensor) -> tuple[Tensor, bool]:
-    """loop_weight with W_hh^T copied into this thread's "weight" scratch."""
-    return loop_weight(W_hh, x.shape[1], out=scratch(x, W_hh.numel(), "weight"))
-
-
 def lstm_infer(cell, x: Tensor, state0: tuple, w: LayerWeights, reverse: bool = False):
     """The compiled LSTM: the one-pass step (lstm_infer_kernel.cpp) in float32 where the batch
     fills its vectors (one_pass_fits), else the loop over chunks (lstm_kernel.cpp) with the
@@ -64,7 +58,7 @@ def lstm_infer(cell, x: Tensor, state0: tuple, w: LayerWeights, reverse: bool = 
     K = max(1, min(T, _CHUNK_ELEMENTS // (B * 4 * H)))  # steps per chunk
     A, C, TC = scratch(x, K * B * 6 * H).split([K * B * 4 * H, K * B * H, K * B * H])
     out = x.new_empty(T, B, H)
-    weight, packed = _loop_weight(w.W_hh, x)
+    weight, packed = kept_loop_weight(w.W_hh, x)
     bias = projection_bias(cell, w)
     for t0, t1 in chunks(T, K, reverse):
         n = t1 - t0
@@ -110,5 +104,5 @@ def rnn_infer(cell, x: Tensor, h0: Tensor, w: LayerWeights, reverse: bool, kind:
     out = x.new_empty(T, B, h0.shape[-1])
     steps = max(1, min(T, _CHUNK_ELEMENTS // (B * w.W_hh.shape[0])))
     h_last = rnn_seq.forward_chunks(cell, x, h0, w, reverse, kind, out, None, steps,
-                                    _loop_weight(w.W_hh, x))
+                                    kept_loop_weight(w.W_hh, x))
     return out, (h_last.clone(),)

@@ -119,6 +119,24 @@ void check(const at::Tensor& t, const char* name, const at::Tensor& like,
   TORCH_CHECK(t.device().is_cpu(), "rnnkit kernel: ", name, " must be on the CPU");
 }
 
+// dst (K, N) = src (N, K)^T, both row-major, in 32 x 32 blocks (a block of each stays in L1):
+// a 1024 x 256 weight in 89 us against 228 for torch's copy_ of the transposed view, 2048 x 512
+// in 477 against 1058 (one thread; 16 x 16 blocks 109 / 563, 64 x 64 112 / 798).
+template <typename T>
+void transpose_blocked(const T* __restrict__ src, T* __restrict__ dst, int64_t N, int64_t K) {
+  constexpr int64_t kBlock = 32;
+  for (int64_t n0 = 0; n0 < N; n0 += kBlock) {
+    const int64_t n1 = std::min(N, n0 + kBlock);
+    for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
+      const int64_t k1 = std::min(K, k0 + kBlock);
+      for (int64_t k = k0; k < k1; ++k) {
+#pragma omp simd
+        for (int64_t n = n0; n < n1; ++n) dst[k * N + n] = src[n * K + k];
+      }
+    }
+  }
+}
+
 // The per-step product, into a buffer reused over the steps where BLAS or torch.mm writes it
 // (oneDNN's linear returns a new tensor).
 template <typename T>

@@ -31,7 +31,14 @@ from torch import Tensor
 from rnnkit.functional import compiled
 from rnnkit.functional.activations import tanh_out
 from rnnkit.functional.bptt import LayerWeights, input_projection, previous_steps
-from rnnkit.functional.chunked import ChunkGrads, chunk_steps, chunks, scratch, state_before
+from rnnkit.functional.chunked import (
+    ChunkGrads,
+    chunk_steps,
+    chunks,
+    kept_loop_weight,
+    scratch,
+    state_before,
+)
 from rnnkit.functional.matmul import StepMatmul, loop_weight, mm, weight_grad
 
 
@@ -67,7 +74,7 @@ def _compiled_forward(cell, x: Tensor, state0: tuple, w: LayerWeights, reverse: 
     T, B, H = x.shape[0], x.shape[1], c.shape[-1]
     A = input_projection(cell, x, w).contiguous()  # (T, B, 4H); becomes i, f, g, o in place
     C, TC, out = x.new_empty(T, B, H), x.new_empty(T, B, H), x.new_empty(T, B, H)
-    weight, packed = loop_weight(w.W_hh, B)  # h @ W_hh^T
+    weight, packed = kept_loop_weight(w.W_hh, x)  # h @ W_hh^T
     compiled.forward_loop(A, weight, packed, h.contiguous(), c.contiguous(), reverse, C, TC, out)
     last = 0 if reverse else T - 1
     cache = LSTMSequenceCache(x, A, C, TC, c, out, h, reverse, "compiled")

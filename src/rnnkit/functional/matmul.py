@@ -102,20 +102,26 @@ class StepMatmul:
         return torch.addmm(self.bias, x, self.weight_t)
 
 
-def loop_weight(weight: Tensor, batch: int, out: Tensor | None = None) -> tuple[Tensor, bool]:
+def loop_weight(weight: Tensor, batch: int, out: Tensor | None = None,
+                transpose_into=None) -> tuple[Tensor, bool]:
     """The weight W (N, K) of a product x W^T made in the compiled loops, as
     (tensor, packed): reordered by oneDNN once for the sequence where `product_library` is oneDNN
     and the batch is 2 or more; otherwise W^T (K, N) contiguous for BLAS (a matrix-vector
     product at batch 1: 20 us against oneDNN's 33 at 1 x 256 x 1024, one thread), copied into
     `out` (at least N K elements, e.g. a kept scratch buffer) if given: into fresh memory the
-    copy of a 2048 x 512 weight took 2.2 ms, into a kept buffer 0.9."""
+    copy of a 2048 x 512 weight took 2.2 ms, into a kept buffer 0.9; there
+    `transpose_into(src, dst)`, if given, writes it (compiled.transpose_into: 0.48 ms)."""
     weight = weight.detach()
     if _packs(weight, batch):
         return torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), batch), True
     if out is None:
         return weight.t().contiguous(), False
     N, K = weight.shape
-    return out[:N * K].view(K, N).copy_(weight.t()), False
+    dst = out[:N * K].view(K, N)
+    if transpose_into is None:
+        return dst.copy_(weight.t()), False
+    transpose_into(weight.contiguous(), dst)
+    return dst, False
 
 
 def recurrent_products(W_hh: Tensor, b_hh: Tensor | None, batch: int, packed: bool):

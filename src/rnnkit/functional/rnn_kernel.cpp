@@ -227,9 +227,21 @@ at::Tensor rnn_backward_loop(const at::Tensor& d_out, const at::Tensor& dh_final
   return base.clone();
 }
 
+// out (K, N) <- src (N, K)^T: a loop's weight transposed for BLAS (matmul.loop_weight).
+void transpose_into(const at::Tensor& src, const at::Tensor& out) {
+  TORCH_CHECK(src.dim() == 2, "rnnkit transpose_into: src must be 2-D, got ", src.dim(), "-D");
+  check(src, "src", src, {src.size(0), src.size(1)});
+  check(out, "out", src, {src.size(1), src.size(0)});
+  AT_DISPATCH_FLOATING_TYPES(src.scalar_type(), "transpose_into", [&] {
+    transpose_blocked<scalar_t>(src.const_data_ptr<scalar_t>(), out.data_ptr<scalar_t>(),
+                                src.size(0), src.size(1));
+  });
+}
+
 }  // namespace
 
 TORCH_LIBRARY_FRAGMENT(rnnkit, m) {
+  m.def("transpose_into(Tensor src, Tensor(a!) out) -> ()", &transpose_into);
   m.def("rnn_forward_loop(Tensor A, Tensor weight, bool packed, Tensor? b_hh, Tensor h0, "
         "bool reverse, int kind, Tensor(a!) out, Tensor(b!)? gates) -> ()",
         &rnn_forward_loop);

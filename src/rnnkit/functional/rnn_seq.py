@@ -23,7 +23,14 @@ from torch import Tensor
 
 from rnnkit.functional import compiled
 from rnnkit.functional.bptt import LayerWeights, input_projection_into, projection_bias
-from rnnkit.functional.chunked import ChunkGrads, chunk_steps, chunks, scratch, state_before
+from rnnkit.functional.chunked import (
+    ChunkGrads,
+    chunk_steps,
+    chunks,
+    kept_loop_weight,
+    scratch,
+    state_before,
+)
 from rnnkit.functional.matmul import loop_weight
 
 
@@ -61,8 +68,9 @@ def forward_chunks(cell, x: Tensor, h0: Tensor, w: LayerWeights, reverse: bool, 
                    out: Tensor, gates: Tensor | None, steps: int, weight: tuple) -> Tensor:
     """The compiled forward loop over chunks of `steps` steps: per chunk, the input projections
     into a scratch buffer, then the loop. Writes out (T, B, H) and gates (T, B, 4H) if given;
-    weight is loop_weight(W_hh, B). Returns h of the last step in time (a view of out). The
-    Elman RNN folds b_hh into A; the GRU's stays in the step (its n gate multiplies it by r)."""
+    weight is chunked.kept_loop_weight(W_hh, x). Returns h of the last step in time (a view of
+    out). The Elman RNN folds b_hh into A; the GRU's stays in the step (its n gate multiplies it
+    by r)."""
     T, B = x.shape[0], x.shape[1]
     G = w.W_hh.shape[0]  # G*H: H (Elman) or 3H (GRU)
     bias = projection_bias(cell, w)
@@ -87,7 +95,7 @@ def rnn_sequence_forward(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=N
     out = x.new_empty(T, B, H)
     gates = x.new_empty(T, B, 4 * H) if kind == compiled.RNN_KINDS["gru"] else None
     h_last = forward_chunks(cell, x, h0, w, reverse, kind, out, gates, chunk_steps(T, B),
-                            loop_weight(w.W_hh, B))
+                            kept_loop_weight(w.W_hh, x))
     return out, (h_last.clone(),), RNNSequenceCache(x, out, h0, gates, reverse, kind)
 
 
