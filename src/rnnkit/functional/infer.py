@@ -4,10 +4,11 @@ Where the compiled loops are built (compiled.py), the LSTM (lstm_infer_kernel.cp
 step in float32 at batches that fill its vectors, else lstm_kernel.cpp), the Elman RNN and
 torch's GRU (rnn_kernel.cpp) run in C++, unmasked and without projection; everything else runs
 the general loop of bptt.py. The compiled paths compute the input projections a chunk of steps
-at a time into a scratch buffer kept between calls (chunked.py), so neither a (T, B, G*H) tensor nor fresh
-memory is made per call: fresh memory costs a page fault per 4 KiB (~15,000 per call at T = 200,
-B = 64, H = 256, a third of the time), and a chunk of 1 MiB is still in the cache when the loop
-reads it. Each is tested equal to the forward of the training path (tests/functional).
+at a time into a scratch buffer kept between calls (chunked.py), so neither a (T, B, G*H)
+tensor nor fresh memory is made per call: fresh memory costs a page fault per 4 KiB (~15,000
+per call at T = 200, B = 64, H = 256, a third of the time), and a chunk of 1 MiB is still in the
+cache when the loop reads it. Each is tested equal to the forward of the training path
+(tests/functional).
 """
 
 from __future__ import annotations
