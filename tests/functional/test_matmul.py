@@ -66,6 +66,10 @@ def test_product_library_follows_the_cpu_vendor_and_the_override(monkeypatch):
     assert matmul.product_library() == ("mkl" if torch.backends.mkl.is_available() else "onednn")
     monkeypatch.setenv("RNNKIT_PRODUCT_LIBRARY", "onednn")
     assert matmul.product_library() == "onednn"
+    monkeypatch.delenv("RNNKIT_PRODUCT_LIBRARY")
+    monkeypatch.setenv("RNNKIT_STEP_LIBRARY", "mkl")  # the old name says so, not ignored
+    with pytest.raises(ValueError, match="RNNKIT_STEP_LIBRARY is now RNNKIT_PRODUCT_LIBRARY"):
+        matmul.product_library()
     monkeypatch.setenv("RNNKIT_PRODUCT_LIBRARY", "cublas")
     with pytest.raises(ValueError, match=r"RNNKIT_PRODUCT_LIBRARY: expected one of onednn, mkl, "
                                          r"got 'cublas'"):

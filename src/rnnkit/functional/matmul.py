@@ -69,6 +69,9 @@ def product_library() -> str:
     "mkl" on an Intel CPU with a torch built with MKL, else "onednn" (see the module docstring).
     $RNNKIT_PRODUCT_LIBRARY=onednn|mkl overrides."""
     forced = os.environ.get("RNNKIT_PRODUCT_LIBRARY")
+    if forced is None and "RNNKIT_STEP_LIBRARY" in os.environ:  # its name until 2026-11-30
+        raise ValueError("RNNKIT_STEP_LIBRARY is now RNNKIT_PRODUCT_LIBRARY (it chooses the "
+                         "library of every product of the fused path); set that instead")
     if forced is not None:
         if forced not in PRODUCT_LIBRARIES:
             raise ValueError("RNNKIT_PRODUCT_LIBRARY: expected one of "
