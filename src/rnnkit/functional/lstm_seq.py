@@ -122,7 +122,7 @@ def _compiled_backward(d_out, d_state_final, w: LayerWeights, cache, dh_record):
     weight = loop_weight(w.W_hh.t(), B)  # dA @ W_hh
     d_out = d_out.contiguous()
     dh, dc = d_state_final[0].contiguous(), d_state_final[1].contiguous()
-    sums = ChunkGrads(cache.x, w.W_ih, H)
+    sums = ChunkGrads(cache.x, w.W_ih)
     for t0, t1 in chunks(T, steps, not reverse):
         n = t1 - t0
         dA = work[:n * B * 4 * H].view(n, B, 4 * H)

@@ -179,12 +179,14 @@ def mm_into(out: Tensor, a: Tensor, b: Tensor) -> Tensor:
     return torch.mm(a, b, out=out)
 
 
-def add_weight_grad(acc_t: Tensor, d: Tensor, a: Tensor) -> Tensor:
-    """acc_t (K, G) += a^T d for d (M, G), a (M, K), outside autograd: a weight gradient,
-    transposed, summed over chunks of rows (weight_grad's products; acc_t.t() is the gradient)."""
+def add_weight_grad(acc_t: Tensor | None, d: Tensor, a: Tensor) -> Tensor:
+    """acc_t (K, G) + a^T d for d (M, G), a (M, K), outside autograd: a weight gradient,
+    transposed, summed over chunks of rows (weight_grad's products). Returns acc_t, updated in
+    place, or where acc_t is None the product itself (no zeroed buffer to add it to)."""
     if _onednn_runs(d, a):
-        return acc_t.add_(_onednn_linear(a.t().contiguous(), d.t(), None))
-    return acc_t.addmm_(a.t(), d)
+        product = _onednn_linear(a.t().contiguous(), d.t(), None)
+        return product if acc_t is None else acc_t.add_(product)
+    return a.t() @ d if acc_t is None else acc_t.addmm_(a.t(), d)
 
 
 def linear_into(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:

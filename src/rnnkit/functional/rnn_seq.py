@@ -111,7 +111,7 @@ def rnn_sequence_backward(cell, d_out: Tensor, d_state_final: tuple, w: LayerWei
     seen = x.new_empty(T, B, H) if dh_record is not None else None
     weight = loop_weight(w.W_hh.t(), B)  # d @ W_hh
     d_out = d_out.contiguous()
-    sums = ChunkGrads(x, w.W_ih, H)
+    sums = ChunkGrads(x, w.W_ih)
     dh = d_state_final[0].contiguous()
     for t0, t1 in chunks(T, steps, not reverse):
         n = t1 - t0
