@@ -223,8 +223,11 @@ def test_scratch_made_under_inference_mode_serves_later_training_and_no_grad(cls
             torch.testing.assert_close(ours(x)[0], theirs(x)[0], atol=1e-5, rtol=0)
         ours(x)[0].sum().backward()
         theirs(x)[0].sum().backward()
+        # A weight gradient here is a float32 sum of T * batch = 4800 terms of size ~1, added in
+        # another order than torch's: its relative error reaches 1.5e-5 on some CPUs (seen on AMD
+        # EPYC). A stale or wrongly shaped buffer errs by O(1), far beyond this tolerance.
         for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
-            torch.testing.assert_close(p.grad, q.grad, atol=1e-4, rtol=1e-5)
+            torch.testing.assert_close(p.grad, q.grad, atol=1e-4, rtol=1e-4)
 
 
 def test_transpose_into_writes_the_transpose_and_refuses_wrong_shapes():
