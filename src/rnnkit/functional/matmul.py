@@ -1,20 +1,11 @@
 """Matrix products of the BPTT loops: MKL on Intel CPUs, oneDNN elsewhere (`product_library`).
 
-On AMD EPYC (AVX-512; torch 2.13, one thread, CPU time), oneDNN's linear ran the products of an
-RNN 1.8-2.6x faster than torch.mm / addmm (MKL), which is how torch's own LSTM kernel gets its
-speed:
-- per step, h @ W_hh^T with the weight reordered once per sequence: 64 x 512 @ 512 x 2048 in
-  680 us against 1705 us;
-- whole sequence, the weight gradient dA^T @ h (2048 x 3200 @ 3200 x 512): 38 ms against 70 ms;
-  dA @ W_ih and the input projection x @ W_ih^T: 4.3 ms against 10-11 ms.
-On Intel CPUs MKL takes its own AVX-512 path (on other vendors it does not) and is as fast or
-faster (Xeon with AVX-512, one thread):
-- per step: 16 x 256 @ 256 x 1024 in 57 us against oneDNN's packed linear's 99, 64 x 512 @
-  512 x 2048 in 896 us against 947;
-- whole sequence, at T B = 12800 rows, G = 1536, K = 512 (a GRU layer, H = 512): the weight
-  gradient in 132 ms against 291, dA @ W_ih in 125 against 141, the input projection level
-  (156 / 156). Over the benchmark grid's shapes MKL's weight gradient was 1.05-2.3x faster
-  where K >= 256; oneDNN's products won by up to 1.4x only at K = 64.
+Where MKL has no fast path (AMD EPYC: it does not take its AVX-512 path on other vendors'
+CPUs), oneDNN's linear ran every product of an RNN faster than torch.mm / addmm (MKL), the
+per-step h @ W_hh^T with the weight reordered once per sequence; that is how torch's own LSTM
+kernel gets its speed. On Intel CPUs MKL is as fast or faster, the weight gradients most of all.
+The timings: BENCHMARKS.md, "Matrix products: MKL against oneDNN" and "Kernel design
+measurements".
 `can_prepack` says when oneDNN can run: CPU, float32, oneDNN present; otherwise torch.mm. The
 results agree with torch.mm to float32 rounding (relative 5e-6 on sums of 3200 terms).
 """
@@ -110,10 +101,11 @@ def loop_weight(weight: Tensor, batch: int, out: Tensor | None = None,
     """The weight W (N, K) of a product x W^T made in the compiled loops, as
     (tensor, packed): reordered by oneDNN once for the sequence where `product_library` is oneDNN
     and the batch is 2 or more; otherwise W^T (K, N) contiguous for BLAS (a matrix-vector
-    product at batch 1: 20 us against oneDNN's 33 at 1 x 256 x 1024, one thread), copied into
-    `out` (at least N K elements, e.g. a kept scratch buffer) if given: into fresh memory the
-    copy of a 2048 x 512 weight took 2.2 ms, into a kept buffer 0.9; there
-    `transpose_into(src, dst)`, if given, writes it (compiled.transpose_into: 0.48 ms)."""
+    product at batch 1, faster there than oneDNN's), copied into `out` (at least N K elements,
+    e.g. a kept scratch buffer) if given, since a copy into fresh memory pays its page faults;
+    there `transpose_into(src, dst)`, if given, writes it (compiled.transpose_into, faster than
+    torch's copy of the transposed view). Timings: BENCHMARKS.md, "Kernel design
+    measurements"."""
     weight = weight.detach()
     if _packs(weight, batch):
         return torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), batch), True
@@ -164,9 +156,9 @@ def mm(a: Tensor, b: Tensor) -> Tensor:
 def weight_grad(d: Tensor, a: Tensor) -> Tensor:
     """d^T @ a for d (M, G), a (M, K) with M = all steps x rows: a weight gradient (G, K) in one
     product. Through oneDNN, a (the smaller operand) is transposed and d^T is passed as the
-    weight, never copied: at M = 12800, G = 1024, K = 256 this took 48 ms against 75 for
-    MKL's d.t() @ a and 90 for copying d^T first (AMD, one thread). Through MKL it is
-    (a^T d)^T: at M = 12800, G = 2048, K = 64, 38 ms against 64 for d.t() @ a (Intel)."""
+    weight, never copied (faster than MKL's d.t() @ a and than copying d^T first). Through MKL
+    it is (a^T d)^T, faster than d.t() @ a where K is small. Timings: BENCHMARKS.md, "Kernel
+    design measurements"."""
     if _onednn_runs(d, a) and not _recorded(d, a):
         return _onednn_linear(a.t().contiguous(), d.t(), None).t().contiguous()
     return (a.t() @ d).t().contiguous()

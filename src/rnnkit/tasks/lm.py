@@ -69,8 +69,8 @@ class Config:
 # modelling"): a 2 x 256 LSTM, 32 streams of 128 characters, AdamW 3e-3 on a cosine over 2400
 # steps, which is about 15 minutes there; the run stops at whichever of 2400 steps and 15 minutes
 # comes first. One thread: on a machine whose cores are busy with other work, torch's two
-# threads ran 4-8x slower (each product waits for the slower thread); on an idle machine pass
-# --train.threads=0 (torch's default).
+# threads ran several times slower (each product waits for the slower thread); on an idle
+# machine pass --train.threads=0 (torch's default).
 TRAIN_DEFAULTS: dict = {
     "train.steps": 2400,
     "train.minutes": 15.0,
