@@ -135,6 +135,14 @@ def test_series_task_scaler_fitted_on_train_and_valid_split(tmp_path):
     assert abs(train_steps.mean()) < 1e-5 and abs(train_steps.std() - 1) < 1e-4
 
 
+def test_data_name_may_be_a_file(tmp_path):
+    path = series_ts(tmp_path / "s.ts", 60, 0)
+    by_name = make_task(Config(data={"name": str(path), "batch_size": 8}, model={"hidden_size": 8}))
+    by_path = make_task(Config(data={"train_path": str(path), "batch_size": 8},
+                               model={"hidden_size": 8}))
+    assert by_name.metadata()["split"] == by_path.metadata()["split"]
+
+
 def test_regression_series(tmp_path):
     path = series_ts(tmp_path / "r.ts", 60, 0, regression=True)
     task = make_task(Config(data={"train_path": str(path), "batch_size": 8},

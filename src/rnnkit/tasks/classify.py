@@ -33,20 +33,20 @@ from rnnkit.tasks._metrics import classification_report
 
 @dataclass
 class DataConfig:
-    name: str = "japanese-vowels"  # a name from rnnkit.data.datasets.list_datasets()
+    name: str = "japanese-vowels"  # a name from list_datasets(), or a .ts / CSV file
     train_path: str = ""  # your own .ts or CSV file instead of `name`
-    test_path: str = ""
-    text_column: str = "text"
-    label_column: str = "label"
+    test_path: str = ""  # your own test file; "" = the set's own split, or a stratified one
+    text_column: str = "text"  # CSV: the column holding the text
+    label_column: str = "label"  # CSV: the column holding the label
     tokenizer: str = "word"  # text: "word" or "char"
-    min_freq: int = 2
-    max_vocab: int = 20000
+    min_freq: int = 2  # text: rarer tokens become <unk>
+    max_vocab: int = 20000  # text: keep the most frequent tokens only
     max_len: int = 0  # text: keep at most this many tokens (0 = all)
     normalize: bool = True  # series: per-channel standardisation fitted on train
     test_fraction: float = 0.2  # for data without a test split of its own
     valid_fraction: float = 0.1  # of the training split, for evaluate(); 0 = use the test split
-    seed: int = 0
-    batch_size: int = 32
+    seed: int = 0  # the stratified test / validation split
+    batch_size: int = 32  # sequences per batch
     bucket: bool = True  # group similar lengths into a batch (less padding)
     class_weights: bool = False  # weight the loss by inverse class frequency
     token_dropout: float = 0.0  # text: share of training tokens replaced by <unk> (regulariser)
@@ -73,10 +73,10 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     cell: str = "lstm"  # "lstm" | "gru" | "rnn"
-    hidden_size: int = 64
-    num_layers: int = 1
-    bidirectional: bool = False
-    dropout: float = 0.0
+    hidden_size: int = 64  # units per direction and layer
+    num_layers: int = 1  # stacked recurrent layers
+    bidirectional: bool = False  # read each sequence both ways
+    dropout: float = 0.0  # between layers and before the head
     embed_dim: int = 64  # series: width of the per-step projection, 0 = none
     pooling: str = "last"  # "last" | "mean" | "max" | "attention"
     impl: str = "auto"  # rnnkit layer implementation: "auto" | "reference" | "fused" | "native"
@@ -107,6 +107,8 @@ class Config:
 
 # Small datasets (UCR sets hold tens to hundreds of series): evaluate often, stop when the
 # validation metrics no longer improve.
+DATA_KEY = "data.name"  # what `rnnkit train classify --data X` sets
+
 TRAIN_DEFAULTS: dict = {"train.steps": 1500, "train.eval_every": 100, "train.early_stop": 10,
                         "optim.lr": 2e-3}
 
@@ -242,10 +244,16 @@ class ClassifyTask:
 
 
 def _load_data(cfg: DataConfig) -> Dataset:
-    if cfg.train_path:
-        return load_files(cfg.train_path, cfg.test_path, cfg.text_column, cfg.label_column,
+    train_path = cfg.train_path or (cfg.name if _is_file_name(cfg.name) else "")
+    if train_path:
+        return load_files(train_path, cfg.test_path, cfg.text_column, cfg.label_column,
                           cfg.test_fraction, cfg.seed)
     return load_dataset(cfg.name, cfg.test_fraction, cfg.seed)
+
+
+def _is_file_name(name: str) -> bool:
+    """data.name names a file (a .ts or CSV file) rather than a bundled data set."""
+    return name.lower().endswith((".ts", ".csv"))
 
 
 def make_task(cfg: Config) -> ClassifyTask:

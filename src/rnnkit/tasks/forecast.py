@@ -55,13 +55,13 @@ class DataConfig:
     covariates: str = ""  # comma-separated past covariate columns (extra inputs)
     season: int = 0  # seasonal period; 0 = the series' own (bundled) or from its dates
     transform: str = ""  # "none" | "log"; "" = the series' default (log for airline, lynx)
-    lookback: int = 36
-    horizon: int = 12
+    lookback: int = 36  # steps the encoder reads before each forecast origin
+    horizon: int = 12  # steps forecast at once
     folds: int = 1  # rolling-origin test folds at the end of the series
     stride: int = 0  # steps between fold origins; 0 = horizon
     valid_folds: int = 1  # horizons of validation before the test part; 0 = none
-    batch_size: int = 32
-    seed: int = 0
+    batch_size: int = 32  # training windows per batch
+    seed: int = 0  # the order of the training windows
     baselines: str = "naive,seasonal_naive,ets,arima"  # compared with by `rnnkit evaluate`
     drop_last: int = 0  # ignore the series' last N steps (a tuning backtest before the test part)
 
@@ -69,9 +69,9 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     cell: str = "lstm"  # "lstm" | "gru" | "rnn"
-    hidden_size: int = 32
-    num_layers: int = 1
-    dropout: float = 0.0
+    hidden_size: int = 32  # units per recurrent layer
+    num_layers: int = 1  # stacked recurrent layers
+    dropout: float = 0.0  # between layers and before the head
     head: str = "gaussian"  # "gaussian" | "student_t" | "quantile"
     df: float = 0.0  # student_t: degrees of freedom nu (> 2), 0 = learned per step and target
     point_weight: float = 0.0  # w: loss + w * mean squared error of the point forecast
@@ -82,7 +82,7 @@ class ModelConfig:
     window_scale: bool = False  # inputs / each window's amplitude, outputs * it (DeepAR)
     linear: bool = False  # linear AR highway (LSTNet) from the window to the mean
     calibrate: bool = False  # scale the intervals by the factor fitted on the validation windows
-    impl: str = "auto"
+    impl: str = "auto"  # rnnkit layer implementation: "auto" | "reference" | "fused" | "native"
 
 
 @dataclass
@@ -93,6 +93,8 @@ class Config:
 
 # A few hundred windows: many short epochs; the best validation loss is kept (on airline the
 # validation loss is lowest within the first 400 steps; later steps overfit).
+DATA_KEY = "data.name"  # what `rnnkit train forecast --data X` sets
+
 TRAIN_DEFAULTS: dict = {"train.steps": 600, "train.eval_every": 50, "train.log_every": 100,
                         "optim.lr": 3e-3, "optim.weight_decay": 1e-4}
 
