@@ -90,7 +90,7 @@ class StepMatmul:
 
     def __call__(self, x: Tensor) -> Tensor:
         if self.packed is not None:
-            return _onednn_linear(x, self.packed, self.bias)
+            return onednn_linear(x, self.packed, self.bias)
         if self.bias is None:
             return x @ self.weight_t
         return torch.addmm(self.bias, x, self.weight_t)
@@ -137,7 +137,8 @@ def _onednn_runs(a: Tensor, b: Tensor) -> bool:
     return product_library() == "onednn" and can_prepack(a)[0] and b.dtype == a.dtype
 
 
-def _onednn_linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+def onednn_linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """x W^T + b by oneDNN's linear; W a plain (N, K) weight or one reordered by oneDNN."""
     return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
 
 
@@ -149,7 +150,7 @@ def _recorded(*tensors) -> bool:
 def mm(a: Tensor, b: Tensor) -> Tensor:
     """a @ b for 2-D tensors (any strides); differentiable where autograd records it."""
     if _onednn_runs(a, b) and not _recorded(a, b):
-        return _onednn_linear(a, b.t(), None)
+        return onednn_linear(a, b.t(), None)
     return a @ b
 
 
@@ -160,14 +161,14 @@ def weight_grad(d: Tensor, a: Tensor) -> Tensor:
     it is (a^T d)^T, faster than d.t() @ a where K is small. Timings: BENCHMARKS.md, "Kernel
     design measurements"."""
     if _onednn_runs(d, a) and not _recorded(d, a):
-        return _onednn_linear(a.t().contiguous(), d.t(), None).t().contiguous()
+        return onednn_linear(a.t().contiguous(), d.t(), None).t().contiguous()
     return (a.t() @ d).t().contiguous()
 
 
 def mm_into(out: Tensor, a: Tensor, b: Tensor) -> Tensor:
     """out = a @ b for 2-D tensors, outside autograd, written into out (see linear_into)."""
     if _onednn_runs(a, b):
-        return out.copy_(_onednn_linear(a, b.t(), None))
+        return out.copy_(onednn_linear(a, b.t(), None))
     return torch.mm(a, b, out=out)
 
 
@@ -176,7 +177,7 @@ def add_weight_grad(acc_t: Tensor | None, d: Tensor, a: Tensor) -> Tensor:
     transposed, summed over chunks of rows (weight_grad's products). Returns acc_t, updated in
     place, or where acc_t is None the product itself (no zeroed buffer to add it to)."""
     if _onednn_runs(d, a):
-        product = _onednn_linear(a.t().contiguous(), d.t(), None)
+        product = onednn_linear(a.t().contiguous(), d.t(), None)
         return product if acc_t is None else acc_t.add_(product)
     return a.t() @ d if acc_t is None else acc_t.addmm_(a.t(), d)
 
@@ -185,7 +186,7 @@ def linear_into(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | None) -> 
     """out (M, N) = x (M, K) @ weight (N, K)^T + bias, outside autograd, written into out: by
     MKL where `product_library` is MKL, else by oneDNN's linear (which has no `out=`) and a copy."""
     if _onednn_runs(x, weight):
-        return out.copy_(_onednn_linear(x, weight, bias))
+        return out.copy_(onednn_linear(x, weight, bias))
     if bias is None:
         return torch.mm(x, weight.t(), out=out)
     return torch.addmm(bias, x, weight.t(), out=out)
@@ -194,5 +195,5 @@ def linear_into(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | None) -> 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """x @ weight^T + bias for 2-D x; differentiable where autograd records it."""
     if _onednn_runs(x, weight) and not _recorded(x, weight, bias):
-        return _onednn_linear(x, weight, bias)
+        return onednn_linear(x, weight, bias)
     return x @ weight.t() if bias is None else torch.addmm(bias, x, weight.t())

@@ -71,12 +71,12 @@ def save_checkpoint(run_dir: Path, name: str, *, model: dict[str, torch.Tensor],
         _write_bytes(tmp / "carry.safetensors", save(_cpu_tensors(tensors)))
         state["carry"] = layouts
     _write_state_json(tmp / "state.json", state)
-    _fsync_dir(tmp)
+    fsync_dir(tmp)
 
     if final.exists():
         os.replace(final, old)
     _swap_in(tmp, final)
-    _fsync_dir(run_dir)
+    fsync_dir(run_dir)
     if old.exists():
         shutil.rmtree(old)
     return final
@@ -88,7 +88,7 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     _write_bytes(tmp, (json.dumps(obj, indent=2, allow_nan=False) + "\n").encode())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _write_state_json(path: Path, state: dict) -> None:
@@ -106,7 +106,8 @@ def _write_bytes(path: Path, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in directory `path` durable (POSIX)."""
     if os.name != "posix":
         return  # directories cannot be opened for fsync on Windows
     fd = os.open(path, os.O_RDONLY)

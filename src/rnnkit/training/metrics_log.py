@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from rnnkit.training.checkpoint import _fsync_dir
+from rnnkit.training.checkpoint import fsync_dir
 
 
 class MetricsLog:
@@ -58,7 +58,7 @@ def truncate_after(path: Path, step: int) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
     tmp.replace(path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def read_metrics(path: Path) -> list[dict]:
