@@ -81,8 +81,8 @@ class ChunkGrads:
 
     The weight gradients are summed transposed (matmul.add_weight_grad), the first chunk's
     products written without a zeroed buffer, and turned the right way round at the end by the
-    kernels' blocked transpose (for a 1024 x 256 gradient at batch 1, T = 50, zeroing and
-    torch's transposed copy took ~0.3 ms of an LSTM layer's 3.7 ms training step)."""
+    kernels' blocked transpose: at batch 1 zeroing and torch's transposed copy were a visible
+    share of a short sequence's training step (BENCHMARKS.md, "Kernel design measurements")."""
 
     def __init__(self, x: Tensor, W_ih: Tensor):
         self.x, self.W_ih = x, W_ih

@@ -189,8 +189,12 @@ def _warn_once(reason: str) -> None:
     warnings.warn(f"rnnkit: the fused layers run their Python loops: {reason}", stacklevel=3)
 
 
-def forward_loop(A, weight, packed, h0, c0, reverse, C, TC, out) -> None:
-    torch.ops.rnnkit.lstm_forward_loop(A, weight, packed, h0, c0, reverse, C, TC, out)
+# Thin wrappers, one per kernel op; the arguments and their shapes are documented above each
+# op's C++ function (lstm_kernel.cpp, rnn_kernel.cpp, lstm_infer_kernel.cpp).
+
+def forward_loop(gates, weight, packed, h0, c0, reverse, cell, tanh_cell, out) -> None:
+    torch.ops.rnnkit.lstm_forward_loop(gates, weight, packed, h0, c0, reverse, cell, tanh_cell,
+                                       out)
 
 
 def infer_loop(x, W_ih, W_hh, bias, h0, c0, reverse, work, out, c_n) -> None:
@@ -216,8 +220,8 @@ def transpose_into(src: Tensor, out: Tensor) -> None:
     torch.ops.rnnkit.transpose_into(src, out)
 
 
-def rnn_forward_loop(A, weight, packed, b_hh, h0, reverse, kind: int, out, gates=None) -> None:
-    torch.ops.rnnkit.rnn_forward_loop(A, weight, packed, b_hh, h0, reverse, kind, out, gates)
+def rnn_forward_loop(proj, weight, packed, b_hh, h0, reverse, kind: int, out, gates=None) -> None:
+    torch.ops.rnnkit.rnn_forward_loop(proj, weight, packed, b_hh, h0, reverse, kind, out, gates)
 
 
 def rnn_backward_loop(d_out, dh_final, out, h0, gates, weight, packed, reverse, kind: int, dgx,
@@ -226,7 +230,7 @@ def rnn_backward_loop(d_out, dh_final, out, h0, gates, weight, packed, reverse, 
                                               reverse, kind, dgx, dgh, dh_seen)
 
 
-def backward_loop(d_out, dh_final, dc_final, A, C, TC, c0, weight, packed, reverse, dA,
-                  dh_seen):
-    return torch.ops.rnnkit.lstm_backward_loop(d_out, dh_final, dc_final, A, C, TC, c0, weight,
-                                               packed, reverse, dA, dh_seen)
+def backward_loop(d_out, dh_final, dc_final, gates, cell, tanh_cell, c0, weight, packed, reverse,
+                  d_gates, dh_seen):
+    return torch.ops.rnnkit.lstm_backward_loop(d_out, dh_final, dc_final, gates, cell, tanh_cell,
+                                               c0, weight, packed, reverse, d_gates, dh_seen)
