@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import rnnkit
-from rnnkit.cli import build_parser
+from rnnkit.cli import SUBCOMMANDS, build_parser
 from rnnkit.training.registry import available_tasks
 
 REPO = Path(__file__).resolve().parents[1]
@@ -171,6 +171,12 @@ def test_command_lines_name_real_commands(page):
 @pytest.mark.parametrize("page", CHECKED, ids=lambda p: str(p.relative_to(REPO)))
 def test_relative_links_resolve(page):
     assert not link_problems(page), "\n".join(link_problems(page))
+
+
+def test_readme_lists_every_command():
+    readme = (REPO / "README.md").read_text()
+    listed = {m for m in re.findall(r"(?m)^\| `rnnkit ([a-z]+)", readme)}
+    assert sorted(set(SUBCOMMANDS) - listed) == [], "add a row to README's command table"
 
 
 # The checks themselves, on made-up pages: each can fail.
