@@ -12,12 +12,14 @@ import os
 import shlex
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
 from rnnkit._version import __version__
 from rnnkit.errors import RnnkitError
+from rnnkit.files import make_dir
 from rnnkit.training import distributed as D
 from rnnkit.training.calibration import write_calibration
 from rnnkit.training.checkpoint import checkpoint_dir, write_json_atomic
@@ -26,6 +28,7 @@ from rnnkit.training.metrics_log import truncate_after
 from rnnkit.training.plots import plot_run
 from rnnkit.training.registry import load_task_module
 from rnnkit.training.rng import seed_everything
+from rnnkit.training.rundir import RunLock, check_fresh
 from rnnkit.training.settings import RunConfig, load_file, resolve
 from rnnkit.training.task import Task
 from rnnkit.training.trainer import Trainer
@@ -64,6 +67,26 @@ def train(task: Task, cfg: RunConfig, run_dir: str | Path, *, resume: bool = Fal
     """Train `task` under `cfg`, writing to `run_dir`; returns the run's summary. With
     train.ensemble = N > 1, N members in run_dir/members/<k> (rnnkit.training.ensemble)."""
     run_dir = Path(run_dir)
+    with _claim(run_dir, resume):
+        return _train_claimed(task, cfg, run_dir, resume, argv, progress)
+
+
+@contextmanager
+def _claim(run_dir: Path, resume: bool):
+    """The run directory, checked (a new run: missing or empty) and locked for this process
+    (rnnkit.training.rundir); under torchrun rank 0 holds the lock for all ranks."""
+    if os.environ.get("RANK", "0") != "0":
+        yield
+        return
+    if not resume:
+        check_fresh(run_dir)  # before the lock file: nothing written into someone's folder
+    make_dir(run_dir)
+    with RunLock(run_dir):
+        yield
+
+
+def _train_claimed(task: Task, cfg: RunConfig, run_dir: Path, resume: bool,
+                   argv: list[str] | None, progress: str) -> dict:
     if cfg.train.ensemble > 1:
         def one(task_, member_cfg, member_dir, again):
             return _train_one(task_, member_cfg, member_dir, again, argv, progress)
@@ -133,10 +156,8 @@ def _prepare_run_dir(run_dir: Path, cfg: RunConfig, resume: bool, argv: list[str
         record = dict(saved, **cfg.to_dict())
         record["resumed"] = [*saved.get("resumed", []), command]
     else:
-        if (run_dir / "config.json").exists():
-            raise RnnkitError(f"--out: {run_dir} already holds a run; continue it with "
-                              f"--resume {run_dir}, or choose another directory")
-        run_dir.mkdir(parents=True, exist_ok=True)
+        check_fresh(run_dir)  # again, under the lock: another process may have come first
+        make_dir(run_dir)
         record = {"command_line": command, "rnnkit_version": __version__,
                   "torch_version": torch.__version__,
                   "world_size": int(os.environ.get("WORLD_SIZE", "1")), **cfg.to_dict()}
