@@ -7,6 +7,7 @@ make rnnkit overwrite a file elsewhere (`forecast.csv -> ~/.bashrc`). The writer
                                           O_EXCL | O_NOFOLLOW, fsync'ed, then renamed over the
                                           target (rename replaces a name, it follows no link);
                                           the directory is fsync'ed after.
+  write_new                               a file that must not exist yet (in a fresh directory).
   open_append                             O_APPEND | O_NOFOLLOW (metrics.jsonl).
   save_figure                             a matplotlib figure rendered to memory, then
                                           write_bytes.
@@ -58,6 +59,22 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
         tmp.unlink(missing_ok=True)  # our own temporary file, never the target
         raise
     fsync_dir(path.parent)
+    return path
+
+
+def write_new(path: str | Path, data: bytes) -> Path:
+    """`data` to a new file `path` (O_EXCL | O_NOFOLLOW: refused if anything is there), fsync'ed,
+    not renamed: for the files of a fresh temporary directory (a checkpoint being written)."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
+                     | getattr(os, "O_BINARY", 0), 0o666)
+    except FileExistsError:
+        raise RnnkitError(f"{path} is in the way (expected a fresh directory): remove it") from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     return path
 
 

@@ -11,12 +11,14 @@ uncertainty: treat them as a lower bound on the spread.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from rnnkit.errors import ConfigError
+from rnnkit.files import save_figure, write_text
 from rnnkit.models.forecaster import point_and_interval
 from rnnkit.tasks._forecast_run import _check_columns, _plt, rebuild, scaled_series
 from rnnkit.tasks.forecast import read_series
@@ -82,14 +84,14 @@ def forecast_loaded(config: dict, metadata: dict, state_dict: dict, out_dir, inp
 
 def write_csv(result: dict, path) -> Path:
     pct = f"{result['level']:.0%}".rstrip("%")
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(["time", *(f"{n}{s}" for n in result["targets"]
-                              for s in ("", f"_lower{pct}", f"_upper{pct}"))])
-        for h, t in enumerate(result["times"]):
-            w.writerow([t, *(f"{result[key][h, k]:.6g}" for k in range(len(result["targets"]))
-                             for key in ("point", "lower", "upper"))])
-    return Path(path)
+    f = io.StringIO()
+    w = csv.writer(f, lineterminator="\n")
+    w.writerow(["time", *(f"{n}{s}" for n in result["targets"]
+                          for s in ("", f"_lower{pct}", f"_upper{pct}"))])
+    for h, t in enumerate(result["times"]):
+        w.writerow([t, *(f"{result[key][h, k]:.6g}" for k in range(len(result["targets"]))
+                         for key in ("point", "lower", "upper"))])
+    return write_text(path, f.getvalue())
 
 
 def plot_forecast(ts, result: dict, path) -> Path:
@@ -107,6 +109,6 @@ def plot_forecast(ts, result: dict, path) -> Path:
         ax.set_title(f"{ts.name}: {ts.target_names[k]} (from {ts.times[-1]})")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path)
     plt.close(fig)
     return Path(path)

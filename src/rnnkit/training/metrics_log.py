@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from rnnkit.training.checkpoint import _fsync_dir
+from rnnkit.files import open_append, refuse_link, write_text
 
 
 class MetricsLog:
@@ -18,13 +18,13 @@ class MetricsLog:
         self._tb = None
         if not enabled:
             return
-        self._file = self.path.open("a", encoding="utf-8")
+        self._file = open_append(self.path)
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:  # tensorboard not installed: metrics.jsonl only
             SummaryWriter = None
         if SummaryWriter is not None:
-            self._tb = SummaryWriter(log_dir=str(Path(run_dir) / "tensorboard"))
+            self._tb = SummaryWriter(log_dir=str(refuse_link(Path(run_dir) / "tensorboard")))
 
     def write(self, kind: str, step: int, **values) -> None:
         if not self.enabled:
@@ -55,10 +55,7 @@ def truncate_after(path: Path, step: int) -> None:
         return
     keep = [line for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip() and json.loads(line).get("step", 0) <= step]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
-    tmp.replace(path)
-    _fsync_dir(path.parent)
+    write_text(path, "".join(line + "\n" for line in keep))
 
 
 def read_metrics(path: Path) -> list[dict]:

@@ -19,16 +19,16 @@ import torch
 
 from rnnkit._version import __version__
 from rnnkit.errors import RnnkitError
-from rnnkit.files import make_dir
+from rnnkit.files import make_dir, write_json
 from rnnkit.training import distributed as D
 from rnnkit.training.calibration import write_calibration
-from rnnkit.training.checkpoint import checkpoint_dir, write_json_atomic
+from rnnkit.training.checkpoint import checkpoint_dir
 from rnnkit.training.ensemble import train_ensemble
 from rnnkit.training.metrics_log import truncate_after
 from rnnkit.training.plots import plot_run
 from rnnkit.training.registry import load_task_module
 from rnnkit.training.rng import seed_everything
-from rnnkit.training.rundir import RunLock, check_fresh
+from rnnkit.training.rundir import RunLock, check_fresh, check_no_links
 from rnnkit.training.settings import RunConfig, load_file, resolve
 from rnnkit.training.task import Task
 from rnnkit.training.trainer import Trainer
@@ -80,6 +80,7 @@ def _claim(run_dir: Path, resume: bool):
         return
     if not resume:
         check_fresh(run_dir)  # before the lock file: nothing written into someone's folder
+    check_no_links(run_dir)
     make_dir(run_dir)
     with RunLock(run_dir):
         yield
@@ -161,7 +162,7 @@ def _prepare_run_dir(run_dir: Path, cfg: RunConfig, resume: bool, argv: list[str
         record = {"command_line": command, "rnnkit_version": __version__,
                   "torch_version": torch.__version__,
                   "world_size": int(os.environ.get("WORLD_SIZE", "1")), **cfg.to_dict()}
-    write_json_atomic(run_dir / "config.json", record)
+    write_json(run_dir / "config.json", record)
 
 
 def _device(name: str) -> torch.device:

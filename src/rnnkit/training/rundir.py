@@ -5,6 +5,7 @@
                            is someone's folder (rnnkit would mix its best/ and last/ with theirs)
                            or the remains of a run that lost its config.json. rnnkit deletes
                            nothing it did not write, so it does not clean up either.
+    check_no_links(..)     no name rnnkit writes in the directory is a symbolic link.
     RunLock(run_dir)       an exclusive lock (fcntl.flock) on RUN_DIR/.rnnkit.lock, held while
                            a process trains into the directory; the file says who holds it
                            (pid, host, since when), and the refusal says so. The lock goes with
@@ -32,6 +33,19 @@ LOCK_NAME = ".rnnkit.lock"
 # Signs of an rnnkit run (besides config.json): with them and without config.json, a damaged run.
 RUN_SIGNS = ("metrics.jsonl", "last/state.json", "best/state.json", "last.old/state.json",
              "members")
+
+
+# Every name rnnkit writes directly in a run directory (checkpoint temporaries are checked where
+# they are made): none may be a symbolic link (rnnkit.files).
+WRITTEN = ("config.json", "metrics.jsonl", "last", "best", "last.old", "best.old", "members",
+           "calibration.json", "ensemble.json", "curves.png", "tensorboard", LOCK_NAME)
+
+
+def check_no_links(run_dir: Path) -> None:
+    """Refuse a run directory where a name rnnkit writes is a symbolic link, before anything
+    is written (the writers check again, one by one)."""
+    for name in WRITTEN:
+        refuse_link(Path(run_dir) / name)
 
 
 def check_fresh(run_dir: Path) -> None:
