@@ -139,3 +139,47 @@ def test_a_planted_link_in_a_new_run_is_refused(tmp_path, capsys, name):
     assert main(["train", "toy", "--out", str(run), *TINY]) == 2
     capsys.readouterr()
     assert outside.read_text() == "keep\n"
+
+
+# ---------------------------------------------------------------- item 7: the ends of a run
+
+def test_a_run_killed_before_its_first_checkpoint_resumes_from_step_0(tmp_path, capsys):
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    assert main(["train", "toy", "--out", str(straight), *TINY]) == 0
+    killed.mkdir()  # what a kill right after config.json leaves: config.json (and the lock)
+    (killed / "config.json").write_bytes((straight / "config.json").read_bytes())
+    (killed / LOCK_NAME).write_text("")
+    (killed / "metrics.jsonl").write_text('{"kind": "train", "step": 1, "loss": 9.0}\n{"ki')
+    capsys.readouterr()
+    assert main(["train", "--resume", str(killed), "--plain"]) == 0
+    assert "stopped before its first checkpoint; training it from step 0" in \
+        capsys.readouterr().err
+    for name in ("model.safetensors", "optimizer.safetensors"):  # as if it had never stopped
+        assert (killed / "last" / name).read_bytes() == (straight / "last" / name).read_bytes()
+    steps = [json.loads(line)["step"] for line in (killed / "metrics.jsonl").read_text()
+             .splitlines() if '"train"' in line]
+    assert steps == [1, 2]
+
+
+@pytest.mark.parametrize("limit, again, longer", [
+    (["--steps", "2"], [], "--steps N with N > 2"),
+    (["--steps", "0", "--train.epochs=1"], [], "--train.epochs=E with E > 1"),
+])
+def test_resuming_a_finished_run_says_so_and_changes_nothing(tmp_path, capsys, limit, again,
+                                                            longer):
+    run = tmp_path / "run"
+    assert main(["train", "toy", "--out", str(run), *TINY, *limit]) == 0
+    before = _tree(run)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--plain", *again]) == 2
+    _one_line_error(capsys, f"{run} is finished", longer)
+    after = _tree(run)
+    after.pop(LOCK_NAME), before.pop(LOCK_NAME)  # the lock file names its latest holder
+    assert after == before
+
+
+def test_a_finished_run_trains_longer_when_asked(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "toy", "--out", str(run), *TINY]) == 0
+    assert main(["train", "--resume", str(run), "--steps", "4", "--plain"]) == 0
+    assert json.loads((run / "last" / "state.json").read_text())["step"] == 4

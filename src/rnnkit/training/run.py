@@ -68,7 +68,42 @@ def train(task: Task, cfg: RunConfig, run_dir: str | Path, *, resume: bool = Fal
     train.ensemble = N > 1, N members in run_dir/members/<k> (rnnkit.training.ensemble)."""
     run_dir = Path(run_dir)
     with _claim(run_dir, resume):
+        if resume and cfg.train.ensemble == 1:
+            _check_unfinished(run_dir, cfg)
         return _train_claimed(task, cfg, run_dir, resume, argv, progress)
+
+
+def _check_unfinished(run_dir: Path, cfg: RunConfig) -> None:
+    """Refuse to resume a run that already reached its limits (the loop would train one more
+    step and rewrite best/); say how to train it longer."""
+    state = _last_state(run_dir)
+    if state is None:
+        return
+    t, step, epoch = cfg.train, state["step"], state["epoch"]
+    if t.steps and step >= t.steps:
+        reason = f"it has trained {step} steps of --steps {t.steps}"
+        longer = f"--steps N with N > {step}"
+    elif t.epochs and epoch >= t.epochs:
+        reason = f"it has trained {epoch} epochs of train.epochs={t.epochs}"
+        longer = f"--train.epochs=E with E > {epoch}"
+    elif t.early_stop and state["evals_since_best"] >= t.early_stop:
+        reason = (f"it stopped early ({state['evals_since_best']} evaluations without "
+                  f"improvement, train.early_stop={t.early_stop})")
+        longer = "a larger --train.early_stop (or 0 = off)"
+    else:
+        return
+    raise RnnkitError(f"--resume: {run_dir} is finished: {reason}; to train it longer, "
+                      f"resume with {longer}")
+
+
+def _last_state(run_dir: Path) -> dict | None:
+    """state.json of the run's last checkpoint; None when the run stopped before its first
+    (killed between config.json and the step-0 checkpoint)."""
+    try:
+        path = checkpoint_dir(run_dir, "last") / "state.json"
+    except RnnkitError:
+        return None
+    return json.loads(path.read_text())
 
 
 @contextmanager
@@ -128,9 +163,13 @@ def _train_in_group(task: Task, cfg: RunConfig, run_dir: Path, dist: D.DistInfo,
     if dist.is_main:
         _prepare_run_dir(run_dir, cfg, resume, argv)
         if resume:  # forget what a crashed run logged after its last checkpoint
-            state = json.loads((checkpoint_dir(run_dir, "last") / "state.json").read_text())
-            truncate_after(run_dir / "metrics.jsonl", state["step"])
+            state = _last_state(run_dir)
+            truncate_after(run_dir / "metrics.jsonl", state["step"] if state else 0)
+            if state is None:
+                print(f"rnnkit: {run_dir} stopped before its first checkpoint; training it "
+                      "from step 0", file=sys.stderr)
     D.barrier(dist)
+    resume = resume and _last_state(run_dir) is not None  # else from step 0, as a new run
     seed_everything(t.seed)
     model = task.build_model().to(device)
     if dist.rank > 0:
