@@ -12,7 +12,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from rnnkit.backends.dispatch import LayerSpec, check_impl, choose
 from rnnkit.backends.native import native_stack
-from rnnkit.cells.function import run_direction
+from rnnkit.cells.function import run_direction, transforms_active
 from rnnkit.checks import (
     ShapeError,
     check_input,
@@ -164,6 +164,8 @@ class RecurrentBase(nn.Module):
             x.requires_grad or any(p.requires_grad for p in self._flat_weights))
         impl = choose(self.impl, LayerSpec(self.mode, self.reset_after, self.hidden_size), x,
                       training, masked=packed or lengths is not None)
+        if self.impl == "auto" and transforms_active():
+            impl = "reference"  # torch.func / forward AD: the one path every transform traces
         if self.dh_recorder is not None:
             impl = "fused"  # the recorded gradients come from rnnkit's own BPTT
         self.__dict__["last_impl"] = impl  # a plain attribute: skips Module.__setattr__ (1.4 us)
