@@ -113,9 +113,9 @@ def run_direction(impl: str, cell, x: Tensor, state0: tuple, w: LayerWeights, ma
                   dh_record: list | None = None):
     """One layer, one direction: (out (T, B, H_out), final state tuple). "reference": autograd
     differentiates the step math; "fused": rnnkit's hand-written BPTT is the backward."""
-    if impl == "fused":
+    if impl == "fused" and x.numel() and w.W_hh.numel():
         return fused_sequence(cell, x, state0, w, mask, reverse, dh_record)
-    if impl == "reference":
+    if impl in ("reference", "fused"):  # empty (B, I or H = 0): nothing to fuse, the reference
         out, state, _ = sequence_forward(cell, x, state0, w, mask, reverse)
         return out, state
     raise ValueError(f"run_direction runs 'fused' or 'reference', got {impl!r}")
