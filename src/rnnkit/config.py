@@ -33,11 +33,22 @@ _FALSE = {"false", "0", "no", "off"}
 def load_toml(path: str | Path) -> dict:
     """Read a TOML config file; a syntax error names the file, line and column."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"--config: {path} is a directory; expected a TOML file")
     if not path.is_file():
         raise ConfigError(f"--config: no such file: {path}")
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"--config: cannot read {path} ({err.strerror or err})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not valid UTF-8 text (byte {raw[err.start]:#04x}); "
+                          "TOML files are UTF-8") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: invalid TOML: {err}") from None
 

@@ -184,6 +184,10 @@ def read_ts(path: str | Path) -> TsData:
         text = path.read_text(encoding="utf-8", errors="strict")
     except FileNotFoundError:
         raise DataError(f"{path}: no such .ts file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory; expected a .ts file") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot read the .ts file ({err.strerror or err})") from None
     except UnicodeDecodeError as err:
         line_no = path.read_bytes()[: err.start].count(b"\n") + 1
         raise DataError(f"{path}:{line_no}: not valid UTF-8 text") from None
