@@ -13,6 +13,7 @@ import inspect
 import json
 
 from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
+from rnnkit.devices import check_device
 from rnnkit.errors import RnnkitError
 
 
@@ -26,7 +27,7 @@ def add_parser(sub) -> None:
     p.add_argument("--checkpoint", "--which", dest="checkpoint", choices=("best", "last"),
                    default="best", help="checkpoint to use (default: best)")
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default cpu)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--refit", action="store_true",
                    help="forecast: before each backtest origin, train the run's config again "
@@ -64,6 +65,7 @@ def format_metrics(metrics: dict) -> str:
 def run(args) -> int:
     if args.batch_size < 1:
         raise RnnkitError(f"--batch-size: expected an integer >= 1, got {args.batch_size}")
+    device = str(check_device(args.device, "--device"))
     config, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
     module = task_module(config, metadata)
     extra = {}
@@ -75,7 +77,7 @@ def run(args) -> int:
 
         extra["refit"] = make_refit(args.run_dir, config, args.checkpoint)
     metrics = module.evaluate_loaded(
-        config, metadata, state_dict, args.data, batch_size=args.batch_size, device=args.device,
+        config, metadata, state_dict, args.data, batch_size=args.batch_size, device=device,
         run_dir=args.run_dir, **extra,
     )
     if args.json:
