@@ -8,11 +8,11 @@ macro-F1, the confusion matrix), which this prints as one JSON object, or as tex
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import json
 
 from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
+from rnnkit.cli._runs import task_module
 from rnnkit.devices import check_device
 from rnnkit.errors import RnnkitError
 
@@ -36,22 +36,6 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def task_module(config: dict, metadata: dict):
-    """The run's task module, which has `evaluate_loaded`."""
-    name = config.get("task_name") or metadata.get("task")
-    if not isinstance(name, str) or not name.isidentifier():
-        raise RnnkitError(f"run config has no valid task_name (got {name!r})")
-    try:
-        module = importlib.import_module(f"rnnkit.tasks.{name}")
-    except ModuleNotFoundError as err:
-        if err.name != f"rnnkit.tasks.{name}":
-            raise
-        raise RnnkitError(f"the run's task {name!r} is not installed in this rnnkit") from None
-    if not hasattr(module, "evaluate_loaded"):
-        raise RnnkitError(f"task {name!r} does not support `rnnkit evaluate` (no evaluate_loaded)")
-    return module
-
-
 def format_metrics(metrics: dict) -> str:
     """One line per metric: numbers with 6 significant digits, anything else as JSON."""
     width = max(map(len, metrics), default=0)
@@ -67,7 +51,7 @@ def run(args) -> int:
         raise RnnkitError(f"--batch-size: expected an integer >= 1, got {args.batch_size}")
     device = str(check_device(args.device, "--device"))
     config, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
-    module = task_module(config, metadata)
+    module = task_module(config, metadata, "evaluate_loaded", "rnnkit evaluate")
     extra = {}
     if args.refit:
         if "refit" not in inspect.signature(module.evaluate_loaded).parameters:

@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from rnnkit.tasks._forecast_future import forecast_loaded
+    from rnnkit.tasks.forecast import forecast_loaded
 
     config, metadata, state_dict = _load_run(args.run_dir, args.which)
     result = forecast_loaded(config, metadata, state_dict, args.out_dir or args.run_dir,

@@ -176,7 +176,8 @@ class RecurrentBase(nn.Module):
             impl = "reference"  # torch.func / forward AD: the one path every transform traces
         if self.dh_recorder is not None:
             impl = "fused"  # the recorded gradients come from rnnkit's own BPTT
-        self.__dict__["last_impl"] = impl  # a plain attribute: skips Module.__setattr__ (1.4 us)
+        # a plain attribute: skips Module.__setattr__ (BENCHMARKS.md, "Kernel design measurements")
+        self.__dict__["last_impl"] = impl
         if packed and impl != "native":
             x, lengths = pad_packed_sequence(input)  # (T, B, I), original order
         if impl == "native":

@@ -22,8 +22,8 @@ import torch
 from rnnkit.errors import ConfigError
 from rnnkit.files import save_figure, write_text
 from rnnkit.models.forecaster import point_and_interval
-from rnnkit.tasks._forecast_run import _check_columns, _plt, rebuild, scaled_series
-from rnnkit.tasks.forecast import read_series
+from rnnkit.tasks.forecast.run import check_columns, pyplot, rebuild, scaled_series
+from rnnkit.tasks.forecast.task import read_series
 
 MAX_ROLLOUT = 10  # --horizon: at most this many times the trained horizon
 
@@ -88,7 +88,7 @@ def forecast_loaded(config: dict, metadata: dict, state_dict: dict, out_dir, inp
     d = task.cfg.data
     horizon = check_horizon(horizon, d.horizon)
     ts = read_series(d, str(input_path) if input_path else None)
-    _check_columns(task, ts)
+    check_columns(task, ts)
     if len(ts) < d.lookback:
         raise ConfigError(f"{ts.name}: {len(ts)} steps, fewer than the run's lookback "
                           f"{d.lookback}")
@@ -116,7 +116,7 @@ def write_csv(result: dict, path) -> Path:
 
 
 def plot_forecast(ts, result: dict, path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     k_shown = min(len(ts.target_names), 4)
     fig, axes = plt.subplots(k_shown, 1, figsize=(10, 3.2 * k_shown), squeeze=False)
     n, horizon = len(ts), len(result["times"])
