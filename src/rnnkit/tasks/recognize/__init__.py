@@ -127,12 +127,15 @@ def _report_short_items(task: RecognizeTask) -> None:
 
 
 def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
-                    batch_size: int = 0, device: str = "cpu", run_dir=None) -> dict:
+                    batch_size: int = 0, device: str = "cpu", run_dir=None, beam: int = 8,
+                    lm_run=None, lm_weight: float = 0.5, insertion_bonus: float = 0.0) -> dict:
     """`rnnkit evaluate` for recognize runs: CER, WER, sequence accuracy with greedy and beam
-    decoding on the run's test items (or a labelled path), and RUN_DIR/alignment.png."""
+    decoding (optionally fused with a char LM run: (metadata, state_dict)) on the run's test
+    items (or a labelled path), and RUN_DIR/alignment.png."""
     from rnnkit.tasks.recognize.run import evaluate_loaded as run
 
-    return run(config, metadata, state_dict, data, batch_size, device, run_dir)
+    return run(config, metadata, state_dict, data, batch_size, device, run_dir, beam=beam,
+               lm_run=lm_run, lm_weight=lm_weight, insertion_bonus=insertion_bonus)
 
 
 def format_report(report: dict) -> str:
