@@ -78,35 +78,38 @@ def _unshift(a: Tensor, k: int, fill: float = NEG_INF) -> Tensor:
     return out
 
 
-def ctc_alpha_beta(log_probs: Tensor, ext: Tensor, input_lengths: Tensor,
-                   target_lengths: Tensor, blank: int) -> tuple[Tensor, Tensor, Tensor]:
-    """(alpha (T, B, S), beta (T, B, S), log p (B,)) for log_probs (T, B, C)."""
-    T, B, _ = log_probs.shape
-    S = ext.shape[1]
-    skip = _skip_allowed(ext, blank)  # (B, S)
-    emit = log_probs.gather(2, ext[None].expand(T, B, S))  # (T, B, S): log y_t(l'_s)
-    alpha = log_probs.new_full((T, B, S), NEG_INF)
+def ctc_alpha(emit: Tensor, skip: Tensor, input_lengths: Tensor,
+              target_lengths: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """(alpha (T, B, S), log p (B,), the end positions (B, 2): S_b - 1, S_b - 2) from the
+    emission log-probabilities emit (T, B, S) = log y_t(l'_s)."""
+    T, B, S = emit.shape
+    alpha = emit.new_full((T, B, S), NEG_INF)
     alpha[0, :, 0] = emit[0, :, 0]
     has_label = target_lengths > 0
     if S > 1:
         alpha[0, :, 1] = torch.where(has_label, emit[0, :, 1], NEG_INF)
     for t in range(1, T):
         prev = alpha[t - 1]
-        two = torch.where(skip, _shift(prev, 2), NEG_INF)
+        two = torch.where(skip, _shift(prev, 2), NEG_INF)  # from s-2, where allowed
         alpha[t] = emit[t] + torch.logsumexp(torch.stack([prev, _shift(prev, 1), two]), 0)
     last = (2 * target_lengths)[:, None]  # S_b - 1
-    ends = torch.cat([last, (last - 1).clamp(min=0)], 1)  # (B, 2): S_b - 1, S_b - 2
+    ends = torch.cat([last, (last - 1).clamp(min=0)], 1)  # (B, 2)
     final = alpha[input_lengths - 1, torch.arange(B)]  # (B, S) at t = T_b - 1
     end_vals = final.gather(1, ends)
     end_vals[:, 1] = torch.where(has_label, end_vals[:, 1], NEG_INF)  # L = 0: one end only
-    log_p = torch.logsumexp(end_vals, 1)
+    return alpha, torch.logsumexp(end_vals, 1), ends
 
-    start = log_probs.new_full((B, S), NEG_INF)  # beta at t = T_b - 1: 0 at the ends
-    second = torch.where(has_label, 0.0, NEG_INF).to(log_probs.dtype)[:, None]
+
+def ctc_beta(emit: Tensor, skip: Tensor, input_lengths: Tensor, target_lengths: Tensor,
+             ends: Tensor) -> Tensor:
+    """beta (T, B, S): log-probability of frames t+1 .. T_b-1 given position s at t."""
+    T, B, S = emit.shape
+    start = emit.new_full((B, S), NEG_INF)  # beta at t = T_b - 1: 0 at the ends
+    second = torch.where(target_lengths > 0, 0.0, NEG_INF).to(emit.dtype)[:, None]
     start.scatter_(1, ends[:, 1:], second)  # S_b - 2 (for L = 0 this is 0 = S_b - 1: next line)
     start.scatter_(1, ends[:, :1], 0.0)
     skip_next = _unshift(skip, 2, False)  # the skip s -> s+2 is allowed
-    beta = log_probs.new_full((T, B, S), NEG_INF)
+    beta = emit.new_full((T, B, S), NEG_INF)
     for t in range(T - 1, -1, -1):
         if t < T - 1:
             nxt = emit[t + 1] + beta[t + 1]  # log y_{t+1}(l'_s) + beta_{t+1}(s)
@@ -114,9 +117,8 @@ def ctc_alpha_beta(log_probs: Tensor, ext: Tensor, input_lengths: Tensor,
             stepped = torch.logsumexp(torch.stack([nxt, _unshift(nxt, 1), two]), 0)
         else:
             stepped = start
-        at_end = (input_lengths - 1 == t)[:, None]
-        beta[t] = torch.where(at_end, start, stepped)
-    return alpha, beta, log_p
+        beta[t] = torch.where((input_lengths - 1 == t)[:, None], start, stepped)
+    return beta
 
 
 def ctc_nll_and_grad(log_probs: Tensor, targets: Tensor, input_lengths: Tensor,
@@ -125,7 +127,10 @@ def ctc_nll_and_grad(log_probs: Tensor, targets: Tensor, input_lengths: Tensor,
     input length get zero gradient. log_probs (T, B, C); targets (B, L_max) padded."""
     T, B, C = log_probs.shape
     ext = extend_targets(targets, target_lengths, blank)
-    alpha, beta, log_p = ctc_alpha_beta(log_probs, ext, input_lengths, target_lengths, blank)
+    skip = _skip_allowed(ext, blank)  # (B, S)
+    emit = log_probs.gather(2, ext[None].expand(T, B, ext.shape[1]))  # (T, B, S)
+    alpha, log_p, ends = ctc_alpha(emit, skip, input_lengths, target_lengths)
+    beta = ctc_beta(emit, skip, input_lengths, target_lengths, ends)
     occupancy = torch.exp(alpha + beta - log_p[None, :, None])  # (T, B, S)
     occupancy = torch.nan_to_num(occupancy, nan=0.0)  # infeasible items: -inf - -inf
     grad = torch.zeros_like(log_probs)
