@@ -12,8 +12,8 @@ from rnnkit.errors import RnnkitError
 
 # Subcommand modules under rnnkit.cli, in the order `--help` lists them.
 SUBCOMMANDS: tuple[str, ...] = (
-    "train", "generate", "evaluate", "predict", "forecast", "plot", "experiment", "diagnose",
-    "demo", "env",
+    "train", "generate", "evaluate", "predict", "forecast", "translate", "plot", "experiment",
+    "diagnose", "demo", "env",
 )
 
 
