@@ -16,7 +16,7 @@ from rnnkit.training.checkpoint import load_run
 
 
 @pytest.mark.parametrize("overrides, words", [
-    ({"data": {"name": "wmt"}}, "data.name: expected dates or files"),
+    ({"data": {"name": "wmt"}}, "data.name: expected dates, bible or files"),
     ({"data": {"name": "files"}}, "needs data.train_path"),
     ({"data": {"valid_fraction": 1.0}}, "data.valid_fraction: expected in"),
     ({"decode": {"beam": 0}}, "decode.beam: expected >= 1"),

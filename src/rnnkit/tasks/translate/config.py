@@ -11,7 +11,7 @@ from rnnkit.errors import ConfigError
 
 @dataclass
 class DataConfig:
-    name: str = "dates"  # dates (built in), or "files" with train_path (set train_path: files)
+    name: str = "dates"  # dates (built in), bible (KJV -> RV1909, Debian packages), or files
     train_path: str = ""  # a TSV (source<TAB>target), or the source side of two aligned files
     train_target_path: str = ""  # the target side, when train_path is a source file
     valid_path: str = ""  # as train_path; "" = split valid_fraction off the training pairs
@@ -90,8 +90,8 @@ def check(cfg: Config) -> Config:
     for key, value, ok, expected in checks:
         if not ok:
             raise ConfigError(f"{key}: expected {expected}, got {value}")
-    if d.name not in ("dates", "files"):
-        raise ConfigError(f"data.name: expected dates or files (with data.train_path), "
+    if d.name not in ("dates", "bible", "files"):
+        raise ConfigError(f"data.name: expected dates, bible or files (with data.train_path), "
                           f"got {d.name!r}")
     if d.name == "files" and not d.train_path:
         raise ConfigError("data.name=files needs data.train_path (a TSV, or a source file with "

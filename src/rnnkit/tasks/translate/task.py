@@ -6,7 +6,7 @@ import dataclasses
 
 import torch
 
-from rnnkit.data import dates
+from rnnkit.data import bible, dates
 from rnnkit.data.pairs import PairBatches, make_batch, read_pairs
 from rnnkit.data.seq_vocab import SeqVocab
 from rnnkit.errors import ConfigError, RnnkitError
@@ -23,6 +23,10 @@ Pair = tuple[str, str]
 def load_split(cfg: Config, split: str) -> list[Pair]:
     """The pairs of `split` (train, valid, test; dates also test_locales) of the run's data."""
     d = cfg.data
+    if not d.train_path and d.name == "bible":
+        if split == "test_locales":
+            raise RnnkitError("--data test_locales: only the dates data set has held-out locales")
+        return bible.bible_pairs(split, d.seed)
     if not d.train_path:
         return dates.date_pairs(split, {"train": d.n_train, "valid": d.n_valid}.get(split,
                                                                                  d.n_test), d.seed)
