@@ -13,7 +13,8 @@ from rnnkit.errors import RnnkitError
 
 # Subcommand modules under rnnkit.cli, in the order `--help` lists them.
 SUBCOMMANDS: tuple[str, ...] = (
-    "train", "generate", "evaluate", "predict", "forecast", "transcribe", "plot", "experiment",
+    "train", "generate", "evaluate", "predict", "forecast", "translate", "transcribe", "plot",
+    "experiment",
     "diagnose", "demo", "env",
 )
 

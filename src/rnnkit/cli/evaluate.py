@@ -25,7 +25,8 @@ def add_parser(sub) -> None:
                    help="lm: a corpus (stdlib, shakespeare), file, directory or glob; "
                         "classify: test (default), or a CSV / .ts file; "
                         "forecast: a bundled series or CSV (default: the run's own); "
-                        "recognize: test (default), a WAV directory or a strokes .jsonl")
+                        "recognize: test (default), a WAV directory or a strokes .jsonl; "
+                        "translate: test (default), valid, test_locales (dates) or a TSV")
     p.add_argument("--checkpoint", "--which", dest="checkpoint", choices=("best", "last"),
                    default="best", help="checkpoint to use (default: best)")
     p.add_argument("--batch-size", type=int, default=16)
