@@ -25,15 +25,15 @@ from rnnkit.tasks.recognize.task import Alphabet, RecognizeTask, fit_scaler
 class DataConfig:
     name: str = "handwriting"  # "handwriting" | "spoken-digits" | "ctc-toy"
     path: str = ""  # your own data: a directory of WAVs + transcript.txt, or a .jsonl of strokes
-    n_train: int = 4000
-    n_valid: int = 200
-    n_test: int = 400
-    seed: int = 0
-    batch_size: int = 32
+    n_train: int = 4000  # generated data: training items
+    n_valid: int = 200  # generated data: validation items
+    n_test: int = 400  # generated data: test items
+    seed: int = 0  # seed of the generated items and of the own-data split
+    batch_size: int = 32  # items per training batch
     # handwriting: training fonts, and the unseen fonts of the validation and test items
     fonts: str = "cursive,scripts,futural,futuram,rowmans,rowmand,timesr,timesi,timesib"
-    valid_font: str = "timesrb"
-    test_font: str = "scriptc"
+    valid_font: str = "timesrb"  # handwriting: the validation font (never trained on)
+    test_font: str = "scriptc"  # handwriting: the test font (never trained on)
     cache_dir: str = ""  # spoken-digits: where the WAVs are kept ("" = ~/.cache/rnnkit)
     valid_fraction: float = 0.1  # own data: share held out for validation (and as much for test)
 
@@ -50,14 +50,14 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     cell: str = "lstm"  # "lstm" | "gru"
-    hidden_size: int = 128
-    num_layers: int = 2
-    bidirectional: bool = True
-    dropout: float = 0.1
+    hidden_size: int = 128  # units per direction of each recurrent layer
+    num_layers: int = 2  # stacked recurrent layers
+    bidirectional: bool = True  # read the input both ways
+    dropout: float = 0.1  # dropout between the recurrent layers
     subsample: str = "stack"  # "none" | "stack" (frame stacking) | "conv" (strided Conv1d)
-    factor: int = 2
-    conv_channels: int = 128
-    impl: str = "auto"
+    factor: int = 2  # frames merged into one by the subsampling (stride of the conv)
+    conv_channels: int = 128  # subsample=conv: output channels of the strided Conv1d
+    impl: str = "auto"  # the recurrent layers' impl (auto, reference, fused, native)
 
 
 @dataclass

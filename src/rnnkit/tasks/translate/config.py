@@ -15,31 +15,32 @@ class DataConfig:
     train_path: str = ""  # a TSV (source<TAB>target), or the source side of two aligned files
     train_target_path: str = ""  # the target side, when train_path is a source file
     valid_path: str = ""  # as train_path; "" = split valid_fraction off the training pairs
-    valid_target_path: str = ""
+    valid_target_path: str = ""  # the target side, when valid_path is a source file
     test_path: str = ""  # as train_path; for `rnnkit evaluate --data test`
-    test_target_path: str = ""
+    test_target_path: str = ""  # the target side, when test_path is a source file
     valid_fraction: float = 0.05  # files without valid_path: the last part of the training pairs
-    tokenizer: Literal["char", "word"] = "char"
+    tokenizer: Literal["char", "word"] = "char"  # tokens: characters or whitespace words
     share_vocab: bool = False  # one vocabulary for both sides (needed by share_embeddings)
     min_freq: int = 1  # rarer pieces become <unk>
     max_vocab: int = 0  # ids per side, specials included; 0 = no cap
     max_tokens: int = 0  # drop training pairs with a side longer than this; 0 = keep all
     n_train: int = 100_000  # dates: pairs per split
-    n_valid: int = 1_000
-    n_test: int = 2_000
+    n_valid: int = 1_000  # dates: validation pairs
+    n_test: int = 2_000  # dates: test pairs (unseen dates)
     seed: int = 0  # dates: which dates and pairs; files: the valid_fraction split is not random
     batch_size: int = 64  # sentence pairs per batch
-    eval_batch_size: int = 256
+    eval_batch_size: int = 256  # sentences per batch when decoding validation and test
 
 
 @dataclass
 class ModelConfig:
-    cell: Literal["lstm", "gru", "rnn_tanh", "rnn_relu"] = "lstm"
-    embedding_size: int = 64
+    cell: Literal["lstm", "gru", "rnn_tanh", "rnn_relu"] = "lstm"  # encoder and decoder cell
+    embedding_size: int = 64  # token embedding width, both sides
     hidden_size: int = 256  # the decoder's; a bidirectional encoder has half in each direction
     num_layers: int = 1  # encoder and decoder each
     bidirectional: bool = True  # the encoder
     dropout: float = 0.0  # on embeddings, between layers and before the output layer
+    # Luong general / dot, Bahdanau additive, or none (the last encoder state only)
     attention: Literal["general", "dot", "bahdanau", "none"] = "general"
     input_feed: bool = True  # the previous attentional vector joins the decoder's input
     share_embeddings: bool = False  # one embedding for both sides (needs data.share_vocab)
@@ -57,7 +58,7 @@ class DecodeConfig:
     beam: int = 5  # `rnnkit translate` and `rnnkit evaluate`'s beam; 1 = greedy
     alpha: float = 1.0  # length normalisation: score = log p / length^alpha
     max_len_ratio: float = 2.0  # a translation has at most ratio * source tokens + max_len_extra
-    max_len_extra: int = 10
+    max_len_extra: int = 10  # tokens allowed beyond max_len_ratio * source length
 
 
 @dataclass
