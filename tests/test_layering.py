@@ -16,7 +16,7 @@ ROOT = Path(rnnkit.__file__).parent
 # its own package. "rnnkit" is `import rnnkit` / `from rnnkit import X`: the cells and layers.
 LEVELS = [
     {"errors", "_version"},
-    {"checks", "config"},
+    {"checks", "config", "devices", "files"},
     {"data", "functional"},
     {"backends"},
     {"cells"},

@@ -7,7 +7,9 @@ or a value of the wrong type raises ConfigError with one line that names the key
 from, what was expected and what was received.
 
 Supported field types: bool, int, float (an int is accepted), str, typing.Literal[...],
-X | None, list[X], tuple[X, ...], dict[str, X], nested dataclasses, and Any.
+X | None, list[X], tuple[X, ...], dict[str, X], nested dataclasses, and Any. A float must be
+finite (no nan or inf: none of rnnkit's settings has a use for them, and JSON cannot hold them);
+an int must fit in 64 bits.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import dataclasses
 import inspect
 import io
 import json
+import math
 import textwrap
 import tokenize
 import tomllib
@@ -27,6 +30,7 @@ from typing import Any, Literal
 
 from rnnkit.errors import ConfigError
 
+INT64 = 2**63  # ints must fit in 64 bits (torch, numpy and JSON readers take no more)
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -34,11 +38,22 @@ _FALSE = {"false", "0", "no", "off"}
 def load_toml(path: str | Path) -> dict:
     """Read a TOML config file; a syntax error names the file, line and column."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"--config: {path} is a directory; expected a TOML file")
     if not path.is_file():
         raise ConfigError(f"--config: no such file: {path}")
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"--config: cannot read {path} ({err.strerror or err})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not valid UTF-8 text (byte {raw[err.start]:#04x}); "
+                          "TOML files are UTF-8") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: invalid TOML: {err}") from None
 
@@ -115,10 +130,17 @@ def check(tp: Any, value: Any, key: str, source: str) -> Any:
         return value if isinstance(value, bool) else _bad(key, source, "true or false", value)
     if tp is int:
         ok = isinstance(value, int) and not isinstance(value, bool)
+        if ok and not -INT64 <= value < INT64:
+            return _bad(key, source, "a 64-bit integer (between -2^63 and 2^63 - 1)", value)
         return value if ok else _bad(key, source, "an integer", value)
     if tp is float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return float(value) if ok else _bad(key, source, "a number", value)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return _bad(key, source, "a number", value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float64
+            number = math.inf
+        return number if math.isfinite(number) else _bad(key, source, "a finite number", value)
     if tp is str:
         return value if isinstance(value, str) else _bad(key, source, "a string", value)
     raise ConfigError(f"{key}: unsupported config field type {tp!r} (a bug in the config class)")

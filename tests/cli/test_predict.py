@@ -88,6 +88,16 @@ def test_predict_regression_run_gives_values(tmp_path, monkeypatch, capsys):
     assert abs(values.mean() - 1.45) < 1.0 and np.isfinite(values).all()
 
 
+@pytest.mark.parametrize("case, needle", [("1,inf,2", "'inf' is not finite"),
+                                          ("?,?,?", "dimension 1 has no values")])
+def test_predict_refuses_non_finite_inputs(series_run, capsys, case, needle):
+    bad = series_run / "nonfinite.ts"
+    bad.write_text(f"@univariate true\n@classLabel false\n@data\n1,2,3\n{case}\n")
+    assert main(["predict", str(series_run), "--input", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{bad}:5:" in err and needle in err
+
+
 def test_predict_dispatches_on_the_runs_task(monkeypatch, capsys):
     import sys
     import types

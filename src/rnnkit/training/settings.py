@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from rnnkit import config as C
 from rnnkit.errors import ConfigError
+from rnnkit.training.ranges import validate
 
 
 @dataclass
@@ -120,36 +121,6 @@ def resolve(module: ModuleType, task_name: str, *, file_data: dict | None = None
         tp = _lookup(task_cls, dotted, arg)
         tree = _apply(tree, task_cls, dotted, C.parse_text(tp, raw, dotted, arg), arg)
     return validate(_build(tree, task_cls, task_name))
-
-
-def validate(cfg: RunConfig) -> RunConfig:
-    """Ranges the types cannot express; one line naming the key, the expected and the value."""
-    t, g = cfg.train, cfg.guard
-    checks = [
-        ("train.steps", t.steps, t.steps >= 0, ">= 0"),
-        ("train.minutes", t.minutes, t.minutes >= 0, ">= 0"),
-        ("train.epochs", t.epochs, t.epochs >= 0, ">= 0"),
-        ("train.clip_norm", t.clip_norm, t.clip_norm >= 0, ">= 0 (0 = off)"),
-        ("train.clip_value", t.clip_value, t.clip_value >= 0, ">= 0 (0 = off)"),
-        ("train.eval_every", t.eval_every, t.eval_every >= 0, ">= 0 (0 = at the end only)"),
-        ("train.ckpt_every", t.ckpt_every, t.ckpt_every >= 0, ">= 0"),
-        ("train.log_every", t.log_every, t.log_every >= 1, ">= 1"),
-        ("train.diag_every", t.diag_every, t.diag_every >= 0, ">= 0 (0 = off)"),
-        ("train.early_stop", t.early_stop, t.early_stop >= 0, ">= 0 (0 = off)"),
-        ("train.best_metric", t.best_metric, bool(t.best_metric.strip()),
-         "a metric name the task's evaluate() returns, e.g. loss"),
-        ("train.ensemble", t.ensemble, t.ensemble >= 1, ">= 1 (1 = one model)"),
-        ("guard.max_bad_in_row", g.max_bad_in_row, g.max_bad_in_row >= 1, ">= 1"),
-        ("guard.max_restores", g.max_restores, g.max_restores >= 0, ">= 0"),
-        ("guard.lr_factor", g.lr_factor, 0 < g.lr_factor <= 1, "in (0, 1]"),
-        ("guard.explode_factor", g.explode_factor, g.explode_factor > 1, "> 1"),
-        ("guard.ref_steps", g.ref_steps, g.ref_steps >= 1, ">= 1"),
-        ("optim.lr", cfg.optim.lr, cfg.optim.lr > 0, "> 0"),
-    ]
-    for key, value, ok, expected in checks:
-        if not ok:
-            raise ConfigError(f"{key}: expected {expected}, got {value}")
-    return cfg
 
 
 def _lookup(task_cls: type, dotted: str, source: str) -> Any:

@@ -17,6 +17,7 @@ from rnnkit.config import build
 from rnnkit.data.series import TimeSeries
 from rnnkit.data.windows import fit_scaled, make_layout, windows
 from rnnkit.errors import ConfigError, DataError
+from rnnkit.files import save_figure, write_text
 from rnnkit.models.ensemble import model_from_state
 from rnnkit.models.forecast_calibration import Calibrated
 from rnnkit.tasks.forecast.backtest import backtest, baseline_names, table
@@ -110,8 +111,8 @@ def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
               **{name: r["metrics"] for name, r in results.items()}}
     if run_dir is not None:
         run_dir = Path(run_dir)
-        (run_dir / "backtest.txt").write_text(format_report(report) + "\n")
-        (run_dir / "backtest.json").write_text(json.dumps({**report, "forecasts": results}))
+        write_text(run_dir / "backtest.txt", format_report(report) + "\n")
+        write_text(run_dir / "backtest.json", json.dumps({**report, "forecasts": results}))
         report["table"] = str(run_dir / "backtest.txt")
         report["plot"] = str(plot_backtest(ts, layout.origins, d.horizon, results,
                                            run_dir / "backtest.png"))
@@ -185,6 +186,6 @@ def plot_backtest(ts: TimeSeries, origins: list[int], horizon: int, results: dic
         ax.set_title(f"{ts.name}: {ts.target_names[k]}")
         ax.legend(fontsize=7, ncol=3)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path)
     plt.close(fig)
     return Path(path)
