@@ -75,3 +75,22 @@ def test_the_confusion_matrix_refuses_a_link(tmp_path, victim):
     with pytest.raises(RnnkitError, match="symbolic link"):
         plot_confusion(np.array([[2, 0], [1, 3]]), ["a", "b"], link)
     assert victim.read_text() == "keep me\n"
+
+
+@pytest.mark.parametrize("command, words", [
+    (["plot", "{run}", "--out", "{dir}"], "is a directory; expected a file there"),
+    (["plot", "{run}", "--out", "{file}/curves.png"], "is a file, not a directory"),
+    (["plot", "{run}", "--out", "{missing}/curves.png"], "does not exist"),
+    (["forecast", "{run}", "--out-dir", "{file}"], "is a file, not a directory"),
+    (["train", "--resume", "{file}"], "is not a run directory"),
+])
+def test_paths_of_the_wrong_kind_are_one_line(forecast_run, tmp_path, capsys, command, words):
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "file").write_text("x")
+    names = {"run": forecast_run, "dir": tmp_path / "dir", "file": tmp_path / "file",
+             "missing": tmp_path / "missing"}
+    capsys.readouterr()
+    assert main([part.format(**names) for part in command]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err, err
+    assert (tmp_path / "file").read_text() == "x" and not any((tmp_path / "dir").iterdir())
