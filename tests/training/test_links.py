@@ -1,6 +1,7 @@
 """A run directory received from someone else cannot make rnnkit write outside it: every file
 rnnkit writes into a run refuses a planted symbolic link, in one line, and leaves its target."""
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -94,3 +95,21 @@ def test_paths_of_the_wrong_kind_are_one_line(forecast_run, tmp_path, capsys, co
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and words in err, err
     assert (tmp_path / "file").read_text() == "x" and not any((tmp_path / "dir").iterdir())
+
+
+def test_an_ensemble_member_planted_as_a_link_is_refused(tmp_path, capsys):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    run = tmp_path / "run"
+    src = sine_csv(tmp_path / "s.csv")
+    assert main(["train", "forecast", f"--data.name={src}", "--data.folds=2", *TINY,
+                 "--train.ensemble=2", "--out", str(run)]) == 0
+    (run / "members" / "1" / "done.json").unlink()  # as if killed while training member 1
+    shutil.move(run / "members" / "1", outside / "m1")  # a complete member, elsewhere
+    (run / "members" / "1").symlink_to(outside / "m1")
+    before = {p: p.read_bytes() for p in (outside / "m1").rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--steps", "30", "--plain"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "members/1 is a symbolic link" in err, err
+    assert {p: p.read_bytes() for p in (outside / "m1").rglob("*") if p.is_file()} == before

@@ -17,6 +17,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 from rnnkit.errors import RnnkitError
+from rnnkit.files import refuse_link
 from rnnkit.training.checkpoint import load_run
 from rnnkit.training.registry import load_task_module
 from rnnkit.training.run import train
@@ -33,7 +34,7 @@ def make_refit(run_dir: str | Path, config: dict, which: str = "best", log=None)
     module = load_task_module(name)
 
     def refit(overrides: list[str], tag: str):
-        out = run_dir / "refit" / tag
+        out = refuse_link(refuse_link(run_dir / "refit") / tag)
         if out.exists() or out.is_symlink():  # a previous --refit's run: trained again
             if out.is_symlink() or not (out / "config.json").is_file():
                 raise RnnkitError(f"--refit: {out} is in the way and is not a refit run of "

@@ -197,6 +197,7 @@ def _train_in_group(task: Task, cfg: RunConfig, run_dir: Path, dist: D.DistInfo,
 
 def _prepare_run_dir(run_dir: Path, cfg: RunConfig, resume: bool, argv: list[str] | None) -> None:
     command = shlex.join(["rnnkit", *(argv if argv is not None else sys.argv[1:])])
+    check_no_links(run_dir)  # an ensemble's member directory too
     if resume:
         saved = read_json(run_dir / "config.json")
         record = dict(saved, **cfg.to_dict())
