@@ -113,3 +113,22 @@ def test_an_ensemble_member_planted_as_a_link_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "members/1 is a symbolic link" in err, err
     assert {p: p.read_bytes() for p in (outside / "m1").rglob("*") if p.is_file()} == before
+
+
+def test_refit_is_locked_and_deletes_only_its_own_runs(forecast_run, capsys):
+    from rnnkit.training.rundir import RunLock
+
+    refits = forecast_run / "refit"
+    refits.mkdir()
+    with RunLock(refits):
+        assert main(["evaluate", str(forecast_run), "--refit"]) == 2
+        assert "refit is in use by another rnnkit process" in capsys.readouterr().err
+    mine = refits / "origin-104"  # the first origin's name: a folder rnnkit did not write
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    try:
+        assert main(["evaluate", str(forecast_run), "--refit"]) == 2
+        assert "is in the way and is not a refit run" in capsys.readouterr().err
+        assert (mine / "notes.txt").read_text() == "mine"
+    finally:
+        shutil.rmtree(refits)
