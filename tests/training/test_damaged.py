@@ -116,6 +116,16 @@ def test_invalid_config_and_calibration_json_are_one_line(run, capsys):
     assert err.count("\n") == 1 and "config.json: not valid JSON" in err, err
 
 
+@pytest.mark.parametrize("change", [lambda c: c.pop("task_name"), lambda c: c.update(task=3)])
+def test_a_config_json_without_its_task_is_one_line(run, capsys, change):
+    _edit_json(run / "config.json", change)
+    with pytest.raises(RnnkitError, match="config.json: damaged"):
+        load_trained(run, "best")
+    assert main(["train", "--resume", str(run), "--steps", "4", "--plain"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "config.json: damaged" in err, err
+
+
 def test_a_crafted_size_is_refused_before_allocating(run):
     # 10**7 hidden units: the LSTM's weights alone would take petabytes
     _edit_json(run / "config.json", lambda c: c["task"]["model"].update(hidden_size=10**7))

@@ -33,7 +33,7 @@ from safetensors.torch import save
 from rnnkit.errors import RnnkitError
 from rnnkit.files import fsync_dir, refuse_link, write_new
 from rnnkit.models.from_state import Weights
-from rnnkit.training.readers import damaged, read_json, read_tensors
+from rnnkit.training.readers import damaged, read_config, read_json, read_tensors
 
 FORMAT = "rnnkit-checkpoint"
 VERSION = 1
@@ -181,7 +181,7 @@ def _load_weights(run_dir: str | Path,
     config_path = run_dir / "config.json"
     if not config_path.is_file():
         raise RnnkitError(f"{run_dir}: not a run directory (no config.json)")
-    config = read_json(config_path)
+    config = read_config(config_path)
     members = (config.get("train") or {}).get("ensemble", 1)
     if isinstance(members, int) and members > 1:
         return config, *_load_members(run_dir, which, members)

@@ -33,6 +33,15 @@ def read_json(path: Path) -> dict:
     return obj
 
 
+def read_config(path: Path) -> dict:
+    """A run's config.json: a JSON object naming its task."""
+    config = read_json(path)
+    if not isinstance(config.get("task_name"), str) or not isinstance(config.get("task"), dict):
+        raise RnnkitError(f"{path}: damaged (no task_name or task section); restore it from "
+                          "the run's command line, or start a new run")
+    return config
+
+
 def read_tensors(path: Path) -> Weights:
     """The tensors of a safetensors file (nothing unpickled); a damaged file is one line."""
     path = Path(path)

@@ -26,7 +26,7 @@ from rnnkit.training.checkpoint import checkpoint_dir, read_state
 from rnnkit.training.ensemble import train_ensemble
 from rnnkit.training.metrics_log import truncate_after
 from rnnkit.training.plots import plot_run
-from rnnkit.training.readers import check_counters, read_json, tensor_shapes
+from rnnkit.training.readers import check_counters, read_config, read_json, tensor_shapes
 from rnnkit.training.registry import load_task_module
 from rnnkit.training.rng import seed_everything
 from rnnkit.training.rundir import RunLock, check_fresh, check_no_links
@@ -44,7 +44,7 @@ def train_task(task_name: str | None, *, config_file: str | None = None, out: st
         run_dir = Path(resume)
         if not (run_dir / "config.json").is_file():
             raise RnnkitError(f"--resume: {run_dir} is not a run directory (no config.json)")
-        base = read_json(run_dir / "config.json")
+        base = read_config(run_dir / "config.json")
         if task_name and task_name != base["task_name"]:
             raise RnnkitError(f"--resume: {run_dir} is a run of task {base['task_name']!r}, "
                               f"not {task_name!r}")
