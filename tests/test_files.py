@@ -85,6 +85,15 @@ def test_a_directory_where_a_file_goes_is_one_line(tmp_path):
         files.open_append(tmp_path / "forecast.csv")
 
 
+def test_a_missing_or_file_parent_is_one_line(tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(RnnkitError, match="a_file is a file, not a directory"):
+        files.write_text(tmp_path / "a_file" / "curves.png", "x")
+    with pytest.raises(RnnkitError, match="nodir does not exist"):
+        files.open_append(tmp_path / "nodir" / "metrics.jsonl")
+    assert (tmp_path / "a_file").read_text() == "x"
+
+
 def test_the_given_directory_may_itself_be_a_link(tmp_path):
     real = tmp_path / "real"
     real.mkdir()

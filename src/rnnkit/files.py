@@ -43,7 +43,7 @@ def refuse_link(path: str | Path) -> Path:
 
 def write_bytes(path: str | Path, data: bytes) -> Path:
     """Replace `path` with `data` atomically (see the module doc)."""
-    path = refuse_link(path)
+    path = _check_parent(refuse_link(path))
     if path.is_dir():
         raise RnnkitError(f"{path} is a directory; expected a file there: move it away, or use "
                           "another directory")
@@ -89,7 +89,7 @@ def write_json(path: str | Path, obj: Any, indent: int = 2) -> Path:
 
 def open_append(path: str | Path):
     """A text file opened for appending (created if missing), never through a link."""
-    path = refuse_link(path)
+    path = _check_parent(refuse_link(path))
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o666)
     except IsADirectoryError:
@@ -127,6 +127,14 @@ def fsync_dir(path: str | Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _check_parent(path: Path) -> Path:
+    parent = path.parent
+    if not parent.is_dir():
+        what = "is a file, not a directory" if parent.exists() else "does not exist"
+        raise RnnkitError(f"{parent} {what}; expected a directory to write {path.name} into")
+    return path
 
 
 def _open_new(tmp: Path) -> int:

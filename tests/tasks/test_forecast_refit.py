@@ -77,7 +77,8 @@ def test_evaluate_refit_end_to_end(tmp_path, capsys):
     again = json.loads(out)  # stdout is the JSON object alone
     assert once["refit"] is False and again["refit"] is True
     assert err.count("rnnkit: refit origin-") == 2
-    assert sorted(p.name for p in (run / "refit").iterdir()) == ["origin-104", "origin-112"]
+    assert sorted(p.name for p in (run / "refit").iterdir()) == [".rnnkit.lock", "origin-104",
+                                                                 "origin-112"]
     assert again["seasonal_naive"] == once["seasonal_naive"]
     assert again["rnnkit"] != once["rnnkit"]
     last = load_run(run / "refit" / "origin-112")[0]  # the last origin: the full series

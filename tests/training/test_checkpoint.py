@@ -62,7 +62,7 @@ def test_loading_never_unpickles(tmp_path, monkeypatch):
     save_checkpoint(tmp_path, "best", model={"w": torch.ones(2)}, optimizer=None,
                     state={"step": 1, "metadata": {"vocab": ["a", "b"]}},
                     carry=[(torch.zeros(1, 2), torch.ones(1, 2))])
-    (tmp_path / "config.json").write_text('{"task_name": "toy"}')
+    (tmp_path / "config.json").write_text('{"task_name": "toy", "task": {}}')
 
     def refuse(*args, **kwargs):
         raise AssertionError("unpickling attempted")

@@ -183,3 +183,4 @@ def test_a_finished_run_trains_longer_when_asked(tmp_path, capsys):
     assert main(["train", "toy", "--out", str(run), *TINY]) == 0
     assert main(["train", "--resume", str(run), "--steps", "4", "--plain"]) == 0
     assert json.loads((run / "last" / "state.json").read_text())["step"] == 4
+

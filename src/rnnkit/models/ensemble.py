@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from rnnkit.errors import ConfigError
+from rnnkit.models.from_state import build_checked
 
 
 class Ensemble(nn.Module):
@@ -54,6 +55,7 @@ def model_from_state(task, state_dict: dict) -> nn.Module:
     (members.<k>.*), `task.ensemble` of count_members(state_dict) such models. `task` is any
     object with those two methods (a task of rnnkit.tasks)."""
     n = count_members(state_dict)
-    model = task.ensemble([task.build_model() for _ in range(n)]) if n else task.build_model()
-    model.load_state_dict(state_dict)
-    return model
+    if n:
+        return build_checked(lambda: task.ensemble([task.build_model() for _ in range(n)]),
+                             state_dict)
+    return build_checked(task.build_model, state_dict)  # shapes checked before allocating

@@ -30,6 +30,7 @@ from rnnkit.data.corpora import load_corpus, split_text
 from rnnkit.data.streams import TokenStreams
 from rnnkit.data.tokenizers import build_tokenizer, tokenizer_from_dict
 from rnnkit.errors import ConfigError, DataError
+from rnnkit.models.from_state import build_checked
 from rnnkit.models.lm import LanguageModel
 from rnnkit.tasks._contract import StepOutput
 
@@ -201,9 +202,12 @@ def model_from_run(metadata: dict, state_dict: dict, device: str = "cpu"):
     if metadata.get("task") != NAME or "tokenizer" not in metadata or "model" not in metadata:
         raise DataError(f"not a language-model run (metadata task = {metadata.get('task')!r})")
     tokenizer = tokenizer_from_dict(metadata["tokenizer"])
-    model_cfg = ModelConfig(**metadata["model"])
-    model = build_model(model_cfg, tokenizer.vocab_size)
-    model.load_state_dict(state_dict)
+    try:
+        model_cfg = ModelConfig(**metadata["model"])
+    except TypeError as err:
+        raise DataError(f"checkpoint state.json: its model settings are damaged ({err})") from None
+    # the sizes in state.json are checked against the weights' shapes before anything is built
+    model = build_checked(lambda: build_model(model_cfg, tokenizer.vocab_size), state_dict)
     return model.to(device).eval(), tokenizer
 
 

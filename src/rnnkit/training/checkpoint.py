@@ -28,10 +28,12 @@ from typing import Any
 
 import torch
 from safetensors.torch import load as st_load
-from safetensors.torch import load_file, save
+from safetensors.torch import save
 
 from rnnkit.errors import RnnkitError
 from rnnkit.files import fsync_dir, refuse_link, write_new
+from rnnkit.models.from_state import Weights
+from rnnkit.training.readers import damaged, read_config, read_json, read_tensors
 
 FORMAT = "rnnkit-checkpoint"
 VERSION = 1
@@ -43,6 +45,7 @@ class Checkpoint:
     optimizer: dict | None  # a torch optimizer state_dict, rebuilt
     state: dict  # state.json
     carry: list[Any] = field(default_factory=list)  # per rank
+    path: Path | None = None  # the checkpoint directory it was read from
 
 
 # ---------------------------------------------------------------- writing
@@ -128,20 +131,29 @@ def checkpoint_dir(run_dir: Path, which: str = "last") -> Path:
 def load_checkpoint(path: Path) -> Checkpoint:
     """Read a checkpoint directory: safetensors and JSON only, nothing is unpickled."""
     path = Path(path)
-    state = json.loads((path / "state.json").read_text())
+    state = read_state(path)
+    model = read_tensors(path / "model.safetensors")
+    try:
+        optimizer = None
+        if "optimizer" in state:
+            optimizer = optimizer_from_tensors(read_tensors(path / "optimizer.safetensors"),
+                                               state["optimizer"])
+        carry = []
+        if "carry" in state:
+            tensors = read_tensors(path / "carry.safetensors")
+            carry = [tree_from_tensors(layout, tensors) for layout in state["carry"]]
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise damaged(path / "state.json", err) from None
+    return Checkpoint(model=model, optimizer=optimizer, state=state, carry=carry, path=path)
+
+
+def read_state(path: Path) -> dict:
+    """state.json of checkpoint directory `path`, checked to be one of rnnkit's."""
+    state = read_json(Path(path) / "state.json")
     if state.get("format") != FORMAT:
         raise RnnkitError(f"{path}/state.json: not an rnnkit checkpoint (format "
                           f"{state.get('format')!r})")
-    model = load_file(path / "model.safetensors")
-    optimizer = None
-    if "optimizer" in state:
-        optimizer = optimizer_from_tensors(load_file(path / "optimizer.safetensors"),
-                                           state["optimizer"])
-    carry = []
-    if "carry" in state:
-        tensors = load_file(path / "carry.safetensors")
-        carry = [tree_from_tensors(layout, tensors) for layout in state["carry"]]
-    return Checkpoint(model=model, optimizer=optimizer, state=state, carry=carry)
+    return state
 
 
 def load_run(run_dir: str | Path,
@@ -156,7 +168,7 @@ def load_run(run_dir: str | Path,
     config, metadata, state_dict = _load_weights(run_dir, which)
     path = Path(run_dir) / "calibration.json"
     if path.is_file():
-        fitted = json.loads(path.read_text())
+        fitted = read_json(path)
         if which in fitted:
             metadata = {**metadata, "calibration": fitted[which]}
     return config, metadata, state_dict
@@ -169,13 +181,16 @@ def _load_weights(run_dir: str | Path,
     config_path = run_dir / "config.json"
     if not config_path.is_file():
         raise RnnkitError(f"{run_dir}: not a run directory (no config.json)")
-    config = json.loads(config_path.read_text())
+    config = read_config(config_path)
     members = (config.get("train") or {}).get("ensemble", 1)
     if isinstance(members, int) and members > 1:
         return config, *_load_members(run_dir, which, members)
     directory = checkpoint_dir(run_dir, which)
-    state = json.loads((directory / "state.json").read_text())
-    return config, state.get("metadata", {}), load_file(directory / "model.safetensors")
+    state = read_state(directory)
+    metadata = state.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise RnnkitError(f"{directory}/state.json: damaged (metadata is not an object)")
+    return config, metadata, read_tensors(directory / "model.safetensors")
 
 
 def _load_members(run_dir: Path, which: str, n: int) -> tuple[dict, dict[str, torch.Tensor]]:
@@ -194,7 +209,7 @@ def _load_members(run_dir: Path, which: str, n: int) -> tuple[dict, dict[str, to
             raise RnnkitError(f"{member}: its metadata (data, vocabulary, classes) differs from "
                               "member 0's; the members do not form one ensemble")
         merged.update({f"members.{k}.{key}": v for key, v in state.items()})
-    return metadata, merged
+    return metadata, Weights(merged, source=f"{run_dir}/members/*/{which}/model.safetensors")
 
 
 def bytes_to_tensors(data: bytes) -> dict[str, torch.Tensor]:

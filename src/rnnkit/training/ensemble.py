@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from rnnkit.errors import ConfigError
-from rnnkit.files import write_json
+from rnnkit.files import refuse_link, write_json
 from rnnkit.models.ensemble import model_from_state
 from rnnkit.training.checkpoint import load_run
 from rnnkit.training.settings import RunConfig
@@ -53,7 +53,7 @@ def train_ensemble(task: Task, cfg: RunConfig, run_dir: Path, train_one, prepare
     prepare(run_dir, cfg, resume)
     summaries = []
     for k in range(n):
-        mdir = member_dir(run_dir, k)
+        mdir = refuse_link(member_dir(run_dir, k))  # a member is written only where it lies
         done = mdir / "done.json"
         if resume and done.is_file():
             summaries.append(json.loads(done.read_text()))

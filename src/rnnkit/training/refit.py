@@ -17,9 +17,11 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 from rnnkit.errors import RnnkitError
+from rnnkit.files import make_dir
 from rnnkit.training.checkpoint import load_run
 from rnnkit.training.registry import load_task_module
 from rnnkit.training.run import train
+from rnnkit.training.rundir import RunLock
 from rnnkit.training.settings import resolve
 
 
@@ -33,7 +35,11 @@ def make_refit(run_dir: str | Path, config: dict, which: str = "best", log=None)
     module = load_task_module(name)
 
     def refit(overrides: list[str], tag: str):
-        out = run_dir / "refit" / tag
+        refits = make_dir(run_dir / "refit")
+        with RunLock(refits):  # one `evaluate --refit` of a run at a time
+            return _refit_one(refits / tag, overrides, tag)
+
+    def _refit_one(out: Path, overrides: list[str], tag: str):
         if out.exists() or out.is_symlink():  # a previous --refit's run: trained again
             if out.is_symlink() or not (out / "config.json").is_file():
                 raise RnnkitError(f"--refit: {out} is in the way and is not a refit run of "

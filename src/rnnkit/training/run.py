@@ -7,7 +7,6 @@ you built yourself (tests, notebooks).
 from __future__ import annotations
 
 import gc
-import json
 import os
 import shlex
 import sys
@@ -20,12 +19,14 @@ import torch
 from rnnkit._version import __version__
 from rnnkit.errors import RnnkitError
 from rnnkit.files import make_dir, write_json
+from rnnkit.models.from_state import check_fits
 from rnnkit.training import distributed as D
 from rnnkit.training.calibration import write_calibration
-from rnnkit.training.checkpoint import checkpoint_dir
+from rnnkit.training.checkpoint import checkpoint_dir, read_state
 from rnnkit.training.ensemble import train_ensemble
 from rnnkit.training.metrics_log import truncate_after
 from rnnkit.training.plots import plot_run
+from rnnkit.training.readers import check_counters, read_config, read_json, tensor_shapes
 from rnnkit.training.registry import load_task_module
 from rnnkit.training.rng import seed_everything
 from rnnkit.training.rundir import RunLock, check_fresh, check_no_links
@@ -44,7 +45,7 @@ def train_task(task_name: str | None, *, config_file: str | None = None, out: st
         run_dir = Path(resume)
         if not (run_dir / "config.json").is_file():
             raise RnnkitError(f"--resume: {run_dir} is not a run directory (no config.json)")
-        base = json.loads((run_dir / "config.json").read_text())
+        base = read_config(run_dir / "config.json")
         if task_name and task_name != base["task_name"]:
             raise RnnkitError(f"--resume: {run_dir} is a run of task {base['task_name']!r}, "
                               f"not {task_name!r}")
@@ -107,10 +108,12 @@ def _last_state(run_dir: Path) -> dict | None:
     """state.json of the run's last checkpoint; None when the run stopped before its first
     (killed between config.json and the step-0 checkpoint)."""
     try:
-        path = checkpoint_dir(run_dir, "last") / "state.json"
+        path = checkpoint_dir(run_dir, "last")
     except RnnkitError:
         return None
-    return json.loads(path.read_text())
+    state = read_state(path)
+    check_counters(state, path / "state.json")
+    return state
 
 
 @contextmanager
@@ -177,6 +180,9 @@ def _train_in_group(task: Task, cfg: RunConfig, run_dir: Path, dist: D.DistInfo,
                       "from step 0", file=sys.stderr)
     D.barrier(dist)
     resume = resume and _last_state(run_dir) is not None  # else from step 0, as a new run
+    if resume:  # the saved shapes against the settings, before the model takes any memory
+        weights = checkpoint_dir(run_dir, "last") / "model.safetensors"
+        check_fits(task.build_model, tensor_shapes(weights), str(weights))
     seed_everything(t.seed)
     model = task.build_model().to(device)
     if dist.rank > 0:
@@ -198,8 +204,9 @@ def _train_in_group(task: Task, cfg: RunConfig, run_dir: Path, dist: D.DistInfo,
 
 def _prepare_run_dir(run_dir: Path, cfg: RunConfig, resume: bool, argv: list[str] | None) -> None:
     command = shlex.join(["rnnkit", *(argv if argv is not None else sys.argv[1:])])
+    check_no_links(run_dir)  # an ensemble's member directory too
     if resume:
-        saved = json.loads((run_dir / "config.json").read_text())
+        saved = read_json(run_dir / "config.json")
         record = dict(saved, **cfg.to_dict())
         record["resumed"] = [*saved.get("resumed", []), command]
     else:

@@ -39,6 +39,7 @@ from rnnkit.training.guards import Guard, TrainingDiverged, Verdict
 from rnnkit.training.metrics_log import MetricsLog
 from rnnkit.training.optimizers import build_optimizer, set_lr
 from rnnkit.training.progress import Progress
+from rnnkit.training.readers import check_resumable, damaged
 from rnnkit.training.rng import get_rng_state, set_rng_state
 from rnnkit.training.schedules import Schedule
 from rnnkit.training.settings import RunConfig
@@ -290,7 +291,17 @@ class Trainer:
         return metadata
 
     def load(self, ckpt: Checkpoint, *, keep_guard: bool = False) -> None:
-        """Take up the run where checkpoint `ckpt` left it (call `fit` next)."""
+        """Take up the run where checkpoint `ckpt` left it (call `fit` next); a checkpoint
+        whose state.json or tensors do not have the layout rnnkit wrote is one line naming it."""
+        check_resumable(ckpt, self.module)
+        try:
+            self._load(ckpt, keep_guard)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
+            if isinstance(err, RnnkitError):
+                raise
+            raise damaged((ckpt.path or Path("checkpoint")) / "state.json", err) from None
+
+    def _load(self, ckpt: Checkpoint, keep_guard: bool) -> None:
         s = ckpt.state
         if s["world_size"] != self.dist.world_size:
             raise RnnkitError(f"resume: the checkpoint was written by {s['world_size']} "
