@@ -71,6 +71,8 @@ def test_gru_cell_reset_before_equals_layer():
      "Input batch size 2 doesn't match hidden1 batch size 3"),
     (lambda c: c(torch.randn(2, 3), (torch.randn(2, 1, 1, 4), torch.randn(2, 4))),
      r"LSTMCell: Expected hx\[0\] to be 1D or 2D, got 4D instead"),
+    (lambda c: c(torch.randn(3), (torch.randn(1, 4), torch.randn(1, 4))),  # torch refuses too
+     r"for unbatched 1-D input, hx\[0\] should also be 1-D, got 2-D"),
 ])
 def test_cell_errors(bad, match):
     with pytest.raises(ValueError, match=match):

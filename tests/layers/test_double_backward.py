@@ -25,20 +25,21 @@ def _as_tuple(state):
 
 def _initial_state(kind, layer, batch):
     L = layer.num_layers * layer.num_directions
-    h = torch.randn(L, batch, layer.hidden_size, dtype=F64, requires_grad=True)
-    if kind == "lstm":
+    h = torch.randn(L, batch, layer.proj_size or layer.hidden_size, dtype=F64,
+                    requires_grad=True)
+    if kind.startswith("lstm"):
         return (h, torch.randn(L, batch, layer.hidden_size, dtype=F64, requires_grad=True))
     return (h,)
 
 
 @pytest.mark.parametrize("impl", IMPLS)
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", (*KINDS, "lstm_proj"))
 def test_gradgradcheck_stack(kind, impl):
     """2 layers, bidirectional, lengths and an initial state: second derivatives w.r.t. the
     input, the initial state and weights of both layers and both directions."""
     torch.manual_seed(0)
-    layer, _ = twin_layers(kind, impl, input_size=2, hidden_size=3, dtype=F64, num_layers=2,
-                           bidirectional=True)
+    layer, _ = twin_layers(kind, impl, input_size=2, hidden_size=4 if kind == "lstm_proj" else 3,
+                           dtype=F64, num_layers=2, bidirectional=True)  # proj_size 3
     x = torch.randn(3, 2, 2, dtype=F64, requires_grad=True)
     state0 = _initial_state(kind, layer, 2)
     lengths = torch.tensor([3, 2])
@@ -47,12 +48,22 @@ def test_gradgradcheck_stack(kind, impl):
 
     def fn(x, *rest):
         s0, w = rest[:len(state0)], dict(zip(names, rest[len(state0):], strict=True))
-        hx = s0 if kind == "lstm" else s0[0]
+        hx = s0 if kind.startswith("lstm") else s0[0]
         out, state = torch.func.functional_call(layer, w, (x, hx), {"lengths": lengths})
         return (out, *_as_tuple(state))
 
     assert torch.autograd.gradgradcheck(fn, (x, *state0, *weights), atol=1e-5, rtol=1e-4,
                                         fast_mode=True)
+
+
+@pytest.mark.parametrize("impl", ("reference", "fused", "auto"))
+def test_gradgradcheck_gru_reset_before(impl):
+    """The Cho et al. form, which only rnnkit's own paths run."""
+    torch.manual_seed(5)
+    layer = rnnkit.GRU(2, 3, num_layers=2, bidirectional=True, reset_after=False, impl=impl,
+                       dtype=F64)
+    x = torch.randn(3, 2, 2, dtype=F64, requires_grad=True)
+    assert torch.autograd.gradgradcheck(lambda x: layer(x)[0], (x,), fast_mode=True)
 
 
 @pytest.mark.parametrize("impl", IMPLS)

@@ -130,6 +130,8 @@ def test_batch_of_zero_gives_empty_outputs(name, impl, with_hx):
     assert [s.shape for s in _flat(state)] == [s.shape for s in _flat(state_t)]
     out.sum().backward()
     assert x.grad.shape == x.shape
+    out_l, _ = ours(x, hx, lengths=torch.zeros(0, dtype=torch.long))  # rnnkit's lengths=
+    assert out_l.shape == out.shape
 
 
 @pytest.mark.parametrize("impl", IMPLS)

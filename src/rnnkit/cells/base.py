@@ -91,12 +91,12 @@ class RNNCellBase(nn.Module):
         if hx is None:
             state = self.init_state(x.shape[0], x.device, x.dtype)
         else:
-            state = self._check_hx(hx, x, name)
+            state = self._check_hx(hx, x, input.dim(), name)
         _, new = self.step(x, state)
         new = tuple(s.squeeze(0) for s in new) if unbatched else new
         return new if self.mode == "LSTM" else new[0]
 
-    def _check_hx(self, hx, x: Tensor, name: str) -> tuple[Tensor, ...]:
+    def _check_hx(self, hx, x: Tensor, input_dim: int, name: str) -> tuple[Tensor, ...]:
         """The state as a batched tuple, after torch's checks of its rank, size and batch."""
         if self.mode == "LSTM":
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
@@ -109,6 +109,10 @@ class RNNCellBase(nn.Module):
             if not isinstance(s, Tensor) or s.dim() not in (1, 2):
                 got = f"{s.dim()}D" if isinstance(s, Tensor) else type(s).__name__
                 raise ShapeError(f"{name}: Expected {label} to be 1D or 2D, got {got} instead")
+            if s.dim() != input_dim:  # torch pairs a 1-D state with a 1-D input only
+                kind = "unbatched 1-D" if input_dim == 1 else "batched 2-D"
+                raise ShapeError(f"{name}: for {kind} input, {label} should also be "
+                                 f"{input_dim}-D, got {s.dim()}-D (shape {tuple(s.shape)})")
             check_dtype(label, s, self.weight_ih.dtype)
             s = s.unsqueeze(0) if s.dim() == 1 else s
             if s.shape[1] != self.hidden_size:

@@ -166,6 +166,8 @@ class RecurrentBase(nn.Module):
             if unbatched:
                 raise ShapeError("lengths is for batches; an unbatched input has one length")
             lengths = check_lengths(lengths, B, T, enforce_sorted)
+            if B == 0:
+                lengths = None  # an empty batch has nothing to mask (and torch cannot pack it)
         if state0 is None:
             state0 = self._zero_state(B, x)
         training = torch.is_grad_enabled() and (
