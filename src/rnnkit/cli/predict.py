@@ -13,6 +13,7 @@ import json
 import sys
 
 from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
+from rnnkit.cli._runs import require_task
 
 
 def add_parser(sub) -> None:
@@ -37,6 +38,7 @@ def run(args) -> int:
     from rnnkit.tasks.classify import predict_loaded
 
     config, metadata, state_dict = _load_run(args.run_dir, args.which)
+    require_task(config, metadata, args.run_dir, "predict", "classify")
     classes, labels, probs = predict_loaded(config, metadata, state_dict, args.input)
     table = rows(classes, labels, probs)
     if args.json:
