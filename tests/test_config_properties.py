@@ -11,10 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnnkit import config as C
-from rnnkit.tasks import classify, forecast, lm, toy
+from rnnkit.tasks import classify, forecast, lm, recognize, toy, translate
 from rnnkit.training.settings import ENGINE_SECTIONS, resolve
 
-TASKS = {"toy": toy, "lm": lm, "classify": classify, "forecast": forecast}
+TASKS = {"toy": toy, "lm": lm, "classify": classify, "forecast": forecast,
+         "recognize": recognize, "translate": translate}
 CHECK = settings(max_examples=80, deadline=None, derandomize=True,
                  suppress_health_check=[HealthCheck.too_slow])
 

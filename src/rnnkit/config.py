@@ -14,9 +14,14 @@ an int must fit in 64 bits.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
+import io
 import json
 import math
+import textwrap
+import tokenize
 import tomllib
 import types
 import typing
@@ -258,3 +263,70 @@ def _name(prefix: str) -> str:
 
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldDoc:
+    """One setting as `--help` lists it: its dotted key, type, default and meaning."""
+
+    key: str
+    type: str
+    default: Any
+    meaning: str
+
+
+def describe(cls: type, prefix: str = "", values: Any = None) -> list[FieldDoc]:
+    """Every leaf field of dataclass `cls` (nested sections flattened to dotted keys), its type,
+    its value in `values` (an instance; default: the dataclass defaults) and its meaning: the
+    comment at the end of the field's line, or the comment lines just above it."""
+    values = cls() if values is None else values
+    comments = _field_comments(cls)
+    out = []
+    for name, tp in field_types(cls).items():
+        value = getattr(values, name)
+        if dataclasses.is_dataclass(tp):
+            out += describe(tp, f"{prefix}{name}.", value)
+        else:
+            out.append(FieldDoc(prefix + name, type_label(tp), value, comments.get(name, "")))
+    return out
+
+
+def type_label(tp: Any) -> str:
+    """A short name for a field type: int, float, list[float], lstm|gru, str|None."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is Literal:
+        return "|".join(map(str, args))
+    if origin in (typing.Union, types.UnionType):
+        return "|".join("None" if a is type(None) else type_label(a) for a in args)
+    if origin in (list, tuple):
+        return f"list[{type_label(args[0]) if args else 'any'}]"
+    if origin is dict:
+        return "table"
+    return "any" if tp is Any else getattr(tp, "__name__", str(tp))
+
+
+def _field_comments(cls: type) -> dict[str, str]:
+    """{field name: its comment} from the source of dataclass `cls` (empty where none)."""
+    try:
+        lines, _ = inspect.getsourcelines(cls)
+    except (OSError, TypeError):
+        return {}
+    source = textwrap.dedent("".join(lines))
+    comment_at = {}
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.COMMENT:
+            comment_at[tok.start[0]] = (tok.start[1], tok.string.lstrip("#").strip())
+    found = {}
+    for node in ast.parse(source).body[0].body:
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
+            continue
+        line = node.end_lineno
+        if line in comment_at and comment_at[line][0] > 0:  # a comment after the code
+            found[node.target.id] = comment_at[line][1]
+            continue
+        above, k = [], node.lineno - 1
+        while k in comment_at and source.splitlines()[k - 1].lstrip().startswith("#"):
+            above.insert(0, comment_at[k][1])
+            k -= 1
+        found[node.target.id] = " ".join(above)
+    return found

@@ -16,7 +16,7 @@ from rnnkit.data.tabular import read_text_csv
 from rnnkit.data.ts_format import read_ts
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.models.generate import Sampling, sample_token
-from rnnkit.tasks._forecast_future import check_horizon, future_labels
+from rnnkit.tasks.forecast.future import check_horizon, future_labels
 from rnnkit.tasks.lm import Config, DataConfig, ModelConfig, make_task
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")

@@ -96,3 +96,25 @@ def test_predict_refuses_non_finite_inputs(series_run, capsys, case, needle):
     assert main(["predict", str(series_run), "--input", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{bad}:5:" in err and needle in err
+
+
+def test_predict_dispatches_on_the_runs_task(monkeypatch, capsys):
+    import sys
+    import types
+
+    module = types.ModuleType("rnnkit.tasks.fakepredict")
+    module.predict_loaded = lambda config, metadata, state_dict, path: (
+        ["a", "b"], ["b"], np.array([[0.25, 0.75]]))
+    monkeypatch.setitem(sys.modules, "rnnkit.tasks.fakepredict", module)
+    monkeypatch.setattr(predict_cli, "_load_run",
+                        lambda run_dir, which: ({"task_name": "fakepredict"}, {}, {}))
+    assert main(["predict", "RUN", "--input", "x.csv"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["row,label,p_a,p_b", "1,b,0.250000,0.750000"]
+
+
+def test_predict_on_a_task_without_predictions_is_one_line(monkeypatch, capsys):
+    monkeypatch.setattr(predict_cli, "_load_run",
+                        lambda run_dir, which: ({"task_name": "lm"}, {}, {}))
+    assert main(["predict", "RUN", "--input", "x.csv"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "task 'lm' does not support `rnnkit predict`" in err

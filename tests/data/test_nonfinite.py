@@ -10,8 +10,8 @@ from rnnkit.data.scaling import ChannelScaler
 from rnnkit.data.series import from_pandas, load_series
 from rnnkit.data.ts_format import read_ts
 from rnnkit.errors import DataError
-from rnnkit.tasks._classify_prep import fit_prep
 from rnnkit.tasks.classify import Config, make_task
+from rnnkit.tasks.classify.prep import fit_prep
 
 HEADER = "@problemName toy\n@univariate false\n@dimensions 2\n@classLabel true a b\n@data\n"
 

@@ -6,7 +6,7 @@ import torch
 
 from rnnkit.cli import main
 from rnnkit.errors import ConfigError
-from rnnkit.tasks import classify, forecast, lm, toy
+from rnnkit.tasks import classify, forecast, lm, recognize, toy, translate
 from rnnkit.training.settings import resolve
 
 BAD = [
@@ -63,7 +63,8 @@ def test_nesterov_needs_momentum():
 
 
 @pytest.mark.parametrize("module,name", [(lm, "lm"), (forecast, "forecast"),
-                                         (classify, "classify")])
+                                         (classify, "classify"), (recognize, "recognize"),
+                                         (translate, "translate")])
 def test_every_task_checks_dropout_and_sizes(module, name):
     for key, value in (("model.dropout", "2"), ("model.hidden_size", "-3")):
         with pytest.raises(ConfigError, match=key.replace(".", r"\.")):

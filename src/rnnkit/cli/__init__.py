@@ -13,8 +13,9 @@ from rnnkit.errors import RnnkitError
 
 # Subcommand modules under rnnkit.cli, in the order `--help` lists them.
 SUBCOMMANDS: tuple[str, ...] = (
-    "train", "generate", "evaluate", "predict", "forecast", "plot", "experiment", "diagnose",
-    "demo", "env",
+    "train", "generate", "evaluate", "predict", "forecast", "translate", "transcribe", "plot",
+    "experiment",
+    "diagnose", "demo", "env",
 )
 
 

@@ -29,10 +29,10 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from rnnkit.tasks._forecast_future import forecast_loaded
+    from rnnkit.tasks.forecast import forecast_loaded
 
     config, metadata, state_dict = _load_run(args.run_dir, args.which)
-    require_task(config, metadata, args.run_dir, "forecast", "forecast")
+    require_task(config, metadata, args.run_dir, "rnnkit forecast", "forecast")
     result = forecast_loaded(config, metadata, state_dict, args.out_dir or args.run_dir,
                              args.input, args.horizon)
     with open(result["csv"]) as f:

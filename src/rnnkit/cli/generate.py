@@ -41,7 +41,7 @@ def run(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)  # this process only: the CLI owns it
     config, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
-    require_task(config, metadata, args.run_dir, "generate", "lm")
+    require_task(config, metadata, args.run_dir, "rnnkit generate", "lm")
     model, tokenizer = model_from_run(metadata, state_dict, device)
     pieces = generate(model, tokenizer, args.prime, args.length, sampling)  # checks the prime
     out = sys.stdout

@@ -8,16 +8,17 @@ from pathlib import Path
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from rnnkit.files import make_dir, save_figure
+
 DPI = 80
 
 
 def _save(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(path.parent)
     FigureCanvasAgg(fig)
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    return path
+    return save_figure(fig, path, dpi=DPI)
 
 
 def _positive(xs, ys):

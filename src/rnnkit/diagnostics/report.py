@@ -24,6 +24,7 @@ from rnnkit.diagnostics.plots import plot_diagnosis
 from rnnkit.diagnostics.stats import gate_saturation, jacobian_norms, spectral_radii
 from rnnkit.diagnostics.trace import capture_inputs, rnn_layers, trace_layer
 from rnnkit.diagnostics.verdict import Verdict, judge
+from rnnkit.files import make_dir, write_text
 
 
 @dataclass
@@ -141,10 +142,10 @@ def write_report(model: nn.Module, loss_of: Callable[[nn.Module], Tensor], out: 
     """diagnose(), then out/diagnosis.png (gradient flow, gate saturation), out/diagnosis.txt
     (the verdict with its numbers) and out/diagnosis.json (every figure)."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     diag = diagnose(model, loss_of, norm)
     png = plot_diagnosis(diag, out / "diagnosis.png", title)
     txt = out / "diagnosis.txt"
-    txt.write_text(diag.text() + "\n")
-    (out / "diagnosis.json").write_text(json.dumps(asdict(diag), indent=1, default=str))
+    write_text(txt, diag.text() + "\n")
+    write_text(out / "diagnosis.json", json.dumps(asdict(diag), indent=1, default=str))
     return diag, png, txt

@@ -30,6 +30,7 @@ from rnnkit.experiments.common import (
     check_init,
     train_problem,
 )
+from rnnkit.files import write_text
 
 PROBLEMS: dict[str, Problem] = {"adding": adding.PROBLEM, "copy": copy.PROBLEM,
                                 "blocks": blocks.PROBLEM}
@@ -79,7 +80,7 @@ def run_experiment(name: str, cells: list[str], lengths: list[int], settings: Ru
                 if out is not None:  # after every run, so a long sweep can be stopped
                     write_figures([r for r in results if r.length == length], problem, out)
                     path = Path(out) / "results.json"
-                    path.write_text(json.dumps(_finite([asdict(r) for r in results]), indent=1))
+                    write_text(path, json.dumps(_finite([asdict(r) for r in results]), indent=1))
     return results
 
 

@@ -7,10 +7,11 @@ fused path lost to torch's oneDNN LSTM kernel (BENCHMARKS.md, "Layers"). lstm_ke
 pass in C++ and calls the product from there, registered as the torch ops
 `torch.ops.rnnkit.lstm_forward_loop` / `lstm_backward_loop`. rnn_kernel.cpp does the same for the
 Elman RNN and the GRU (`rnnkit::rnn_forward_loop` / `rnn_backward_loop`), where the Python
-loop's per-step dispatch made inference at batch 1 2-4x slower than torch's kernels.
+loop's per-step dispatch made inference at batch 1 slower than torch's kernels.
 lstm_infer_kernel.cpp (`rnnkit::lstm_infer_loop`) is the LSTM's forward without grad in one
 pass per step: input projection, recurrent product and gates over register tiles, where a BLAS
-product per step plus a pass over the gates stayed at 0.74-0.88x torch's oneDNN LSTM.
+product per step plus a pass over the gates stayed behind torch's oneDNN LSTM (BENCHMARKS.md,
+"Kernel design measurements").
 
 It is compiled once per machine and torch version with torch.utils.cpp_extension (a C++17
 compiler and ninja; ~25 s) into `$TORCH_EXTENSIONS_DIR` (default ~/.cache/torch_extensions).

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.files import save_figure
+
 
 def confusion_matrix(y_true, y_pred, n_classes: int) -> np.ndarray:
     """(K, K) int64 counts: entry [i, j] = items of true class i predicted as j."""
@@ -69,6 +71,4 @@ def plot_confusion(cm, classes: list[str], path: str | Path, title: str = "") ->
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    return path
+    return save_figure(fig, Path(path))

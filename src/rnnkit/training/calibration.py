@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.training.checkpoint import write_json_atomic
+from rnnkit.files import write_json
 from rnnkit.training.ensemble import trained_model
 from rnnkit.training.task import Task
 
@@ -28,5 +28,5 @@ def write_calibration(task: Task, run_dir: Path) -> dict | None:
               for which in ("best", "last")}
     if any(v is None for v in fitted.values()):
         return None
-    write_json_atomic(Path(run_dir) / "calibration.json", fitted)
+    write_json(Path(run_dir) / "calibration.json", fitted)
     return fitted

@@ -31,6 +31,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import load_file, save
 
 from rnnkit.errors import RnnkitError
+from rnnkit.files import fsync_dir, refuse_link, write_new
 
 FORMAT = "rnnkit-checkpoint"
 VERSION = 1
@@ -51,10 +52,10 @@ def save_checkpoint(run_dir: Path, name: str, *, model: dict[str, torch.Tensor],
                     optimizer: dict | None, state: dict, carry: list[Any] | None = None) -> Path:
     """Write checkpoint `run_dir/name` atomically; returns its path."""
     run_dir = Path(run_dir)
-    final, old = run_dir / name, run_dir / f"{name}.old"
+    final, old = refuse_link(run_dir / name), refuse_link(run_dir / f"{name}.old")
     _recover(final, old)
-    for stale in run_dir.glob(f".{name}.tmp-*"):
-        shutil.rmtree(stale)
+    for stale in run_dir.glob(f".{name}.tmp-*"):  # of a save that was killed
+        shutil.rmtree(refuse_link(stale))
     tmp = run_dir / f".{name}.tmp-{os.getpid()}"
     tmp.mkdir(parents=True)
 
@@ -71,24 +72,15 @@ def save_checkpoint(run_dir: Path, name: str, *, model: dict[str, torch.Tensor],
         _write_bytes(tmp / "carry.safetensors", save(_cpu_tensors(tensors)))
         state["carry"] = layouts
     _write_state_json(tmp / "state.json", state)
-    _fsync_dir(tmp)
+    fsync_dir(tmp)
 
     if final.exists():
         os.replace(final, old)
     _swap_in(tmp, final)
-    _fsync_dir(run_dir)
+    fsync_dir(run_dir)
     if old.exists():
         shutil.rmtree(old)
     return final
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON to a temporary file beside `path`, fsync, then rename over it."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    _write_bytes(tmp, (json.dumps(obj, indent=2, allow_nan=False) + "\n").encode())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 def _write_state_json(path: Path, state: dict) -> None:
@@ -100,20 +92,11 @@ def _swap_in(tmp: Path, final: Path) -> None:
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    write_new(path, data)
 
 
 def _fsync_dir(path: Path) -> None:
-    if os.name != "posix":
-        return  # directories cannot be opened for fsync on Windows
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(path)
 
 
 def _recover(final: Path, old: Path) -> None:

@@ -23,8 +23,9 @@ from pathlib import Path
 import torch
 
 from rnnkit.errors import ConfigError
+from rnnkit.files import write_json
 from rnnkit.models.ensemble import model_from_state
-from rnnkit.training.checkpoint import load_run, write_json_atomic
+from rnnkit.training.checkpoint import load_run
 from rnnkit.training.settings import RunConfig
 from rnnkit.training.task import Task
 
@@ -61,10 +62,10 @@ def train_ensemble(task: Task, cfg: RunConfig, run_dir: Path, train_one, prepare
                                                                     ensemble=1))
         again = resume and (mdir / "config.json").is_file()
         result = train_one(task, member, mdir, again)
-        write_json_atomic(done, _plain(result))
+        write_json(done, _plain(result))
         summaries.append(result)
     valid = {which: score_members(task, run_dir, which) for which in ("best", "last")}
-    write_json_atomic(run_dir / "ensemble.json", {
+    write_json(run_dir / "ensemble.json", {
         "members": n, "seeds": list(range(seed, seed + n)), "valid": valid,
         "members_last_valid": [s.get("last_eval", {}) for s in summaries]})
     return {"run_dir": str(run_dir), "rank": 0, "members": n, "valid": valid,

@@ -7,7 +7,8 @@ import json
 import math
 from pathlib import Path
 
-from rnnkit.training.checkpoint import _fsync_dir
+from rnnkit.errors import RnnkitError
+from rnnkit.files import open_append, refuse_link, write_text
 
 
 class MetricsLog:
@@ -18,13 +19,13 @@ class MetricsLog:
         self._tb = None
         if not enabled:
             return
-        self._file = self.path.open("a", encoding="utf-8")
+        self._file = open_append(self.path)
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:  # tensorboard not installed: metrics.jsonl only
             SummaryWriter = None
         if SummaryWriter is not None:
-            self._tb = SummaryWriter(log_dir=str(Path(run_dir) / "tensorboard"))
+            self._tb = SummaryWriter(log_dir=str(refuse_link(Path(run_dir) / "tensorboard")))
 
     def write(self, kind: str, step: int, **values) -> None:
         if not self.enabled:
@@ -53,20 +54,31 @@ def truncate_after(path: Path, step: int) -> None:
     path = Path(path)
     if not path.exists():
         return
-    keep = [line for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip() and json.loads(line).get("step", 0) <= step]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
-    tmp.replace(path)
-    _fsync_dir(path.parent)
+    keep = [json.dumps(r) for r in read_metrics(path) if r.get("step", 0) <= step]
+    write_text(path, "".join(line + "\n" for line in keep))
 
 
 def read_metrics(path: Path) -> list[dict]:
+    """The records of metrics.jsonl. A torn last line (a crash in the middle of a write) is
+    skipped; a damaged line before it is an error naming the file and the line."""
     path = Path(path)
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if isinstance(record, dict):
+            records.append(record)
+        elif number < len(lines):
+            raise RnnkitError(f"{path}, line {number}: not a JSON record (the file is damaged); "
+                              "delete the damaged lines, or start a new run")
+    return records
 
 
 def _jsonable(value):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnnkit.errors import RnnkitError
+from rnnkit.files import save_figure
 from rnnkit.training.metrics_log import read_metrics
 
 PLOT_NAME = "curves.png"
@@ -49,8 +50,7 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
         ax_lr.legend(loc="upper right")
     fig.tight_layout()
     out = Path(out) if out else run_dir / PLOT_NAME
-    fig.savefig(out, dpi=100)
-    return out
+    return save_figure(fig, out)  # never through a link planted in the run directory
 
 
 def _smooth(values: list[float], beta: float = 0.9) -> list[float]:

@@ -34,8 +34,11 @@ def make_refit(run_dir: str | Path, config: dict, which: str = "best", log=None)
 
     def refit(overrides: list[str], tag: str):
         out = run_dir / "refit" / tag
-        if out.exists():
-            shutil.rmtree(out)  # a previous --refit's run: trained again from scratch
+        if out.exists() or out.is_symlink():  # a previous --refit's run: trained again
+            if out.is_symlink() or not (out / "config.json").is_file():
+                raise RnnkitError(f"--refit: {out} is in the way and is not a refit run of "
+                                  "rnnkit (a link, or no config.json); move it away")
+            shutil.rmtree(out)
         cfg = resolve(module, name, overrides=list(overrides), base=config)
         stream = log or sys.stderr
         start = time.perf_counter()

@@ -12,20 +12,23 @@ import os
 import shlex
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
 from rnnkit._version import __version__
 from rnnkit.errors import RnnkitError
+from rnnkit.files import make_dir, write_json
 from rnnkit.training import distributed as D
 from rnnkit.training.calibration import write_calibration
-from rnnkit.training.checkpoint import checkpoint_dir, write_json_atomic
+from rnnkit.training.checkpoint import checkpoint_dir
 from rnnkit.training.ensemble import train_ensemble
 from rnnkit.training.metrics_log import truncate_after
 from rnnkit.training.plots import plot_run
 from rnnkit.training.registry import load_task_module
 from rnnkit.training.rng import seed_everything
+from rnnkit.training.rundir import RunLock, check_fresh, check_no_links
 from rnnkit.training.settings import RunConfig, load_file, resolve
 from rnnkit.training.task import Task
 from rnnkit.training.trainer import Trainer
@@ -33,8 +36,9 @@ from rnnkit.training.trainer import Trainer
 
 def train_task(task_name: str | None, *, config_file: str | None = None, out: str | None = None,
                resume: str | None = None, overrides: list[str] = (), argv: list[str] | None = None,
-               progress: str = "auto") -> dict:
-    """Resolve the config of `task_name` (or of the run being resumed) and train it."""
+               progress: str = "auto", data: str | None = None) -> dict:
+    """Resolve the config of `task_name` (or of the run being resumed) and train it. `data`
+    sets the task's main data key (its DATA_KEY, e.g. lm's data.corpus) before the overrides."""
     base = None
     if resume:
         run_dir = Path(resume)
@@ -49,6 +53,12 @@ def train_task(task_name: str | None, *, config_file: str | None = None, out: st
         from rnnkit.training.registry import available_tasks
         raise RnnkitError("TASK: no task given; available tasks: " + ", ".join(available_tasks()))
     module = load_task_module(task_name)
+    if data is not None:
+        key = getattr(module, "DATA_KEY", None)
+        if key is None:
+            raise RnnkitError(f"--data: task {task_name!r} has no data to name (it generates "
+                              "its own); set its data.* keys instead")
+        overrides = [f"--{key}={data}", *overrides]
     file_data = load_file(config_file) if config_file else None
     cfg = resolve(module, task_name, file_data=file_data, file_name=str(config_file or ""),
                   overrides=list(overrides), base=base)
@@ -64,6 +74,62 @@ def train(task: Task, cfg: RunConfig, run_dir: str | Path, *, resume: bool = Fal
     """Train `task` under `cfg`, writing to `run_dir`; returns the run's summary. With
     train.ensemble = N > 1, N members in run_dir/members/<k> (rnnkit.training.ensemble)."""
     run_dir = Path(run_dir)
+    with _claim(run_dir, resume):
+        if resume and cfg.train.ensemble == 1:
+            _check_unfinished(run_dir, cfg)
+        return _train_claimed(task, cfg, run_dir, resume, argv, progress)
+
+
+def _check_unfinished(run_dir: Path, cfg: RunConfig) -> None:
+    """Refuse to resume a run that already reached its limits (the loop would train one more
+    step and rewrite best/); say how to train it longer."""
+    state = _last_state(run_dir)
+    if state is None:
+        return
+    t, step, epoch = cfg.train, state["step"], state["epoch"]
+    if t.steps and step >= t.steps:
+        reason = f"it has trained {step} steps of --steps {t.steps}"
+        longer = f"--steps N with N > {step}"
+    elif t.epochs and epoch >= t.epochs:
+        reason = f"it has trained {epoch} epochs of train.epochs={t.epochs}"
+        longer = f"--train.epochs=E with E > {epoch}"
+    elif t.early_stop and state["evals_since_best"] >= t.early_stop:
+        reason = (f"it stopped early ({state['evals_since_best']} evaluations without "
+                  f"improvement, train.early_stop={t.early_stop})")
+        longer = "a larger --train.early_stop (or 0 = off)"
+    else:
+        return
+    raise RnnkitError(f"--resume: {run_dir} is finished: {reason}; to train it longer, "
+                      f"resume with {longer}")
+
+
+def _last_state(run_dir: Path) -> dict | None:
+    """state.json of the run's last checkpoint; None when the run stopped before its first
+    (killed between config.json and the step-0 checkpoint)."""
+    try:
+        path = checkpoint_dir(run_dir, "last") / "state.json"
+    except RnnkitError:
+        return None
+    return json.loads(path.read_text())
+
+
+@contextmanager
+def _claim(run_dir: Path, resume: bool):
+    """The run directory, checked (a new run: missing or empty) and locked for this process
+    (rnnkit.training.rundir); under torchrun rank 0 holds the lock for all ranks."""
+    if os.environ.get("RANK", "0") != "0":
+        yield
+        return
+    if not resume:
+        check_fresh(run_dir)  # before the lock file: nothing written into someone's folder
+    check_no_links(run_dir)
+    make_dir(run_dir)
+    with RunLock(run_dir):
+        yield
+
+
+def _train_claimed(task: Task, cfg: RunConfig, run_dir: Path, resume: bool,
+                   argv: list[str] | None, progress: str) -> dict:
     if cfg.train.ensemble > 1:
         def one(task_, member_cfg, member_dir, again):
             return _train_one(task_, member_cfg, member_dir, again, argv, progress)
@@ -104,9 +170,13 @@ def _train_in_group(task: Task, cfg: RunConfig, run_dir: Path, dist: D.DistInfo,
     if dist.is_main:
         _prepare_run_dir(run_dir, cfg, resume, argv)
         if resume:  # forget what a crashed run logged after its last checkpoint
-            state = json.loads((checkpoint_dir(run_dir, "last") / "state.json").read_text())
-            truncate_after(run_dir / "metrics.jsonl", state["step"])
+            state = _last_state(run_dir)
+            truncate_after(run_dir / "metrics.jsonl", state["step"] if state else 0)
+            if state is None:
+                print(f"rnnkit: {run_dir} stopped before its first checkpoint; training it "
+                      "from step 0", file=sys.stderr)
     D.barrier(dist)
+    resume = resume and _last_state(run_dir) is not None  # else from step 0, as a new run
     seed_everything(t.seed)
     model = task.build_model().to(device)
     if dist.rank > 0:
@@ -133,14 +203,12 @@ def _prepare_run_dir(run_dir: Path, cfg: RunConfig, resume: bool, argv: list[str
         record = dict(saved, **cfg.to_dict())
         record["resumed"] = [*saved.get("resumed", []), command]
     else:
-        if (run_dir / "config.json").exists():
-            raise RnnkitError(f"--out: {run_dir} already holds a run; continue it with "
-                              f"--resume {run_dir}, or choose another directory")
-        run_dir.mkdir(parents=True, exist_ok=True)
+        check_fresh(run_dir)  # again, under the lock: another process may have come first
+        make_dir(run_dir)
         record = {"command_line": command, "rnnkit_version": __version__,
                   "torch_version": torch.__version__,
                   "world_size": int(os.environ.get("WORLD_SIZE", "1")), **cfg.to_dict()}
-    write_json_atomic(run_dir / "config.json", record)
+    write_json(run_dir / "config.json", record)
 
 
 def _device(name: str) -> torch.device:

@@ -13,15 +13,17 @@ labelled "+h".
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from rnnkit.errors import ConfigError
+from rnnkit.files import save_figure, write_text
 from rnnkit.models.forecaster import point_and_interval
-from rnnkit.tasks._forecast_run import _check_columns, _plt, rebuild, scaled_series
-from rnnkit.tasks.forecast import read_series
+from rnnkit.tasks.forecast.run import check_columns, pyplot, rebuild, scaled_series
+from rnnkit.tasks.forecast.task import read_series
 
 MAX_ROLLOUT = 10  # --horizon: at most this many times the trained horizon
 
@@ -86,7 +88,7 @@ def forecast_loaded(config: dict, metadata: dict, state_dict: dict, out_dir, inp
     d = task.cfg.data
     horizon = check_horizon(horizon, d.horizon)
     ts = read_series(d, str(input_path) if input_path else None)
-    _check_columns(task, ts)
+    check_columns(task, ts)
     if len(ts) < d.lookback:
         raise ConfigError(f"{ts.name}: {len(ts)} steps, fewer than the run's lookback "
                           f"{d.lookback}")
@@ -103,18 +105,18 @@ def forecast_loaded(config: dict, metadata: dict, state_dict: dict, out_dir, inp
 
 def write_csv(result: dict, path) -> Path:
     pct = f"{result['level']:.0%}".rstrip("%")
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(["time", *(f"{n}{s}" for n in result["targets"]
-                              for s in ("", f"_lower{pct}", f"_upper{pct}"))])
-        for h, t in enumerate(result["times"]):
-            w.writerow([t, *(f"{result[key][h, k]:.6g}" for k in range(len(result["targets"]))
-                             for key in ("point", "lower", "upper"))])
-    return Path(path)
+    f = io.StringIO()
+    w = csv.writer(f, lineterminator="\n")
+    w.writerow(["time", *(f"{n}{s}" for n in result["targets"]
+                          for s in ("", f"_lower{pct}", f"_upper{pct}"))])
+    for h, t in enumerate(result["times"]):
+        w.writerow([t, *(f"{result[key][h, k]:.6g}" for k in range(len(result["targets"]))
+                         for key in ("point", "lower", "upper"))])
+    return write_text(path, f.getvalue())
 
 
 def plot_forecast(ts, result: dict, path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     k_shown = min(len(ts.target_names), 4)
     fig, axes = plt.subplots(k_shown, 1, figsize=(10, 3.2 * k_shown), squeeze=False)
     n, horizon = len(ts), len(result["times"])
@@ -128,6 +130,6 @@ def plot_forecast(ts, result: dict, path) -> Path:
         ax.set_title(f"{ts.name}: {ts.target_names[k]} (from {ts.times[-1]})")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path)
     plt.close(fig)
     return Path(path)
