@@ -109,6 +109,7 @@ def test_unavailable_or_unknown_device_is_refused():
     (["--optim.lr=nan"], "optim.lr"),
     (["--train.clip_norm=inf"], "train.clip_norm"),
     (["--steps", "0"], "--steps"),
+    (["--steps", "-2", "--train.epochs=1"], "--steps"),
     (["--minutes", "0"], "--minutes"),
     (["--minutes", "-3"], "--minutes"),
     (["--minutes", "nan"], "--minutes"),
@@ -121,3 +122,11 @@ def test_cli_refuses_before_making_the_run_dir(tmp_path, capsys, args, needle):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and needle in err
     assert not run.exists()
+
+
+def test_steps_zero_with_an_epoch_limit_on_the_command_line_runs(tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["--steps", "0", "--train.epochs=1", "--data.chunks_per_epoch=2",
+            "--data.batch_size=4", "--model.hidden_size=4", "--train.eval_every=0", "--plain"]
+    assert main(["train", "toy", "--out", str(run), *args]) == 0
+    assert "done: 2 steps" in capsys.readouterr().out
