@@ -11,6 +11,7 @@ import torch
 
 from rnnkit.cli import generate as generate_cli
 from rnnkit.cli import main
+from rnnkit.data.series import load_series
 from rnnkit.data.tabular import read_text_csv
 from rnnkit.data.ts_format import read_ts
 from rnnkit.errors import ConfigError, DataError
@@ -107,7 +108,16 @@ def test_config_file_not_utf8_or_a_directory(tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("seed", ["-1", str(2**64), str(2**70)])
+def test_generate_seed_out_of_range_is_one_line(lm_run, capsys, seed):
+    assert main(["generate", "RUN", f"--seed={seed}", "--length", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--seed: expected an integer in [0, 2^63 - 1]" in err
+
+
 def test_a_directory_where_a_file_is_expected(tmp_path):
+    with pytest.raises(DataError, match="is a directory"):
+        load_series(str(tmp_path))
     with pytest.raises(DataError, match="is a directory"):
         read_ts(tmp_path)
     with pytest.raises(DataError, match="is a directory"):

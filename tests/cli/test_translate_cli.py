@@ -101,7 +101,7 @@ def test_bad_arguments_are_one_line(fake_run, capsys, args, words):
 def test_translate_refuses_another_tasks_run(monkeypatch, capsys):
     monkeypatch.setattr(translate_cli, "_load_run", lambda d, w: ({}, {"task": "lm"}, {}))
     assert main(["translate", "RUN", "abc"]) == 2
-    assert "not a translate run" in capsys.readouterr().err
+    assert "RUN is an lm run, which `rnnkit translate` does not take" in capsys.readouterr().err
 
 
 def test_evaluate_json_and_text(fake_run, capsys):

@@ -37,7 +37,7 @@ def test_a_bad_tsv_is_one_error_naming_file_and_line(tmp_path, text, words):
 def test_a_file_that_is_not_utf8_names_its_line(tmp_path):
     path = tmp_path / "latin1.tsv"
     path.write_bytes("a\tb\nSch\xf6n\tnice\n".encode("latin-1"))
-    with pytest.raises(DataError, match="latin1.tsv line 2: not UTF-8"):
+    with pytest.raises(DataError, match="latin1.tsv:2: not valid UTF-8"):
         read_tsv(path)
     with pytest.raises(DataError, match="no such file"):
         read_tsv(tmp_path / "missing.tsv")

@@ -6,7 +6,7 @@ import torch
 
 from rnnkit.cli import main
 from rnnkit.errors import ConfigError
-from rnnkit.tasks import classify, forecast, lm, toy
+from rnnkit.tasks import classify, forecast, lm, recognize, toy, translate
 from rnnkit.training.settings import resolve
 
 BAD = [
@@ -63,7 +63,8 @@ def test_nesterov_needs_momentum():
 
 
 @pytest.mark.parametrize("module,name", [(lm, "lm"), (forecast, "forecast"),
-                                         (classify, "classify")])
+                                         (classify, "classify"), (recognize, "recognize"),
+                                         (translate, "translate")])
 def test_every_task_checks_dropout_and_sizes(module, name):
     for key, value in (("model.dropout", "2"), ("model.hidden_size", "-3")):
         with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
@@ -108,6 +109,7 @@ def test_unavailable_or_unknown_device_is_refused():
     (["--optim.lr=nan"], "optim.lr"),
     (["--train.clip_norm=inf"], "train.clip_norm"),
     (["--steps", "0"], "--steps"),
+    (["--steps", "-2", "--train.epochs=1"], "--steps"),
     (["--minutes", "0"], "--minutes"),
     (["--minutes", "-3"], "--minutes"),
     (["--minutes", "nan"], "--minutes"),
@@ -120,3 +122,11 @@ def test_cli_refuses_before_making_the_run_dir(tmp_path, capsys, args, needle):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and needle in err
     assert not run.exists()
+
+
+def test_steps_zero_with_an_epoch_limit_on_the_command_line_runs(tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["--steps", "0", "--train.epochs=1", "--data.chunks_per_epoch=2",
+            "--data.batch_size=4", "--model.hidden_size=4", "--train.eval_every=0", "--plain"]
+    assert main(["train", "toy", "--out", str(run), *args]) == 0
+    assert "done: 2 steps" in capsys.readouterr().out

@@ -56,7 +56,7 @@ def run(args) -> int:
         raise RnnkitError(f"--batch-size: expected an integer >= 1, got {args.batch_size}")
     device = str(check_device(args.device, "--device"))
     config, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
-    module = task_module(config, metadata, "evaluate_loaded", "rnnkit evaluate")
+    module = task_module(config, metadata, "evaluate_loaded", "rnnkit evaluate", args.run_dir)
     extra = {}
     if args.refit:
         if "refit" not in inspect.signature(module.evaluate_loaded).parameters:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
+from rnnkit.cli._runs import require_task
 from rnnkit.devices import check_device
 from rnnkit.errors import RnnkitError
 
@@ -39,7 +40,8 @@ def run(args) -> int:
         raise RnnkitError(f"--threads: expected an integer >= 0, got {args.threads}")
     if args.threads:
         torch.set_num_threads(args.threads)  # this process only: the CLI owns it
-    _, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
+    config, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
+    require_task(config, metadata, args.run_dir, "rnnkit generate", "lm")
     model, tokenizer = model_from_run(metadata, state_dict, device)
     pieces = generate(model, tokenizer, args.prime, args.length, sampling)  # checks the prime
     out = sys.stdout

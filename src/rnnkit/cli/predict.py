@@ -38,7 +38,7 @@ def rows(classes, labels, probs) -> list[dict]:
 
 def run(args) -> int:
     config, metadata, state_dict = _load_run(args.run_dir, args.which)
-    module = task_module(config, metadata, "predict_loaded", "rnnkit predict")
+    module = task_module(config, metadata, "predict_loaded", "rnnkit predict", args.run_dir)
     classes, labels, probs = module.predict_loaded(config, metadata, state_dict, args.input)
     table = rows(classes, labels, probs)
     if args.json:

@@ -30,7 +30,9 @@ def add_parser(sub) -> None:
     p.add_argument("--out", metavar="RUN_DIR", help="run directory (default runs/TASK-TIME)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
     limit = p.add_mutually_exclusive_group()
-    limit.add_argument("--steps", type=int, metavar="N", help="= --train.steps=N (N >= 1)")
+    limit.add_argument("--steps", type=int, metavar="N",
+                       help="= --train.steps=N (0 = no step limit: only with --train.epochs or "
+                            "--train.minutes)")
     limit.add_argument("--minutes", type=float, metavar="M",
                        help="= --train.minutes=M --train.steps=0")
     p.add_argument("--seed", type=int, metavar="S", help="= --train.seed=S")
@@ -50,9 +52,11 @@ def run(args: argparse.Namespace) -> int:
             print(settings_help(load_task_module(args.task), args.task))
         return 0
     overrides = list(getattr(args, "overrides", []))
-    if args.steps is not None and args.steps < 1:
-        raise RnnkitError(f"--steps: expected a number of steps >= 1, got {args.steps} (for no "
-                          "step limit: --minutes M, or --train.steps=0 with --train.epochs=N)")
+    other_limit = any(o.startswith(("--train.epochs", "--train.minutes")) for o in overrides)
+    if args.steps is not None and (args.steps < 0 or args.steps == 0 and not other_limit):
+        raise RnnkitError(f"--steps: expected a number of steps >= 1, got {args.steps} (0 = no "
+                          "step limit, only with --train.epochs=N or --train.minutes=M on the "
+                          "same command line; or use --minutes M)")
     if args.minutes is not None and not (math.isfinite(args.minutes) and args.minutes > 0):
         raise RnnkitError(f"--minutes: expected a number of minutes > 0, got {args.minutes}")
     if args.steps is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
+from rnnkit.cli._runs import require_task
 from rnnkit.errors import RnnkitError
 
 
@@ -41,7 +42,8 @@ def decode_options(args) -> dict:
     if args.lm:
         if args.beam <= 1:
             raise RnnkitError("--lm: language-model fusion needs a beam search; add --beam 8")
-        _, metadata, state_dict = _load_run(args.lm, "best")
+        lm_config, metadata, state_dict = _load_run(args.lm, "best")
+        require_task(lm_config, metadata, args.lm, "rnnkit transcribe --lm", "lm")
         options.update(lm_run=(metadata, state_dict), lm_weight=args.lm_weight,
                        insertion_bonus=args.insertion_bonus)
     return options
@@ -51,6 +53,7 @@ def run(args) -> int:
     from rnnkit.tasks.recognize.run import transcribe_loaded
 
     config, metadata, state_dict = _load_run(args.run_dir, args.which)
+    require_task(config, metadata, args.run_dir, "rnnkit transcribe", "recognize")
     options = decode_options(args)
     results = [transcribe_loaded(config, metadata, state_dict, f, **options) for f in args.files]
     for r in results:  # all files read before anything is printed

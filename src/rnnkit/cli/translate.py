@@ -12,6 +12,8 @@ import sys
 from itertools import islice
 
 from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
+from rnnkit.cli._runs import require_task
+from rnnkit.devices import check_device
 from rnnkit.errors import RnnkitError
 
 
@@ -73,8 +75,10 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
     if args.beam is not None:
         check_search(args.beam, args.n_best, 0.0 if args.alpha is None else args.alpha)
-    _, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
-    model, src_v, tgt_v = model_from_run(metadata, state_dict, args.device)
+    device = check_device(args.device, "--device")
+    config, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
+    require_task(config, metadata, args.run_dir, "rnnkit translate", "translate")
+    model, src_v, tgt_v = model_from_run(metadata, state_dict, device)
     decode = metadata.get("decode", {})
     beam = args.beam if args.beam is not None else int(decode.get("beam", 1))
     alpha = args.alpha if args.alpha is not None else float(decode.get("alpha", 1.0))

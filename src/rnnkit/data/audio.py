@@ -12,11 +12,11 @@ log_mel: 25 ms Hann windows every 10 ms, |STFT|^2 -> N triangular mel filters (H
 from __future__ import annotations
 
 import wave
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from rnnkit.data.files import check_file
 from rnnkit.errors import DataError
 
 RATE = 16000
@@ -74,7 +74,7 @@ def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
 
 def read_wav(path, rate: int = RATE) -> np.ndarray:
     """Mono float32 samples of an integer-PCM WAV file at `rate` Hz."""
-    path = Path(path)
+    path = check_file(path)
     try:
         with wave.open(str(path), "rb") as w:
             width, channels, rate_in = w.getsampwidth(), w.getnchannels(), w.getframerate()

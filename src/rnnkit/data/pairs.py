@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnnkit.data.files import read_text
 from rnnkit.data.seq_vocab import BOS_ID, EOS_ID
 from rnnkit.errors import DataError
 
@@ -26,15 +27,7 @@ Pair = tuple[str, str]
 
 
 def _lines(path: str | Path) -> list[str]:
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        line = path.read_bytes()[: err.start].count(b"\n") + 1
-        raise DataError(f"{path} line {line}: not UTF-8 text") from None
-    lines = text.split("\n")
+    lines = read_text(path).split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the final newline
     return [line.removesuffix("\r") for line in lines]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.data.files import read_text
 from rnnkit.errors import DataError
 
 TRANSCRIPT = "transcript.txt"
@@ -29,7 +30,7 @@ def read_transcript_dir(folder) -> list[tuple[Path, str]]:
     if not path.is_file():
         raise DataError(f"{folder}: no {TRANSCRIPT}; write one line per WAV file: NAME.wav TEXT")
     pairs, seen = [], {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(read_text(path).splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         name, _, text = line.strip().partition(" ")
@@ -78,10 +79,8 @@ def _item(obj, where: str, labelled: bool):
 def read_strokes_jsonl(path, labelled: bool = True) -> list[tuple[np.ndarray, str]]:
     """(frames (T, 3), text) per line of a JSON-lines file."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
     items = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(read_text(path).splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -97,9 +96,7 @@ def read_strokes_jsonl(path, labelled: bool = True) -> list[tuple[np.ndarray, st
 def read_strokes_json(path) -> np.ndarray:
     """The frames of one item: a JSON object {"strokes": [...]} (a .jsonl: its first line)."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     try:
         obj = json.loads(text)
     except json.JSONDecodeError:

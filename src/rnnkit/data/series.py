@@ -113,6 +113,9 @@ def load_series(source: str, target: str = "", time_column: str = "", covariates
         ts.transform = transform
         return ts
     path = Path(source)
+    if path.is_dir():
+        raise DataError(f"data {source!r}: is a directory; expected a CSV file or a bundled "
+                        f"series ({', '.join(BUILTIN)})")
     if not path.is_file():
         raise DataError(f"data {source!r}: not a bundled series ({', '.join(BUILTIN)}) "
                         "and no such CSV file")

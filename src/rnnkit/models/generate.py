@@ -40,8 +40,9 @@ class Sampling:
         if isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p <= 1:
             raise ConfigError(f"--top-p: expected a number in (0, 1], got {p!r}")
         s = self.seed
-        if s is not None and (isinstance(s, bool) or not isinstance(s, int)):
-            raise ConfigError(f"--seed: expected an integer, got {self.seed!r}")
+        if s is not None and (isinstance(s, bool) or not isinstance(s, int)
+                              or not 0 <= s <= 2**63 - 1):
+            raise ConfigError(f"--seed: expected an integer in [0, 2^63 - 1], got {self.seed!r}")
 
 
 def sample_token(logits: torch.Tensor, sampling: Sampling, generator: torch.Generator) -> int:
