@@ -81,7 +81,7 @@ def _test_items(task: RecognizeTask, data):
     from rnnkit.tasks.recognize.sources import load_source
 
     if data in (None, "", "test"):
-        src = load_source(task.cfg.data)
+        src = load_source(task.cfg.data, parts=("test",))
         source = f"{task.cfg.data.path or task.cfg.data.name} test"
         return source, [task.encode_item(x, t, f"test item {i}") for i, (x, t) in
                         enumerate(src.test)]
