@@ -46,3 +46,22 @@ def test_spoken_digits_trains_on_log_mel_frames(tmp_path):
 def test_an_unknown_data_name_is_one_clear_error():
     with pytest.raises(ConfigError, match="data.name: expected one of ctc-toy, handwriting"):
         make_task(tiny("mnist"))
+
+
+def test_the_mel_warp_stretches_the_band_axis_and_is_reproducible(tmp_path):
+    import numpy as np
+
+    task = make_task(tiny("spoken-digits", cache_dir=str(tmp_path), n_train=8, warp=0.2))
+    x = task.train[0][0]
+    np.testing.assert_allclose(task.warp(x, 1.0), x, atol=1e-5)
+    raw = x * task.scale + task.mean
+    stretched = task.warp(x, 2.0) * task.scale + task.mean
+    np.testing.assert_allclose(stretched[:, 10], raw[:, 5], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(stretched[:, 11], (raw[:, 5] + raw[:, 6]) / 2, rtol=1e-4,
+                               atol=1e-4)
+    a, b = next(task.train_batches(3)), next(task.train_batches(3))
+    assert torch.equal(a["x"], b["x"])
+    task.cfg.data.warp = 0.0
+    assert not torch.equal(next(task.train_batches(3))["x"], a["x"])
+    with pytest.raises(ConfigError, match="data.warp"):
+        tiny("spoken-digits", warp=0.7)

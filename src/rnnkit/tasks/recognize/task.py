@@ -89,9 +89,30 @@ class RecognizeTask:
     def train_batches(self, epoch: int, rank: int = 0, world_size: int = 1):
         if not self.train:
             raise DataError("recognize: this task was built without training data")
-        for _, batch in self.batches(self.train, True, self.cfg.data.seed * 100_003 + epoch,
-                                     rank, world_size):
-            yield batch
+        d = self.cfg.data
+        seed = d.seed * 100_003 + epoch
+        order = bucket_batches([len(a) for a, _, _ in self.train], d.batch_size, shuffle=True,
+                               seed=seed)
+        for idx in shard_batches(order, rank, world_size):
+            items = [self.train[i] for i in idx]
+            if d.warp and self.kind == "speech":  # same on resume and any rank: (seed, epoch, item)
+                rng = np.random.default_rng((d.seed, epoch, int(idx[0])))
+                items = [(self.warp(x, rng.uniform(1 - d.warp, 1 + d.warp)), t, labels)
+                         for x, t, labels in items]
+            yield self.collate(items)
+
+    def warp(self, x: np.ndarray, factor: float) -> np.ndarray:
+        """Standardised log-mel frames with the mel axis stretched by `factor` about band 0
+        (a vocal-tract-length perturbation: a longer or shorter voice), bands past the top
+        repeat the last one."""
+        raw = x * self.scale + self.mean
+        bands = np.arange(raw.shape[1], dtype=np.float64)
+        source = np.clip(bands / factor, 0, raw.shape[1] - 1)
+        lo = np.floor(source).astype(int)
+        hi = np.minimum(lo + 1, raw.shape[1] - 1)
+        frac = (source - lo).astype(np.float32)
+        warped = raw[:, lo] * (1 - frac) + raw[:, hi] * frac
+        return ((warped - self.mean) / self.scale).astype(np.float32)
 
     def losses(self, model, batch: dict):
         """(summed loss over the feasible items, their label count, infeasible count,
