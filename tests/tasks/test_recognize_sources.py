@@ -65,3 +65,27 @@ def test_the_mel_warp_stretches_the_band_axis_and_is_reproducible(tmp_path):
     assert not torch.equal(next(task.train_batches(3))["x"], a["x"])
     with pytest.raises(ConfigError, match="data.warp"):
         tiny("spoken-digits", warp=0.7)
+
+
+def test_a_speech_run_transcribes_a_wav_and_refuses_other_files(tmp_path):
+    import dataclasses
+    import sys
+    from pathlib import Path
+
+    from rnnkit.errors import DataError
+    from rnnkit.tasks.recognize.run import transcribe_loaded
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "data"))
+    from test_audio import tone, write_wav
+
+    cfg = tiny("spoken-digits", cache_dir=str(tmp_path), n_train=8)
+    task = make_task(cfg)
+    run = ({"task": dataclasses.asdict(cfg)}, task.metadata(), task.build_model().state_dict())
+    write_wav(tmp_path / "a.wav", tone(24000, 0.5), 24000)
+    out = transcribe_loaded(*run, tmp_path / "a.wav", beam=4)
+    assert set(out["text"]) <= set("0123456789") and out["frames"] == 1 + (8000 - 512) // 160
+    (tmp_path / "b.wav").write_text("not audio")
+    with pytest.raises(DataError, match="b.wav: not a readable PCM WAV"):
+        transcribe_loaded(*run, tmp_path / "b.wav")
+    with pytest.raises(DataError, match="expected a .wav file"):
+        transcribe_loaded(*run, tmp_path / "c.json")
