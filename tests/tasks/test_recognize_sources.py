@@ -26,7 +26,7 @@ def a_step(task):
 def test_handwriting_trains_on_some_fonts_and_validates_on_another():
     task = make_task(tiny("handwriting", fonts="futural,scripts", valid_font="cursive"))
     assert task.kind == "strokes" and task.source_info["valid_font"] == "cursive"
-    assert len(task.mean) == 3 and task.alphabet.chars.startswith("abc")
+    assert len(task.mean) == 4 and task.alphabet.chars.startswith("abc")  # + pen height
     model = a_step(task)
     assert set(task.evaluate(model)) == {"loss", "cer", "wer", "seq_acc"}
 

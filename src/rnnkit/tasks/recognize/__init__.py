@@ -108,7 +108,7 @@ def make_task(cfg: Config) -> RecognizeTask:
     if not isinstance(cfg, Config):
         cfg = Config(**cfg)
     src = load_source(cfg.data)
-    mean, scale = fit_scaler(src.train)
+    mean, scale = fit_scaler(src.kind, src.train)
     task = RecognizeTask(cfg, Alphabet(src.alphabet), src.kind, mean, scale, src.train,
                          src.valid)
     task.source_info = src.info

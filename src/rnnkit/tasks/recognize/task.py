@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from rnnkit.data.batching import bucket_batches, pad_batch, shard_batches
+from rnnkit.data.handwriting import pen_features
 from rnnkit.errors import DataError
 from rnnkit.functional.ctc import ctc_loss, min_input_lengths
 from rnnkit.models.ctc import CTCModelConfig, CTCRecognizer
@@ -56,8 +57,11 @@ class RecognizeTask:
                       enumerate(valid)]
 
     def encode_item(self, x: np.ndarray, text: str, where: str):
-        return ((np.asarray(x, np.float32) - self.mean) / self.scale, text,
-                self.alphabet.encode(text, where))
+        x = frame_features(self.kind, x)
+        if x.ndim != 2 or x.shape[1] != len(self.mean):
+            raise DataError(f"{where}: expected frames of {len(self.mean)} features, got shape "
+                            f"{tuple(x.shape)}")
+        return (x - self.mean) / self.scale, text, self.alphabet.encode(text, where)
 
     def model_config(self) -> CTCModelConfig:
         m = self.cfg.model
@@ -171,7 +175,13 @@ class RecognizeTask:
                 "mean": self.mean.tolist(), "scale": self.scale.tolist()}
 
 
-def fit_scaler(items) -> tuple[np.ndarray, np.ndarray]:
+def frame_features(kind: str, x) -> np.ndarray:
+    """What the model reads of an item's frames: pen strokes gain the pen's height."""
+    x = np.asarray(x, np.float32)
+    return pen_features(x) if kind == "strokes" and x.ndim == 2 and x.shape[1] == 3 else x
+
+
+def fit_scaler(kind: str, items) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and standard deviation (at least 1e-3) over every training frame."""
-    frames = np.concatenate([np.asarray(x, np.float64) for x, _ in items])
+    frames = np.concatenate([frame_features(kind, x).astype(np.float64) for x, _ in items])
     return frames.mean(0), np.maximum(frames.std(0), 1e-3)
