@@ -50,3 +50,12 @@ def test_random_style_changes_the_drawing_not_the_pen_lifts():
 def test_bad_text_or_font_is_one_clear_error(text, font, message):
     with pytest.raises(DataError, match=message):
         render(text, font)
+
+
+def test_pen_features_add_the_centred_pen_height():
+    from rnnkit.data.handwriting import pen_features
+
+    frames = np.array([[0, 0, 1], [1, 2, 0], [1, -1, 0], [0, 2, 1]], np.float32)
+    out = pen_features(frames)
+    np.testing.assert_array_equal(out[:, :3], frames)
+    np.testing.assert_allclose(out[:, 3], np.array([0, 2, 1, 3]) - 1.5)

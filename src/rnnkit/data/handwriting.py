@@ -104,6 +104,15 @@ def render(text: str, font: str, rng: np.random.Generator | None = None) -> np.n
     return np.column_stack([d, np.concatenate(pen)]).astype(np.float32)
 
 
+def pen_features(frames: np.ndarray) -> np.ndarray:
+    """(T, 4): the (dx, dy, pen_up) frames and the pen's height above the item's mean height
+    (the sum of dy, centred): which letters rise or descend is easier to see from it than from
+    steps alone."""
+    frames = np.asarray(frames, np.float32)
+    y = np.cumsum(frames[:, 1], dtype=np.float64)
+    return np.column_stack([frames, y - y.mean()]).astype(np.float32)
+
+
 def random_text(rng: np.random.Generator) -> str:
     if rng.random() < 0.25:
         return "".join(str(d) for d in rng.integers(0, 10, int(rng.integers(3, 8))))

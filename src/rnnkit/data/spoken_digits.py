@@ -44,7 +44,7 @@ def espeak() -> str:
     return path
 
 
-def split_voices(seed: int = 0) -> dict[str, list[str]]:
+def split_voices() -> dict[str, list[str]]:
     """{'train' | 'valid' | 'test': [accent+variant, ...]}, disjoint in their variants."""
     return {part: [f"{a}+{v}" for a in ACCENTS for v in variants]
             for part, variants in VOICE_SPLIT.items()}

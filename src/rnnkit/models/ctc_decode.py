@@ -44,7 +44,7 @@ def greedy_decode(log_probs, blank: int = 0) -> list[int]:
     return out
 
 
-def beam_search(log_probs, beam: int = 8, blank: int = 0, prune: float = -12.0,
+def beam_search(log_probs, beam: int = 8, blank: int = 0, prune: float = -10.0,
                 lm: Callable[[tuple[int, ...]], Sequence[float]] | None = None,
                 lm_weight: float = 0.0, insertion_bonus: float = 0.0,
                 n_best: int = 1) -> list[tuple[list[int], float]]:

@@ -35,6 +35,7 @@ class DataConfig:
     valid_font: str = "timesrb"  # handwriting: the validation font (never trained on)
     test_font: str = "scriptc"  # handwriting: the test font (never trained on)
     cache_dir: str = ""  # spoken-digits: where the WAVs are kept ("" = ~/.cache/rnnkit)
+    warp: float = 0.0  # speech training items: mel axis stretched by U(1 - w, 1 + w); 0 = off
     valid_fraction: float = 0.1  # own data: share held out for validation (and as much for test)
 
     def __post_init__(self):
@@ -42,6 +43,8 @@ class DataConfig:
             if not isinstance(getattr(self, key), int) or getattr(self, key) < 1:
                 raise ConfigError(f"data.{key}: expected a positive integer, got "
                                   f"{getattr(self, key)!r}")
+        if not 0.0 <= self.warp < 0.5:
+            raise ConfigError(f"data.warp: expected a number in [0, 0.5), got {self.warp!r}")
         if not 0.0 < self.valid_fraction < 0.5:
             raise ConfigError(f"data.valid_fraction: expected a number in (0, 0.5), got "
                               f"{self.valid_fraction!r}")
@@ -105,7 +108,7 @@ def make_task(cfg: Config) -> RecognizeTask:
     if not isinstance(cfg, Config):
         cfg = Config(**cfg)
     src = load_source(cfg.data)
-    mean, scale = fit_scaler(src.train)
+    mean, scale = fit_scaler(src.kind, src.train)
     task = RecognizeTask(cfg, Alphabet(src.alphabet), src.kind, mean, scale, src.train,
                          src.valid)
     task.source_info = src.info

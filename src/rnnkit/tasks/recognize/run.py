@@ -67,9 +67,6 @@ def transcribe_loaded(config, metadata, state_dict, path, beam: int = 0, lm_run=
     """{'file', 'text', 'frames'} of one input file; lm_run: (metadata, state_dict) of an lm run."""
     task, model = rebuild(config, metadata, state_dict)
     x = input_features(task.kind, path)
-    if x.ndim != 2 or x.shape[1] != len(task.mean):
-        raise DataError(f"{path}: expected frames of {len(task.mean)} features, got shape "
-                        f"{tuple(x.shape)}")
     item = task.encode_item(x, "", str(path))
     lm = CharLM(*lm_run, task.alphabet.chars) if lm_run else None
     hyps, _ = task.transcribe(model, [item], **decode_args(beam, lm, lm_weight, insertion_bonus))
@@ -81,7 +78,7 @@ def _test_items(task: RecognizeTask, data):
     from rnnkit.tasks.recognize.sources import load_source
 
     if data in (None, "", "test"):
-        src = load_source(task.cfg.data)
+        src = load_source(task.cfg.data, parts=("test",))
         source = f"{task.cfg.data.path or task.cfg.data.name} test"
         return source, [task.encode_item(x, t, f"test item {i}") for i, (x, t) in
                         enumerate(src.test)]

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from rnnkit.errors import ConfigError
 
 NAMES = ("ctc-toy", "handwriting", "spoken-digits")
@@ -26,15 +24,22 @@ class Source:
     info: dict
 
 
-def _toy(d) -> Source:
+ALL = ("train", "valid", "test")
+
+
+def _toy(d, parts) -> Source:
     from rnnkit.data.ctc_toy import ALPHABET, toy_items
 
-    return Source("frames", ALPHABET, toy_items(d.n_train, d.seed),
-                  toy_items(d.n_valid, d.seed + 1), toy_items(d.n_test, d.seed + 2), {})
+    def make(part, n, seed):
+        return toy_items(n, seed) if part in parts else []
+
+    return Source("frames", ALPHABET, make("train", d.n_train, d.seed),
+                  make("valid", d.n_valid, d.seed + 1), make("test", d.n_test, d.seed + 2), {})
 
 
-def load_source(d) -> Source:
-    """The items of data section `d` (the task's DataConfig)."""
+def load_source(d, parts=ALL) -> Source:
+    """The items of data section `d` (the task's DataConfig); the parts not in `parts` are
+    left empty (not generated) where the source allows (your own data is always split whole)."""
     if d.path:
         from rnnkit.tasks.recognize.own_data import load_own
 
@@ -43,10 +48,10 @@ def load_source(d) -> Source:
     if d.name not in loaders:
         raise ConfigError(f"data.name: expected one of {', '.join(NAMES)} (or data.path), got "
                           f"{d.name!r}")
-    return loaders[d.name](d)
+    return loaders[d.name](d, parts)
 
 
-def _handwriting(d) -> Source:
+def _handwriting(d, parts) -> Source:
     from rnnkit.data.handwriting import ALPHABET, handwriting_items
 
     train_fonts = [f for f in d.fonts.split(",") if f]
@@ -54,23 +59,25 @@ def _handwriting(d) -> Source:
         if getattr(d, key) in train_fonts:
             raise ConfigError(f"data.{key}: {getattr(d, key)!r} is also in data.fonts; it "
                               "must be a font the training set never saw")
+
+    def make(part, n, seed, fonts):
+        return handwriting_items(n, seed, fonts) if part in parts else []
+
     return Source("strokes", ALPHABET,
-                  handwriting_items(d.n_train, d.seed, train_fonts),
-                  handwriting_items(d.n_valid, d.seed + 1, [d.valid_font]),
-                  handwriting_items(d.n_test, d.seed + 2, [d.test_font]),
+                  make("train", d.n_train, d.seed, train_fonts),
+                  make("valid", d.n_valid, d.seed + 1, [d.valid_font]),
+                  make("test", d.n_test, d.seed + 2, [d.test_font]),
                   {"fonts": train_fonts, "valid_font": d.valid_font, "test_font": d.test_font})
 
 
-def _speech(d) -> Source:
+def _speech(d, parts) -> Source:
     from rnnkit.data.spoken_digits import ALPHABET, split_voices, spoken_digit_items
 
-    voices = split_voices(d.seed)  # three disjoint sets of voices
-    return Source("speech", ALPHABET,
-                  spoken_digit_items(d.n_train, d.seed, voices["train"], d.cache_dir),
-                  spoken_digit_items(d.n_valid, d.seed + 1, voices["valid"], d.cache_dir),
-                  spoken_digit_items(d.n_test, d.seed + 2, voices["test"], d.cache_dir),
+    voices = split_voices()  # three sets of voices, disjoint in their variants
+
+    def make(part, n, seed):
+        return spoken_digit_items(n, seed, voices[part], d.cache_dir) if part in parts else []
+
+    return Source("speech", ALPHABET, make("train", d.n_train, d.seed),
+                  make("valid", d.n_valid, d.seed + 1), make("test", d.n_test, d.seed + 2),
                   {"voices": voices})
-
-
-def as_float32(items) -> list:
-    return [(np.asarray(x, np.float32), t) for x, t in items]

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from rnnkit.data.batching import bucket_batches, pad_batch, shard_batches
+from rnnkit.data.handwriting import pen_features
 from rnnkit.errors import DataError
 from rnnkit.functional.ctc import ctc_loss, min_input_lengths
 from rnnkit.models.ctc import CTCModelConfig, CTCRecognizer
@@ -56,8 +57,11 @@ class RecognizeTask:
                       enumerate(valid)]
 
     def encode_item(self, x: np.ndarray, text: str, where: str):
-        return ((np.asarray(x, np.float32) - self.mean) / self.scale, text,
-                self.alphabet.encode(text, where))
+        x = frame_features(self.kind, x)
+        if x.ndim != 2 or x.shape[1] != len(self.mean):
+            raise DataError(f"{where}: expected frames of {len(self.mean)} features, got shape "
+                            f"{tuple(x.shape)}")
+        return (x - self.mean) / self.scale, text, self.alphabet.encode(text, where)
 
     def model_config(self) -> CTCModelConfig:
         m = self.cfg.model
@@ -89,9 +93,30 @@ class RecognizeTask:
     def train_batches(self, epoch: int, rank: int = 0, world_size: int = 1):
         if not self.train:
             raise DataError("recognize: this task was built without training data")
-        for _, batch in self.batches(self.train, True, self.cfg.data.seed * 100_003 + epoch,
-                                     rank, world_size):
-            yield batch
+        d = self.cfg.data
+        seed = d.seed * 100_003 + epoch
+        order = bucket_batches([len(a) for a, _, _ in self.train], d.batch_size, shuffle=True,
+                               seed=seed)
+        for idx in shard_batches(order, rank, world_size):
+            items = [self.train[i] for i in idx]
+            if d.warp and self.kind == "speech":  # same on resume and any rank: (seed, epoch, item)
+                rng = np.random.default_rng((d.seed, epoch, int(idx[0])))
+                items = [(self.warp(x, rng.uniform(1 - d.warp, 1 + d.warp)), t, labels)
+                         for x, t, labels in items]
+            yield self.collate(items)
+
+    def warp(self, x: np.ndarray, factor: float) -> np.ndarray:
+        """Standardised log-mel frames with the mel axis stretched by `factor` about band 0
+        (a vocal-tract-length perturbation: a longer or shorter voice), bands past the top
+        repeat the last one."""
+        raw = x * self.scale + self.mean
+        bands = np.arange(raw.shape[1], dtype=np.float64)
+        source = np.clip(bands / factor, 0, raw.shape[1] - 1)
+        lo = np.floor(source).astype(int)
+        hi = np.minimum(lo + 1, raw.shape[1] - 1)
+        frac = (source - lo).astype(np.float32)
+        warped = raw[:, lo] * (1 - frac) + raw[:, hi] * frac
+        return ((warped - self.mean) / self.scale).astype(np.float32)
 
     def losses(self, model, batch: dict):
         """(summed loss over the feasible items, their label count, infeasible count,
@@ -150,7 +175,13 @@ class RecognizeTask:
                 "mean": self.mean.tolist(), "scale": self.scale.tolist()}
 
 
-def fit_scaler(items) -> tuple[np.ndarray, np.ndarray]:
+def frame_features(kind: str, x) -> np.ndarray:
+    """What the model reads of an item's frames: pen strokes gain the pen's height."""
+    x = np.asarray(x, np.float32)
+    return pen_features(x) if kind == "strokes" and x.ndim == 2 and x.shape[1] == 3 else x
+
+
+def fit_scaler(kind: str, items) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and standard deviation (at least 1e-3) over every training frame."""
-    frames = np.concatenate([np.asarray(x, np.float64) for x, _ in items])
+    frames = np.concatenate([frame_features(kind, x).astype(np.float64) for x, _ in items])
     return frames.mean(0), np.maximum(frames.std(0), 1e-3)
