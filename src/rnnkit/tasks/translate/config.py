@@ -36,7 +36,7 @@ class DataConfig:
 class ModelConfig:
     cell: Literal["lstm", "gru", "rnn_tanh", "rnn_relu"] = "lstm"
     embedding_size: int = 64
-    hidden_size: int = 256  # the decoder's; a bidirectional encoder has half in each direction
+    hidden_size: int = 128  # the decoder's; a bidirectional encoder has half in each direction
     num_layers: int = 1  # encoder and decoder each
     bidirectional: bool = True  # the encoder
     dropout: float = 0.0  # on embeddings, between layers and before the output layer
