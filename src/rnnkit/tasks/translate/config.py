@@ -19,7 +19,8 @@ class DataConfig:
     test_path: str = ""  # as train_path; for `rnnkit evaluate --data test`
     test_target_path: str = ""
     valid_fraction: float = 0.05  # files without valid_path: the last part of the training pairs
-    tokenizer: Literal["char", "word"] = "char"
+    tokenizer: Literal["char", "word", "sentencepiece"] = "char"  # sentencepiece: a unigram model
+    # of data.max_vocab pieces (0 = 8000) trained on the training pairs
     share_vocab: bool = False  # one vocabulary for both sides (needed by share_embeddings)
     min_freq: int = 1  # rarer pieces become <unk>
     max_vocab: int = 0  # ids per side, specials included; 0 = no cap
