@@ -84,6 +84,16 @@ def test_beam_output_does_not_depend_on_the_batch(attention):
         [[h.tokens for h in together[i]] for i in order]
 
 
+def test_source_only_state_need_not_be_reordered():
+    model = _model(seed=5)
+    max_lens = torch.tensor([len(r) for r in ROWS]) * 2 + 1
+    full = beam_search(*_timed(model, ROWS, STOPS), BOS, EOS, max_lens, beam=4, n_best=4)
+    kept = beam_search(*_timed(model, ROWS, STOPS), BOS, EOS, max_lens, beam=4, n_best=4,
+                       static=model.STATIC)
+    assert [[(h.tokens, h.score) for h in hs] for hs in full] == \
+        [[(h.tokens, h.score) for h in hs] for hs in kept]
+
+
 def _exhaustive_best(model, row, max_len, alpha):
     """Every output of up to max_len tokens (ending in EOS, or cut at max_len), scored alone."""
     V = model.out.out_features

@@ -25,7 +25,7 @@ greedy decoding.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -44,9 +44,11 @@ class Hypothesis:
     attention: Tensor | None = None  # (steps, S) weights of each output step, when kept
 
 
-def index_rows(state: dict[str, Tensor], index: Tensor) -> dict[str, Tensor]:
-    """The state with its rows (dim 0) taken at `index` (to repeat or reorder hypotheses)."""
-    return {k: v.index_select(0, index) for k, v in state.items()}
+def index_rows(state: dict[str, Tensor], index: Tensor,
+               keep: Sequence[str] = ()) -> dict[str, Tensor]:
+    """The state with its rows (dim 0) taken at `index` (to repeat or reorder hypotheses); the
+    entries named in `keep` are left as they are."""
+    return {k: v if k in keep else v.index_select(0, index) for k, v in state.items()}
 
 
 def check_search(beam: int, n_best: int = 1, alpha: float = 0.0) -> None:
@@ -103,9 +105,13 @@ def greedy(step: Step, state: dict, bos: int, eos: int, max_lens,
 
 @torch.no_grad()
 def beam_search(step: Step, state: dict, bos: int, eos: int, max_lens, beam: int = 5,
-                n_best: int = 1, alpha: float = 1.0,
-                keep_attention: bool = False) -> list[list[Hypothesis]]:
-    """The `n_best` hypotheses of each row of `state`, best first (see the module docstring)."""
+                n_best: int = 1, alpha: float = 1.0, keep_attention: bool = False,
+                static: Sequence[str] = ()) -> list[list[Hypothesis]]:
+    """The `n_best` hypotheses of each row of `state`, best first (see the module docstring).
+
+    `static`: state entries that depend only on the source (Seq2Seq.STATIC: the encoder memory).
+    Hypotheses are only ever reordered within their own sentence, whose K rows of such an entry
+    are equal, so they are repeated once and then never copied again."""
     check_search(beam, n_best, alpha)
     B = next(iter(state.values())).shape[0]
     lens = _max_lens(max_lens, B)
@@ -160,7 +166,7 @@ def beam_search(step: Step, state: dict, bos: int, eos: int, max_lens, beam: int
         if all(done):
             break
         index = torch.tensor(rows, device=device)
-        state = index_rows(state, index)
+        state = index_rows(state, index, keep=static)
         history = [history[r] + [new_tokens[k]] for k, r in enumerate(rows)]
         if keep_attention and weights is not None:
             attn = [attn[r] + [weights[r]] for r in rows]

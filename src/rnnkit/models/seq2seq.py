@@ -69,6 +69,8 @@ class Seq2Seq(nn.Module):
     `start(src, src_lengths) -> state` and `step(tokens, state) -> (logits, state, weights)`
     for decoding."""
 
+    STATIC = ("memory", "keys", "mask")  # decoding-state entries that depend on the source only
+
     def __init__(self, src_vocab: int, tgt_vocab: int, embedding_size: int = 64,
                  hidden_size: int = 128, num_layers: int = 1, cell: str = "lstm",
                  bidirectional: bool = True, dropout: float = 0.0, attention: str = "general",

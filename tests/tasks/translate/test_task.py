@@ -90,3 +90,30 @@ def test_evaluate_scores_greedy_beam_and_the_copy_baseline(reverse_run):
 def test_model_from_run_refuses_another_tasks_run():
     with pytest.raises(RnnkitError, match="not a translate run"):
         model_from_run({"task": "lm"}, {})
+
+
+def test_the_heat_map_draws_any_script_quietly_and_needs_attention(tmp_path):
+    import warnings
+
+    from rnnkit.tasks.translate import Translation
+    from rnnkit.tasks.translate.metrics import plot_attention
+
+    t = Translation("2031-11-28", 0.0, 0.0, torch.rand(3, 4), list("日本語x"), ["2", "0", "</s>"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert plot_attention([t], tmp_path / "a.png").stat().st_size > 1000
+    with pytest.raises(RnnkitError, match="attention=none has none"):
+        plot_attention([Translation("x", 0.0, 0.0)], tmp_path / "b.png")
+
+
+def test_a_sentencepiece_run_saves_its_model_in_the_metadata(tmp_path):
+    write_tsv(tmp_path / "p.tsv", [(f"ein Haus {i}", f"a house {i}") for i in range(60)])
+    task = make_task(build(Config, {"data": {"name": "files", "train_path": str(tmp_path / "p.tsv"),
+                                             "tokenizer": "sentencepiece", "max_vocab": 40},
+                                    "model": {"hidden_size": 16, "embedding_size": 8}}))
+    model = task.build_model()
+    meta = json.loads(json.dumps(task.metadata()))
+    loaded, src_v, tgt_v = model_from_run(meta, model.state_dict())
+    assert src_v.pieces == task.vocabs[0].pieces and tgt_v.size <= 40
+    out = Translator(loaded, src_v, tgt_v).translate(["ein Haus 7"], beam=2)
+    assert isinstance(out[0][0].text, str)

@@ -19,7 +19,9 @@ class DataConfig:
     test_path: str = ""  # as train_path; for `rnnkit evaluate --data test`
     test_target_path: str = ""  # the target side, when test_path is a source file
     valid_fraction: float = 0.05  # files without valid_path: the last part of the training pairs
-    tokenizer: Literal["char", "word"] = "char"  # tokens: characters or whitespace words
+    # tokens: characters, whitespace words, or sentencepiece (a unigram model of data.max_vocab
+    # pieces, 0 = 8000, trained on the training pairs)
+    tokenizer: Literal["char", "word", "sentencepiece"] = "char"
     share_vocab: bool = False  # one vocabulary for both sides (needed by share_embeddings)
     min_freq: int = 1  # rarer pieces become <unk>
     max_vocab: int = 0  # ids per side, specials included; 0 = no cap
@@ -36,7 +38,7 @@ class DataConfig:
 class ModelConfig:
     cell: Literal["lstm", "gru", "rnn_tanh", "rnn_relu"] = "lstm"  # encoder and decoder cell
     embedding_size: int = 64  # token embedding width, both sides
-    hidden_size: int = 256  # the decoder's; a bidirectional encoder has half in each direction
+    hidden_size: int = 128  # the decoder's; a bidirectional encoder has half in each direction
     num_layers: int = 1  # encoder and decoder each
     bidirectional: bool = True  # the encoder
     dropout: float = 0.0  # on embeddings, between layers and before the output layer

@@ -3,6 +3,7 @@ whose signatures are reported with the scores), and exact match; an attention he
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from rnnkit.errors import RnnkitError
@@ -54,8 +55,10 @@ def plot_attention(items, path: str | Path) -> Path:
                       fontsize=7)
         ax.set_yticks(range(len(t.target_pieces)), t.target_pieces, fontsize=7)
         ax.set_title(t.text, fontsize=9)
-    fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=80)
+    with warnings.catch_warnings():  # scripts the default font lacks are drawn as boxes
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        fig.tight_layout()
+        fig.savefig(path, dpi=80)
     plt.close(fig)
     return path

@@ -9,6 +9,7 @@ import torch
 from rnnkit.data import bible, dates
 from rnnkit.data.pairs import PairBatches, make_batch, read_pairs
 from rnnkit.data.seq_vocab import SeqVocab
+from rnnkit.data.spm_vocab import build_vocab, vocab_from_dict
 from rnnkit.errors import ConfigError, RnnkitError
 from rnnkit.models.seq2seq import Seq2Seq, smoothed_loss
 from rnnkit.tasks._contract import StepOutput
@@ -51,11 +52,11 @@ def load_split(cfg: Config, split: str) -> list[Pair]:
 def build_vocabs(cfg: Config, pairs: list[Pair]) -> tuple[SeqVocab, SeqVocab]:
     d = cfg.data
     if d.share_vocab:
-        shared = SeqVocab.build([t for p in pairs for t in p], d.tokenizer, d.min_freq,
-                                d.max_vocab)
+        shared = build_vocab(d.tokenizer, [t for p in pairs for t in p], d.min_freq,
+                             d.max_vocab)
         return shared, shared
-    return (SeqVocab.build([s for s, _ in pairs], d.tokenizer, d.min_freq, d.max_vocab),
-            SeqVocab.build([t for _, t in pairs], d.tokenizer, d.min_freq, d.max_vocab))
+    return (build_vocab(d.tokenizer, [s for s, _ in pairs], d.min_freq, d.max_vocab),
+            build_vocab(d.tokenizer, [t for _, t in pairs], d.min_freq, d.max_vocab))
 
 
 def build_model(model_cfg: ModelConfig, src_vocab: SeqVocab, tgt_vocab: SeqVocab) -> Seq2Seq:
@@ -166,8 +167,7 @@ def model_from_run(metadata: dict, state_dict: dict, device: str = "cpu"):
     if metadata.get("task") != NAME or "src_vocab" not in metadata:
         raise RnnkitError(f"not a translate run (its task is {metadata.get('task')!r}); train "
                           "one with `rnnkit train translate`")
-    src_v, tgt_v = SeqVocab.from_dict(metadata["src_vocab"]), SeqVocab.from_dict(
-        metadata["tgt_vocab"])
+    src_v, tgt_v = vocab_from_dict(metadata["src_vocab"]), vocab_from_dict(metadata["tgt_vocab"])
     model = build_model(ModelConfig(**metadata["model"]), src_v, tgt_v)
     model.load_state_dict(state_dict)
     return model.to(device).eval(), src_v, tgt_v

@@ -59,7 +59,7 @@ class Translator:
                                             keep_attention)]
             else:
                 hyps = beam_search(self.model.step, state, BOS_ID, EOS_ID, max_lens, beam, n_best,
-                                   alpha, keep_attention)
+                                   alpha, keep_attention, static=self.model.STATIC)
             for i, n, hs in zip(idx, lengths.tolist(), hyps, strict=True):
                 results[i] = [self._result(sources[i], n, h, keep_attention) for h in hs]
         return results
