@@ -39,7 +39,8 @@ def test_describe_reads_types_defaults_and_comments():
 def test_train_task_help_lists_every_setting(capsys):
     assert main(["train", "lm", "--help"]) == 0
     out = capsys.readouterr().out
-    rows = {line.split()[0]: line.split() for line in out.splitlines()
+    settings = out.split("settings of task lm", 1)[1]  # the options' help wraps above it
+    rows = {line.split()[0]: line.split() for line in settings.splitlines()
             if line.startswith("  ") and "." in line.split()[0]}
     lm = load_task_module("lm")
     keys = [d.key for d in describe(lm.Config)]
