@@ -1,5 +1,6 @@
 """Device names from settings and command-line flags, checked before anything is built.
 
+`check_threads(n, key)` takes 0 (torch's default) to MAX_THREADS CPU threads.
 `check_device(name, key)` accepts "auto" (CUDA when available, else the CPU), "cpu", "cuda",
 "cuda:N" and "mps", and refuses anything else, a CUDA device on a machine without CUDA, a CUDA
 index beyond the machine's devices and "mps" where Metal is missing: one line naming the setting.
@@ -12,6 +13,15 @@ import torch
 from rnnkit.errors import ConfigError
 
 KINDS = ("cpu", "cuda", "mps")
+MAX_THREADS = 1024  # more CPU threads than any machine rnnkit runs on; torch overflows at 2^31
+
+
+def check_threads(n: int, key: str) -> int:
+    """`n` CPU threads (0 = torch's default), or a ConfigError naming `key`."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_THREADS:
+        raise ConfigError(f"{key}: expected an integer in [0, {MAX_THREADS}] (0 = torch's "
+                          f"default), got {n!r}")
+    return n
 
 
 def check_device(name: str, key: str) -> torch.device:

@@ -115,6 +115,13 @@ def test_generate_seed_out_of_range_is_one_line(lm_run, capsys, seed):
     assert err.count("\n") == 1 and "--seed: expected an integer in [0, 2^63 - 1]" in err
 
 
+@pytest.mark.parametrize("threads", ["-1", "1025", str(2**63)])
+def test_generate_threads_out_of_range_is_one_line(lm_run, capsys, threads):
+    assert main(["generate", "RUN", f"--threads={threads}", "--length", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--threads: expected an integer in [0, 1024]" in err
+
+
 def test_a_directory_where_a_file_is_expected(tmp_path):
     with pytest.raises(DataError, match="is a directory"):
         load_series(str(tmp_path))

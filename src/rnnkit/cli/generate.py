@@ -6,8 +6,7 @@ import sys
 
 from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
 from rnnkit.cli._runs import require_task
-from rnnkit.devices import check_device
-from rnnkit.errors import RnnkitError
+from rnnkit.devices import check_device, check_threads
 
 
 def add_parser(sub) -> None:
@@ -36,9 +35,7 @@ def run(args) -> int:
 
     sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed)
     device = check_device(args.device, "--device")
-    if args.threads < 0:
-        raise RnnkitError(f"--threads: expected an integer >= 0, got {args.threads}")
-    if args.threads:
+    if check_threads(args.threads, "--threads"):
         torch.set_num_threads(args.threads)  # this process only: the CLI owns it
     config, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
     require_task(config, metadata, args.run_dir, "rnnkit generate", "lm")

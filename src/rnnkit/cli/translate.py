@@ -13,7 +13,7 @@ from itertools import islice
 
 from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
 from rnnkit.cli._runs import require_task
-from rnnkit.devices import check_device
+from rnnkit.devices import check_device, check_threads
 from rnnkit.errors import RnnkitError
 
 
@@ -69,9 +69,7 @@ def run(args) -> int:
 
     if args.batch_size < 1:
         raise RnnkitError(f"--batch-size: expected an integer >= 1, got {args.batch_size}")
-    if args.threads < 0:
-        raise RnnkitError(f"--threads: expected an integer >= 0, got {args.threads}")
-    if args.threads:
+    if check_threads(args.threads, "--threads"):
         torch.set_num_threads(args.threads)
     if args.beam is not None:
         check_search(args.beam, args.n_best, 0.0 if args.alpha is None else args.alpha)

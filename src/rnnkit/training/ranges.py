@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from rnnkit.devices import check_device
+from rnnkit.devices import MAX_THREADS, check_device
 from rnnkit.errors import ConfigError
 
 SEED_MAX = 2**63 - 1  # torch.manual_seed takes at most this (numpy: less; the seed is folded)
@@ -33,7 +33,8 @@ def engine_checks(cfg) -> list[tuple[str, Any, bool, str]]:
         ("train.minutes", t.minutes, t.minutes >= 0, ">= 0"),
         ("train.epochs", t.epochs, t.epochs >= 0, ">= 0"),
         ("train.seed", t.seed, _seed_ok(t.seed), SEED_RANGE),
-        ("train.threads", t.threads, t.threads >= 0, ">= 0 (0 = torch's default)"),
+        ("train.threads", t.threads, 0 <= t.threads <= MAX_THREADS,
+         f"an integer in [0, {MAX_THREADS}] (0 = torch's default)"),
         ("train.clip_norm", t.clip_norm, t.clip_norm >= 0, ">= 0 (0 = off)"),
         ("train.clip_value", t.clip_value, t.clip_value >= 0, ">= 0 (0 = off)"),
         ("train.eval_every", t.eval_every, t.eval_every >= 0, ">= 0 (0 = at the end only)"),
