@@ -117,4 +117,4 @@ def test_predict_on_a_task_without_predictions_is_one_line(monkeypatch, capsys):
                         lambda run_dir, which: ({"task_name": "lm"}, {}, {}))
     assert main(["predict", "RUN", "--input", "x.csv"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "task 'lm' does not support `rnnkit predict`" in err
+    assert err.count("\n") == 1 and "an lm run, which `rnnkit predict` does not take" in err
