@@ -159,6 +159,23 @@ def test_torch_func_transforms(cls, impl):
     torch.testing.assert_close(tangent, tangent_ref)
 
 
+@pytest.mark.parametrize("impl", ("reference", "fused", "auto"))
+@pytest.mark.parametrize("cls", (rnnkit.RNNCell, rnnkit.LSTMCell, rnnkit.GRUCell))
+def test_cells_under_vmap(cls, impl):
+    """torch.nn.LSTMCell cannot be vmapped (no batching rule for its kernel); rnnkit's cells can,
+    "auto" included."""
+    torch.manual_seed(6)
+    cell = cls(3, 4, impl=impl, dtype=F64)
+    xs = torch.randn(5, 2, 3, dtype=F64)
+    got = torch.func.vmap(lambda x: cell(x))(xs)
+    want = [cell(x) for x in xs]
+    for i in range(len(xs)):
+        g = tuple(t[i] for t in got) if isinstance(got, tuple) else (got[i],)
+        w = want[i] if isinstance(want[i], tuple) else (want[i],)
+        for a, b in zip(g, w, strict=True):
+            torch.testing.assert_close(a, b)
+
+
 def test_recording_with_create_graph_is_an_error():
     from rnnkit.errors import RnnkitError
 
