@@ -1,20 +1,21 @@
-"""Property-based: random constructor arguments and forward inputs (shapes, dtypes, flags, states)
-for rnnkit's layers and cells. Every call either gives torch.nn's numbers (1e-5 in float64) or
-raises one ValueError / RuntimeError / TypeError with a message; never another exception type,
-and never a result where torch.nn refuses the same call."""
+"""Property-based: random constructor arguments and forward inputs (shapes, dtypes, flags, states,
+lengths) for rnnkit's layers and cells. Every call either gives torch.nn's numbers (1e-5 in
+float64) or raises one ValueError / RuntimeError / TypeError with a message; never another
+exception type, and never a result where torch.nn refuses the same call."""
 
 import warnings
 
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import rnnkit
 
 ALLOWED = (ValueError, RuntimeError, TypeError)
 IMPLS = st.sampled_from(("reference", "fused", "native", "auto"))
 F64 = torch.float64
-SETTINGS = settings(max_examples=150, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=200, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -78,7 +79,23 @@ def layer_calls(draw):
             n_state = 2 if name == "LSTM" and draw(st.integers(0, 4)) else 1
             state = tuple(tuple(draw(st.integers(0, 4)) for _ in range(draw(st.integers(1, 3))))
                           for _ in range(n_state))
-    return name, kw, draw(IMPLS), shape, dtype, state
+    lengths = None
+    if len(shape) == 3 and draw(st.integers(0, 2)) == 0:  # rnnkit's lengths= for padded rows
+        T, B = (shape[1], shape[0]) if kw["batch_first"] is True else shape[:2]
+        low, high = (1, T) if T and draw(st.integers(0, 3)) else (0, T + 1)
+        lengths = [draw(st.integers(low, high)) for _ in range(B)]
+    return name, kw, draw(IMPLS), shape, dtype, state, lengths
+
+
+def _torch_with_lengths(theirs, x, hx, lengths):
+    """torch.nn's answer for rnnkit's lengths=: pack, run, pad back to the input's length."""
+    if not lengths:  # an empty batch: torch cannot pack it, and there is nothing to mask
+        return theirs(x, hx)
+    bf = theirs.batch_first
+    packed = pack_padded_sequence(x, torch.tensor(lengths), batch_first=bf, enforce_sorted=False)
+    out, state = theirs(packed, hx)
+    out, _ = pad_packed_sequence(out, batch_first=bf, total_length=x.shape[1 if bf else 0])
+    return out, state
 
 
 def _fitting_state(name, kw, shape):
@@ -102,7 +119,7 @@ def _build_state(shapes, name, gen):
 @SETTINGS
 @given(layer_calls())
 def test_layers_match_torch_or_raise_a_clear_error(call):
-    name, kw, impl, shape, dtype, state_shapes = call
+    name, kw, impl, shape, dtype, state_shapes, lengths = call
     ours, error = _run(lambda: getattr(rnnkit, name)(**kw, impl=impl, dtype=F64))
     if error is not None:
         return
@@ -113,11 +130,13 @@ def test_layers_match_torch_or_raise_a_clear_error(call):
     gen = torch.Generator().manual_seed(0)
     x = (torch.randn(shape, dtype=F64, generator=gen) * 2).to(dtype)
     hx = _build_state(state_shapes, name, gen)
-    result, error = _run(lambda: ours(x, hx))
+    result, error = _run(lambda: ours(x, hx, lengths=lengths))
     if error is not None:
         return
-    expected, torch_error = _run(lambda: theirs(x, hx))
-    assert torch_error is None, f"rnnkit ran {kw} on {shape} which torch.nn refuses: {torch_error}"
+    expected, torch_error = _run(lambda: theirs(x, hx) if lengths is None
+                                 else _torch_with_lengths(theirs, x, hx, lengths))
+    assert torch_error is None, (
+        f"rnnkit ran {kw} on {shape} (lengths {lengths}) which torch.nn refuses: {torch_error}")
     for a, b in zip(_flat(result), _flat(expected), strict=True):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from rnnkit.backends.dispatch import LayerSpec, check_impl, choose
 from rnnkit.backends.native import native_cell
-from rnnkit.cells.function import run_direction
+from rnnkit.cells.function import run_direction, transforms_active
 from rnnkit.checks import ShapeError, check_bool, check_dtype, check_settings
 from rnnkit.functional import LayerWeights, cell_math
 
@@ -68,6 +68,8 @@ class RNNCellBase(nn.Module):
 
     def step(self, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
         impl = choose(self.impl, LayerSpec(self.mode, self.reset_after))  # one step: native
+        if self.impl == "auto" and transforms_active():
+            impl = "reference"  # torch.func / forward AD: torch's cell kernels cannot vmap
         self.last_impl = impl
         w = LayerWeights(self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         if impl == "native":
