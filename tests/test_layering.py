@@ -16,7 +16,7 @@ ROOT = Path(rnnkit.__file__).parent
 # its own package. "rnnkit" is `import rnnkit` / `from rnnkit import X`: the cells and layers.
 LEVELS = [
     {"errors", "_version"},
-    {"checks", "config", "files"},
+    {"checks", "config", "devices", "files"},
     {"data", "functional"},
     {"backends"},
     {"cells"},
@@ -72,3 +72,66 @@ def test_the_check_sees_a_lazy_upward_import(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("def f():\n    from rnnkit.training.checkpoint import load_run\n")
     assert _imports(bad) == [(2, "training")]
+
+
+def _module_name(path: Path) -> str:
+    parts = ("rnnkit", *path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_module(name: str) -> bool:
+    rel = Path(*name.split(".")[1:])
+    return (ROOT / rel).with_suffix(".py").is_file() or (ROOT / rel / "__init__.py").is_file()
+
+
+def _edges(path: Path) -> set[str]:
+    """The rnnkit modules a file imports (`from pkg import sub` counts as importing pkg.sub)."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module.split(".")[0] != "rnnkit":
+                continue
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                out.add(sub if _is_module(sub) else node.module)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.split(".")[0] == "rnnkit")
+    return out
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every cycle found by a depth-first search (each reported once, from its first module)."""
+    found, done = [], set()
+
+    def visit(node, stack):
+        if node in stack:
+            found.append(stack[stack.index(node):] + [node])
+            return
+        if node in done:
+            return
+        for nxt in sorted(graph.get(node, ())):
+            visit(nxt, stack + [node])
+        done.add(node)
+
+    for start in sorted(graph):
+        visit(start, [])
+    return found
+
+
+def test_no_import_circles():
+    graph = {_module_name(p): _edges(p) for p in ROOT.rglob("*.py")}
+    assert [" -> ".join(c) for c in _cycles(graph)] == []
+
+
+def test_the_circle_check_sees_a_circle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+
+
+def test_no_module_imports_another_modules_private_names():
+    private = [f"{p.relative_to(ROOT)}: {node.module}.{a.name}"
+               for p in ROOT.rglob("*.py")
+               for node in ast.walk(ast.parse(p.read_text()))
+               if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rnnkit")
+               for a in node.names
+               if a.name.startswith("_") and not a.name.startswith("__")]
+    assert private == []

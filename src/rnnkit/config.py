@@ -7,13 +7,21 @@ or a value of the wrong type raises ConfigError with one line that names the key
 from, what was expected and what was received.
 
 Supported field types: bool, int, float (an int is accepted), str, typing.Literal[...],
-X | None, list[X], tuple[X, ...], dict[str, X], nested dataclasses, and Any.
+X | None, list[X], tuple[X, ...], dict[str, X], nested dataclasses, and Any. A float must be
+finite (no nan or inf: none of rnnkit's settings has a use for them, and JSON cannot hold them);
+an int must fit in 64 bits.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
+import io
 import json
+import math
+import textwrap
+import tokenize
 import tomllib
 import types
 import typing
@@ -22,6 +30,7 @@ from typing import Any, Literal
 
 from rnnkit.errors import ConfigError
 
+INT64 = 2**63  # ints must fit in 64 bits (torch, numpy and JSON readers take no more)
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -29,11 +38,22 @@ _FALSE = {"false", "0", "no", "off"}
 def load_toml(path: str | Path) -> dict:
     """Read a TOML config file; a syntax error names the file, line and column."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"--config: {path} is a directory; expected a TOML file")
     if not path.is_file():
         raise ConfigError(f"--config: no such file: {path}")
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"--config: cannot read {path} ({err.strerror or err})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not valid UTF-8 text (byte {raw[err.start]:#04x}); "
+                          "TOML files are UTF-8") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: invalid TOML: {err}") from None
 
@@ -110,10 +130,17 @@ def check(tp: Any, value: Any, key: str, source: str) -> Any:
         return value if isinstance(value, bool) else _bad(key, source, "true or false", value)
     if tp is int:
         ok = isinstance(value, int) and not isinstance(value, bool)
+        if ok and not -INT64 <= value < INT64:
+            return _bad(key, source, "a 64-bit integer (between -2^63 and 2^63 - 1)", value)
         return value if ok else _bad(key, source, "an integer", value)
     if tp is float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return float(value) if ok else _bad(key, source, "a number", value)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return _bad(key, source, "a number", value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float64
+            number = math.inf
+        return number if math.isfinite(number) else _bad(key, source, "a finite number", value)
     if tp is str:
         return value if isinstance(value, str) else _bad(key, source, "a string", value)
     raise ConfigError(f"{key}: unsupported config field type {tp!r} (a bug in the config class)")
@@ -236,3 +263,70 @@ def _name(prefix: str) -> str:
 
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldDoc:
+    """One setting as `--help` lists it: its dotted key, type, default and meaning."""
+
+    key: str
+    type: str
+    default: Any
+    meaning: str
+
+
+def describe(cls: type, prefix: str = "", values: Any = None) -> list[FieldDoc]:
+    """Every leaf field of dataclass `cls` (nested sections flattened to dotted keys), its type,
+    its value in `values` (an instance; default: the dataclass defaults) and its meaning: the
+    comment at the end of the field's line, or the comment lines just above it."""
+    values = cls() if values is None else values
+    comments = _field_comments(cls)
+    out = []
+    for name, tp in field_types(cls).items():
+        value = getattr(values, name)
+        if dataclasses.is_dataclass(tp):
+            out += describe(tp, f"{prefix}{name}.", value)
+        else:
+            out.append(FieldDoc(prefix + name, type_label(tp), value, comments.get(name, "")))
+    return out
+
+
+def type_label(tp: Any) -> str:
+    """A short name for a field type: int, float, list[float], lstm|gru, str|None."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is Literal:
+        return "|".join(map(str, args))
+    if origin in (typing.Union, types.UnionType):
+        return "|".join("None" if a is type(None) else type_label(a) for a in args)
+    if origin in (list, tuple):
+        return f"list[{type_label(args[0]) if args else 'any'}]"
+    if origin is dict:
+        return "table"
+    return "any" if tp is Any else getattr(tp, "__name__", str(tp))
+
+
+def _field_comments(cls: type) -> dict[str, str]:
+    """{field name: its comment} from the source of dataclass `cls` (empty where none)."""
+    try:
+        lines, _ = inspect.getsourcelines(cls)
+    except (OSError, TypeError):
+        return {}
+    source = textwrap.dedent("".join(lines))
+    comment_at = {}
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.COMMENT:
+            comment_at[tok.start[0]] = (tok.start[1], tok.string.lstrip("#").strip())
+    found = {}
+    for node in ast.parse(source).body[0].body:
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
+            continue
+        line = node.end_lineno
+        if line in comment_at and comment_at[line][0] > 0:  # a comment after the code
+            found[node.target.id] = comment_at[line][1]
+            continue
+        above, k = [], node.lineno - 1
+        while k in comment_at and source.splitlines()[k - 1].lstrip().startswith("#"):
+            above.insert(0, comment_at[k][1])
+            k -= 1
+        found[node.target.id] = " ".join(above)
+    return found

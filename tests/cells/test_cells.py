@@ -63,10 +63,16 @@ def test_gru_cell_reset_before_equals_layer():
 
 
 @pytest.mark.parametrize("bad,match", [
-    (lambda c: c(torch.randn(2, 3, 3)), "input must be 2-D"),
-    (lambda c: c(torch.randn(2, 7)), "input_size=3, got 7"),
+    (lambda c: c(torch.randn(2, 3, 3)), "LSTMCell: Expected input to be 1D or 2D, got 3D instead"),
+    (lambda c: c(torch.randn(2, 7)), "input has inconsistent input_size: got 7 expected 3"),
     (lambda c: c(torch.randn(2, 3), (torch.randn(2, 5), torch.randn(2, 4))),
-     r"h must have shape \(2, 4\)"),
+     "hidden0 has inconsistent hidden_size: got 5, expected 4"),
+    (lambda c: c(torch.randn(2, 3), (torch.randn(2, 4), torch.randn(3, 4))),
+     "Input batch size 2 doesn't match hidden1 batch size 3"),
+    (lambda c: c(torch.randn(2, 3), (torch.randn(2, 1, 1, 4), torch.randn(2, 4))),
+     r"LSTMCell: Expected hx\[0\] to be 1D or 2D, got 4D instead"),
+    (lambda c: c(torch.randn(3), (torch.randn(1, 4), torch.randn(1, 4))),  # torch refuses too
+     r"for unbatched 1-D input, hx\[0\] should also be 1-D, got 2-D"),
 ])
 def test_cell_errors(bad, match):
     with pytest.raises(ValueError, match=match):

@@ -86,3 +86,35 @@ def test_predict_regression_run_gives_values(tmp_path, monkeypatch, capsys):
     # untrained, but outputs are de-standardised: near the target mean (1.45), not near 0
     values = np.array([float(r.split(",")[1]) for r in out[1:]])
     assert abs(values.mean() - 1.45) < 1.0 and np.isfinite(values).all()
+
+
+@pytest.mark.parametrize("case, needle", [("1,inf,2", "'inf' is not finite"),
+                                          ("?,?,?", "dimension 1 has no values")])
+def test_predict_refuses_non_finite_inputs(series_run, capsys, case, needle):
+    bad = series_run / "nonfinite.ts"
+    bad.write_text(f"@univariate true\n@classLabel false\n@data\n1,2,3\n{case}\n")
+    assert main(["predict", str(series_run), "--input", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{bad}:5:" in err and needle in err
+
+
+def test_predict_dispatches_on_the_runs_task(monkeypatch, capsys):
+    import sys
+    import types
+
+    module = types.ModuleType("rnnkit.tasks.fakepredict")
+    module.predict_loaded = lambda config, metadata, state_dict, path: (
+        ["a", "b"], ["b"], np.array([[0.25, 0.75]]))
+    monkeypatch.setitem(sys.modules, "rnnkit.tasks.fakepredict", module)
+    monkeypatch.setattr(predict_cli, "_load_run",
+                        lambda run_dir, which: ({"task_name": "fakepredict"}, {}, {}))
+    assert main(["predict", "RUN", "--input", "x.csv"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["row,label,p_a,p_b", "1,b,0.250000,0.750000"]
+
+
+def test_predict_on_a_task_without_predictions_is_one_line(monkeypatch, capsys):
+    monkeypatch.setattr(predict_cli, "_load_run",
+                        lambda run_dir, which: ({"task_name": "lm"}, {}, {}))
+    assert main(["predict", "RUN", "--input", "x.csv"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "an lm run, which `rnnkit predict` does not take" in err

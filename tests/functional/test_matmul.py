@@ -31,7 +31,7 @@ def test_mkl_runs_the_whole_sequence_products_where_chosen(monkeypatch):
     """On Intel (product_library "mkl") no product goes to oneDNN: its weight gradient measured
     2.2x slower there (matmul's docstring)."""
     monkeypatch.setenv("RNNKIT_PRODUCT_LIBRARY", "mkl")
-    monkeypatch.setattr(matmul, "_onednn_linear",
+    monkeypatch.setattr(matmul, "onednn_linear",
                         lambda *args: pytest.fail("oneDNN ran a product under 'mkl'"))
     a, w, d = torch.randn(6, 5), torch.randn(7, 5), torch.randn(6, 7)
     matmul.mm(d, w), matmul.linear(a, w, None), matmul.weight_grad(d, a)
@@ -89,8 +89,8 @@ def test_fused_path_runs_onednn(monkeypatch):
     held = (False, "held to the Python loop by test_matmul")
     monkeypatch.setattr(compiled, "_load", lambda: held)
     calls = []
-    original = matmul._onednn_linear
-    monkeypatch.setattr(matmul, "_onednn_linear",
+    original = matmul.onednn_linear
+    monkeypatch.setattr(matmul, "onednn_linear",
                         lambda *args: calls.append(1) or original(*args))
     for cls in (rnnkit.LSTM, rnnkit.GRU, rnnkit.RNN):
         calls.clear()

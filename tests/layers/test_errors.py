@@ -8,14 +8,16 @@ from rnnkit.errors import RnnkitError
 
 
 @pytest.mark.parametrize("make,match", [
-    (lambda: rnnkit.LSTM(3, 4, dropout=1.0), r"dropout must be a number in \[0, 1\).*got 1.0"),
+    (lambda: rnnkit.LSTM(3, 4, dropout=1.5),
+     r"dropout should be a number in range \[0, 1\].*got 1.5"),
     (lambda: rnnkit.LSTM(3, 4, dropout=-0.1), r"dropout .* got -0.1"),
     (lambda: rnnkit.LSTM(3, 4, proj_size=4),
-     r"proj_size must be smaller than hidden_size \(4\), got 4"),
-    (lambda: rnnkit.LSTM(3, 4, proj_size=-1), r"proj_size must be an integer >= 0, got -1"),
-    (lambda: rnnkit.LSTM(0, 4), r"input_size must be an integer >= 1, got 0"),
-    (lambda: rnnkit.GRU(3, 4, num_layers=0), r"num_layers must be an integer >= 1, got 0"),
-    (lambda: rnnkit.RNN(3, 4, nonlinearity="sigmoid"), r"nonlinearity must be 'tanh' or 'relu'"),
+     r"proj_size has to be smaller than hidden_size \(4\), got 4"),
+    (lambda: rnnkit.LSTM(3, 4, proj_size=-1), r"proj_size must be at least 0, got -1"),
+    (lambda: rnnkit.LSTM(0, 4), r"input_size must be greater than zero, got 0"),
+    (lambda: rnnkit.GRU(3, 4, num_layers=0), r"num_layers must be greater than zero, got 0"),
+    (lambda: rnnkit.RNN(3, 4, nonlinearity="sigmoid"),
+     r"Unknown nonlinearity 'sigmoid'. Select from 'tanh' or 'relu'"),
     (lambda: rnnkit.GRU(3, 4, impl="cuda"), r"impl must be one of 'auto', 'reference'"),
 ])
 def test_bad_settings(make, match):
@@ -27,14 +29,17 @@ LSTM = lambda: rnnkit.LSTM(3, 4, num_layers=2)  # noqa: E731
 
 
 @pytest.mark.parametrize("call,match", [
-    (lambda m: m(torch.randn(5, 2, 3, 1)), r"3 dimensions \(T, B, input_size\).*got 4"),
-    (lambda m: m(torch.randn(5, 2, 7)), r"input.size\(-1\) must equal input_size=3, got 7"),
-    (lambda m: m(torch.ones(5, 2, 3, dtype=torch.long)), r"floating-point.*torch.int64"),
+    (lambda m: m(torch.randn(5, 2, 3, 1)),
+     r"LSTM: Expected input to be 2D or 3D, got 4D.*\(T, B, input_size\)"),
+    (lambda m: m(torch.randn(5, 2, 7)),
+     r"input.size\(-1\) must be equal to input_size. Expected 3, got 7"),
+    (lambda m: m(torch.ones(5, 2, 3, dtype=torch.long)),
+     r"input dtype \(torch.int64\) does not match weight dtype \(torch.float32\)"),
     (lambda m: m(torch.randn(5, 2, 3), torch.randn(2, 2, 4)), r"hx for LSTM must be a tuple"),
     (lambda m: m(torch.randn(5, 2, 3), (torch.randn(1, 2, 4), torch.randn(2, 2, 4))),
-     r"h_0 must have shape \(2, 2, 4\).*got \(1, 2, 4\)"),
+     r"Expected hidden\[0\] size \(2, 2, 4\), got \[1, 2, 4\]"),
     (lambda m: m(torch.randn(5, 2, 3), (torch.randn(2, 2, 4), torch.randn(2, 3, 4))),
-     r"c_0 must have shape \(2, 2, 4\).*got \(2, 3, 4\)"),
+     r"Expected hidden\[1\] size \(2, 2, 4\), got \[2, 3, 4\]"),
     (lambda m: m(torch.randn(5, 2, 3), lengths=torch.tensor([5, 6])),
      r"lengths must lie in \[1, 5\].*got 6"),
     (lambda m: m(torch.randn(5, 2, 3), lengths=torch.tensor([0, 5])),
@@ -52,10 +57,10 @@ def test_bad_input(call, match):
 
 
 def test_gru_hx_shape():
-    with pytest.raises(ValueError, match=r"hx must have shape \(1, 2, 4\).*got \(1, 2, 5\)"):
+    with pytest.raises(ValueError, match=r"Expected hidden size \(1, 2, 4\), got \[1, 2, 5\]"):
         rnnkit.GRU(3, 4)(torch.randn(5, 2, 3), torch.randn(1, 2, 5))
 
 
 def test_batch_first_layout_in_message():
-    with pytest.raises(ValueError, match=r"\(B, T, input_size\)"):
+    with pytest.raises(ValueError, match=r"got 1D tensor.*\(B, T, input_size\)"):
         rnnkit.GRU(3, 4, batch_first=True)(torch.randn(3))

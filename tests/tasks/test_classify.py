@@ -135,6 +135,14 @@ def test_series_task_scaler_fitted_on_train_and_valid_split(tmp_path):
     assert abs(train_steps.mean()) < 1e-5 and abs(train_steps.std() - 1) < 1e-4
 
 
+def test_data_name_may_be_a_file(tmp_path):
+    path = series_ts(tmp_path / "s.ts", 60, 0)
+    by_name = make_task(Config(data={"name": str(path), "batch_size": 8}, model={"hidden_size": 8}))
+    by_path = make_task(Config(data={"train_path": str(path), "batch_size": 8},
+                               model={"hidden_size": 8}))
+    assert by_name.metadata()["split"] == by_path.metadata()["split"]
+
+
 def test_regression_series(tmp_path):
     path = series_ts(tmp_path / "r.ts", 60, 0, regression=True)
     task = make_task(Config(data={"train_path": str(path), "batch_size": 8},
@@ -144,15 +152,15 @@ def test_regression_series(tmp_path):
     assert set(after) == {"loss", "rmse", "mae"} and after["rmse"] < 0.5 * before["rmse"]
 
 
-def test_config_rejects_unknown_keys():
-    with pytest.raises(ConfigError, match="task.model: unknown key.*hidden"):
+def test_config_rejects_unknown_keys_and_values_like_the_cli():
+    with pytest.raises(ConfigError, match="unknown key 'model.hidden' .*known keys here"):
         Config(model={"hidden": 3})
     with pytest.raises(ConfigError, match=r"data.valid_fraction: expected a number in \[0, 1\)"):
         Config(data={"valid_fraction": 1.5})
-    with pytest.raises(ConfigError, match="data.tokenizer: expected word or char, got 'bpe'"):
+    with pytest.raises(ConfigError, match="data.tokenizer .*one of 'word', 'char', got 'bpe'"):
         Config(data={"tokenizer": "bpe"})
-    with pytest.raises(ConfigError, match="model.cell: expected lstm or gru or rnn"):
-        make_task(Config(data={"name": "unittest"}, model={"cell": "tcn"})).build_model()
+    with pytest.raises(ConfigError, match="model.cell .*expected one of 'lstm', 'gru', 'rnn'"):
+        Config(data={"name": "unittest"}, model={"cell": "tcn"})
 
 
 def test_class_weights_change_the_loss(tmp_path):

@@ -11,11 +11,11 @@ from helpers import TINY
 
 from rnnkit.cli import main
 from rnnkit.errors import DataError
-from rnnkit.tasks import _forecast_baselines as B
 from rnnkit.tasks import forecast
-from rnnkit.tasks._forecast_backtest import backtest, mase_scale, score
-from rnnkit.tasks._forecast_run import rebuild
 from rnnkit.tasks.forecast import Config, DataConfig, make_task
+from rnnkit.tasks.forecast import baselines as B
+from rnnkit.tasks.forecast.backtest import backtest, mase_scale, score
+from rnnkit.tasks.forecast.run import rebuild
 from rnnkit.training.checkpoint import load_run
 from rnnkit.training.settings import resolve
 
@@ -157,7 +157,8 @@ def test_student_t_head_and_point_weight_end_to_end(tmp_path, capsys):
 @pytest.mark.parametrize("key, value, message", [
     ("model.point_weight", "-1", "model.point_weight: expected a finite number >= 0, got -1.0"),
     ("model.df", "1.5", r"model.df: expected 0 \(learned\) or a number > 2, got 1.5"),
-    ("model.head", "cauchy", "model.head: expected one of gaussian, student_t, quantile"),
+    ("model.head", "cauchy", r"model.head \(from --model.head=cauchy\): expected one of gaussian, "
+                       "student_t, quantile"),
 ])
 def test_bad_head_settings_are_one_line(tmp_path, capsys, key, value, message):
     src = sine_csv(tmp_path / "s.csv")

@@ -10,8 +10,8 @@ from helpers import TINY, sine_csv
 from rnnkit.cli import main
 from rnnkit.errors import ConfigError
 from rnnkit.models.forecaster import point_and_interval
-from rnnkit.tasks._forecast_run import rebuild
 from rnnkit.tasks.forecast import Config, DataConfig, ModelConfig, make_task
+from rnnkit.tasks.forecast.run import rebuild
 from rnnkit.training.checkpoint import load_run
 
 

@@ -8,8 +8,8 @@ from helpers import TINY, sine_csv
 
 from rnnkit.cli import main
 from rnnkit.errors import ConfigError
-from rnnkit.tasks._forecast_run import refit_cut
 from rnnkit.tasks.forecast import Config, DataConfig, make_task
+from rnnkit.tasks.forecast.run import refit_cut
 from rnnkit.training.checkpoint import load_run
 from rnnkit.training.refit import make_refit
 

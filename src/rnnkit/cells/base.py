@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from rnnkit.backends.dispatch import LayerSpec, check_impl, choose
 from rnnkit.backends.native import native_cell
 from rnnkit.cells.function import run_direction
-from rnnkit.checks import ShapeError, check_settings
+from rnnkit.checks import ShapeError, check_bool, check_dtype, check_settings
 from rnnkit.functional import LayerWeights, cell_math
 
 
@@ -28,7 +28,9 @@ class RNNCellBase(nn.Module):
                  nonlinearity: str = "tanh", reset_after: bool = True, impl: str = "auto",
                  device=None, dtype=None):
         super().__init__()
-        check_settings(mode, input_size, hidden_size, 1, 0.0, 0, nonlinearity)
+        check_settings(mode, input_size, hidden_size, 1, 0.0, 0, nonlinearity, min_size=0)
+        check_bool("bias", bias)
+        check_bool("reset_after", reset_after)
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.bias = bias
         self.reset_after, self.impl = reset_after, check_impl(impl)
@@ -46,7 +48,7 @@ class RNNCellBase(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        bound = 1.0 / math.sqrt(self.hidden_size)
+        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size else 0.0  # as torch
         for weight in self.parameters():
             nn.init.uniform_(weight, -bound, bound)
 
@@ -75,32 +77,52 @@ class RNNCellBase(nn.Module):
         return new[0], new
 
     def forward(self, input: Tensor, hx=None):
+        """torch.nn's cell call; the errors are torch's, in type and wording."""
+        name = type(self).__name__
         if not isinstance(input, Tensor) or input.dim() not in (1, 2):
-            shape = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
-            raise ShapeError(
-                f"{type(self).__name__}: input must be 2-D (batch, input_size) or 1-D "
-                f"(input_size,), got {shape}"
-            )
+            got = f"{input.dim()}D" if isinstance(input, Tensor) else type(input).__name__
+            raise ShapeError(f"{name}: Expected input to be 1D or 2D, got {got} instead")
+        check_dtype("input", input, self.weight_ih.dtype)
         if input.shape[-1] != self.input_size:
-            raise ShapeError(
-                f"{type(self).__name__}: input.size(-1) must equal input_size={self.input_size}, "
-                f"got {input.shape[-1]}"
-            )
+            raise ShapeError(f"input has inconsistent input_size: got {input.shape[-1]} expected "
+                             f"{self.input_size}")
         unbatched = input.dim() == 1
         x = input.unsqueeze(0) if unbatched else input
         if hx is None:
             state = self.init_state(x.shape[0], x.device, x.dtype)
         else:
-            state = tuple(hx) if self.mode == "LSTM" else (hx,)
-            for name, s in zip(("h", "c"), state, strict=False):
-                expected = (self.hidden_size,) if unbatched else (x.shape[0], self.hidden_size)
-                if tuple(s.shape) != expected:
-                    raise ShapeError(f"{type(self).__name__}: {name} must have shape {expected}, "
-                                     f"got {tuple(s.shape)}")
-            state = tuple(s.unsqueeze(0) for s in state) if unbatched else state
+            state = self._check_hx(hx, x, input.dim(), name)
         _, new = self.step(x, state)
         new = tuple(s.squeeze(0) for s in new) if unbatched else new
         return new if self.mode == "LSTM" else new[0]
+
+    def _check_hx(self, hx, x: Tensor, input_dim: int, name: str) -> tuple[Tensor, ...]:
+        """The state as a batched tuple, after torch's checks of its rank, size and batch."""
+        if self.mode == "LSTM":
+            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+                raise ShapeError(f"{name}: hx must be a tuple (h, c), got {type(hx).__name__}")
+            state, labels = tuple(hx), ("hx[0]", "hx[1]")
+        else:
+            state, labels = (hx,), ("hidden",)
+        out = []
+        for k, (label, s) in enumerate(zip(labels, state, strict=True)):
+            if not isinstance(s, Tensor) or s.dim() not in (1, 2):
+                got = f"{s.dim()}D" if isinstance(s, Tensor) else type(s).__name__
+                raise ShapeError(f"{name}: Expected {label} to be 1D or 2D, got {got} instead")
+            if s.dim() != input_dim:  # torch pairs a 1-D state with a 1-D input only
+                kind = "unbatched 1-D" if input_dim == 1 else "batched 2-D"
+                raise ShapeError(f"{name}: for {kind} input, {label} should also be "
+                                 f"{input_dim}-D, got {s.dim()}-D (shape {tuple(s.shape)})")
+            check_dtype(label, s, self.weight_ih.dtype)
+            s = s.unsqueeze(0) if s.dim() == 1 else s
+            if s.shape[1] != self.hidden_size:
+                raise ShapeError(f"hidden{k} has inconsistent hidden_size: got {s.shape[1]}, "
+                                 f"expected {self.hidden_size}")
+            if s.shape[0] != x.shape[0]:
+                raise ShapeError(f"Input batch size {x.shape[0]} doesn't match hidden{k} batch "
+                                 f"size {s.shape[0]}")
+            out.append(s)
+        return tuple(out)
 
 
 class RNNCell(RNNCellBase):

@@ -1,13 +1,21 @@
-"""Binds the hand-written BPTT to autograd: `loss.backward()` runs rnnkit's own backward loop."""
+"""Binds the hand-written BPTT to autograd: `loss.backward()` runs rnnkit's own backward loop.
+
+The hand-written loop computes numbers, not a graph. Where a graph of the gradient is wanted
+(`create_graph=True`: gradient penalties, meta-learning, `torch.autograd.grad` of a gradient) the
+backward recomputes the layer through the reference step math under autograd and differentiates
+that, so second-order terms are exact rather than silently zero. Under torch.func transforms
+(vmap, grad, jvp, ...) and forward-mode AD the reference path runs instead of the fused one.
+"""
 
 from __future__ import annotations
 
 from functools import partial
 
 import torch
+import torch.autograd.forward_ad as fwAD
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
+from rnnkit.errors import RnnkitError
 from rnnkit.functional import lstm_seq, rnn_seq
 from rnnkit.functional.bptt import LayerWeights, sequence_backward, sequence_forward
 from rnnkit.functional.infer import sequence_infer
@@ -36,21 +44,52 @@ class FusedSequence(torch.autograd.Function):
         forward, ctx.backward_loop = sequence_path(cell, mask, w, x)
         out, state, cache = forward(cell, x, state0, w, mask, reverse)
         ctx.cell, ctx.cache, ctx.n_state, ctx.dh_record = cell, cache, n_state, dh_record
-        ctx.save_for_backward(*(t for t in w if t is not None))
+        ctx.mask, ctx.reverse = mask, reverse
+        # x and state0 are kept for a differentiable backward (x is held by the cache anyway).
+        ctx.save_for_backward(x, *state0, *(t for t in w if t is not None))
         ctx.has = tuple(t is not None for t in w)
         # Clone the final state: it is also held by the cache, and an output kept on ctx would
         # make a reference cycle through its grad_fn.
         return (out, *(s.clone() for s in state))
 
     @staticmethod
-    @once_differentiable  # the hand-written backward is not itself differentiated
     def backward(ctx, d_out, *d_state):
-        saved = iter(ctx.saved_tensors)
+        x, *saved = ctx.saved_tensors
+        state0, saved = tuple(saved[:ctx.n_state]), iter(saved[ctx.n_state:])
         w = LayerWeights(*(next(saved) if has else None for has in ctx.has))
+        if torch.is_grad_enabled():  # create_graph=True: the gradient itself needs a graph
+            return (None,) * 5 + differentiable_backward(ctx, x, state0, w, d_out, d_state)
         dx, d_state0, grads = ctx.backward_loop(ctx.cell, d_out, d_state, w, ctx.cache,
                                                 dh_record=ctx.dh_record)
         d_weights = tuple(grads[name] for name in LayerWeights._fields)
         return (None, None, None, None, None, dx, *d_state0, *d_weights)
+
+
+def differentiable_backward(ctx, x: Tensor, state0: tuple, w: LayerWeights, d_out: Tensor,
+                            d_state: tuple) -> tuple:
+    """The gradients for (x, *state0, *w) with a graph: the forward recomputed through the
+    reference step math (autograd-traceable) and differentiated with create_graph=True."""
+    if ctx.dh_record is not None:
+        raise RnnkitError(
+            "recording dL/dh_t (rnnkit.diagnostics) runs rnnkit's hand-written BPTT, which has no "
+            "graph of its own; call backward without create_graph=True while recording"
+        )
+    inputs = (x, *state0, *w)
+    needs = ctx.needs_input_grad[5:]  # after cell, mask, reverse, n_state, dh_record
+    wrt = [t for t, need in zip(inputs, needs, strict=True) if need]
+    with torch.enable_grad():
+        out, state, _ = sequence_forward(ctx.cell, x, state0, w, ctx.mask, ctx.reverse)
+    pairs = [(o, g) for o, g in zip((out, *state), (d_out, *d_state), strict=True)
+             if o.requires_grad]
+    grads = iter(torch.autograd.grad([o for o, _ in pairs], wrt, [g for _, g in pairs],
+                                     create_graph=True, allow_unused=True, materialize_grads=True))
+    return tuple(next(grads) if need else None for need in needs)
+
+
+def transforms_active() -> bool:
+    """True under torch.func transforms (vmap, grad, jvp, ...) or forward-mode AD, which an
+    autograd.Function with a hand-written backward cannot serve: the reference path runs there."""
+    return bool(torch._C._are_functorch_transforms_active()) or fwAD._current_level >= 0
 
 
 def fused_sequence(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=None, reverse=False,
@@ -60,6 +99,9 @@ def fused_sequence(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=None, r
     needs_grad = torch.is_grad_enabled() and (
         x.requires_grad or any(t.requires_grad for t in (*state0, *w) if t is not None)
     )
+    if transforms_active():
+        out, state, _ = sequence_forward(cell, x, state0, w, mask, reverse)
+        return out, state
     if not needs_grad:
         return sequence_infer(cell, x, state0, w, mask, reverse)  # keeps nothing for a backward
     out, *state = FusedSequence.apply(cell, mask, reverse, len(state0), dh_record, x, *state0,
@@ -71,9 +113,9 @@ def run_direction(impl: str, cell, x: Tensor, state0: tuple, w: LayerWeights, ma
                   dh_record: list | None = None):
     """One layer, one direction: (out (T, B, H_out), final state tuple). "reference": autograd
     differentiates the step math; "fused": rnnkit's hand-written BPTT is the backward."""
-    if impl == "fused":
+    if impl == "fused" and x.numel() and w.W_hh.numel():
         return fused_sequence(cell, x, state0, w, mask, reverse, dh_record)
-    if impl == "reference":
+    if impl in ("reference", "fused"):  # empty (B, I or H = 0): nothing to fuse, the reference
         out, state, _ = sequence_forward(cell, x, state0, w, mask, reverse)
         return out, state
     raise ValueError(f"run_direction runs 'fused' or 'reference', got {impl!r}")

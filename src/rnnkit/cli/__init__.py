@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from rnnkit._version import __version__
@@ -12,8 +13,9 @@ from rnnkit.errors import RnnkitError
 
 # Subcommand modules under rnnkit.cli, in the order `--help` lists them.
 SUBCOMMANDS: tuple[str, ...] = (
-    "train", "generate", "evaluate", "predict", "forecast", "plot", "experiment", "diagnose",
-    "demo", "env",
+    "train", "generate", "evaluate", "predict", "forecast", "translate", "transcribe", "plot",
+    "experiment",
+    "diagnose", "demo", "env",
 )
 
 
@@ -47,3 +49,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rnnkit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+def _closed_pipe() -> int:
+    """The reader of stdout went away (`rnnkit generate | head`): stop quietly, with the status
+    a Unix tool killed by SIGPIPE has (128 + 13). Python's final flush of stdout would fail
+    again and print a warning, so stdout is pointed at /dev/null first."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):  # stdout replaced or without a descriptor
+        pass
+    return 141

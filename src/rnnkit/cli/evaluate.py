@@ -8,11 +8,13 @@ macro-F1, the confusion matrix), which this prints as one JSON object, or as tex
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import json
 
 from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
+from rnnkit.cli._runs import task_module
+from rnnkit.cli.transcribe import add_decode_arguments, decode_options
+from rnnkit.devices import check_device
 from rnnkit.errors import RnnkitError
 
 
@@ -22,33 +24,21 @@ def add_parser(sub) -> None:
     p.add_argument("--data", default=None, metavar="NAME_OR_PATH",
                    help="lm: a corpus (stdlib, shakespeare), file, directory or glob; "
                         "classify: test (default), or a CSV / .ts file; "
-                        "forecast: a bundled series or CSV (default: the run's own)")
+                        "forecast: a bundled series or CSV (default: the run's own); "
+                        "recognize: test (default), a WAV directory or a strokes .jsonl; "
+                        "translate: test (default), valid, test_locales (dates) or a TSV")
     p.add_argument("--checkpoint", "--which", dest="checkpoint", choices=("best", "last"),
                    default="best", help="checkpoint to use (default: best)")
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default cpu)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--refit", action="store_true",
                    help="forecast: before each backtest origin, train the run's config again "
                         "(same steps, seed, ensemble) on the history before it, as the "
                         "baselines are refitted; runs in RUN_DIR/refit/, progress on stderr")
+    g = p.add_argument_group("recognize runs")
+    add_decode_arguments(g, default_beam=8)
     p.set_defaults(run=run)
-
-
-def task_module(config: dict, metadata: dict):
-    """The run's task module, which has `evaluate_loaded`."""
-    name = config.get("task_name") or metadata.get("task")
-    if not isinstance(name, str) or not name.isidentifier():
-        raise RnnkitError(f"run config has no valid task_name (got {name!r})")
-    try:
-        module = importlib.import_module(f"rnnkit.tasks.{name}")
-    except ModuleNotFoundError as err:
-        if err.name != f"rnnkit.tasks.{name}":
-            raise
-        raise RnnkitError(f"the run's task {name!r} is not installed in this rnnkit") from None
-    if not hasattr(module, "evaluate_loaded"):
-        raise RnnkitError(f"task {name!r} does not support `rnnkit evaluate` (no evaluate_loaded)")
-    return module
 
 
 def format_metrics(metrics: dict) -> str:
@@ -64,8 +54,9 @@ def format_metrics(metrics: dict) -> str:
 def run(args) -> int:
     if args.batch_size < 1:
         raise RnnkitError(f"--batch-size: expected an integer >= 1, got {args.batch_size}")
+    device = str(check_device(args.device, "--device"))
     config, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
-    module = task_module(config, metadata)
+    module = task_module(config, metadata, "evaluate_loaded", "rnnkit evaluate", args.run_dir)
     extra = {}
     if args.refit:
         if "refit" not in inspect.signature(module.evaluate_loaded).parameters:
@@ -74,8 +65,13 @@ def run(args) -> int:
         from rnnkit.training.refit import make_refit
 
         extra["refit"] = make_refit(args.run_dir, config, args.checkpoint)
+    if "beam" in inspect.signature(module.evaluate_loaded).parameters:  # recognize runs
+        extra.update(decode_options(args))
+    elif args.lm:
+        raise RnnkitError(f"--lm: task {config.get('task_name')!r} has no beam search; "
+                          "expected a recognize run")
     metrics = module.evaluate_loaded(
-        config, metadata, state_dict, args.data, batch_size=args.batch_size, device=args.device,
+        config, metadata, state_dict, args.data, batch_size=args.batch_size, device=device,
         run_dir=args.run_dir, **extra,
     )
     if args.json:

@@ -8,6 +8,7 @@ forecast.csv and forecast.png into the run directory (or --out-dir). A run train
 from __future__ import annotations
 
 from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
+from rnnkit.cli._runs import require_task
 
 
 def add_parser(sub) -> None:
@@ -28,9 +29,10 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from rnnkit.tasks._forecast_future import forecast_loaded
+    from rnnkit.tasks.forecast import forecast_loaded
 
     config, metadata, state_dict = _load_run(args.run_dir, args.which)
+    require_task(config, metadata, args.run_dir, "rnnkit forecast", "forecast")
     result = forecast_loaded(config, metadata, state_dict, args.out_dir or args.run_dir,
                              args.input, args.horizon)
     with open(result["csv"]) as f:

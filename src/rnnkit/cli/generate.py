@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 
 from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
-from rnnkit.errors import RnnkitError
+from rnnkit.cli._runs import require_task
+from rnnkit.devices import check_device, check_threads
 
 
 def add_parser(sub) -> None:
@@ -20,7 +21,7 @@ def add_parser(sub) -> None:
                    help="sample among the most likely tokens holding probability p (1.0 = off)")
     p.add_argument("--seed", type=int, default=None, help="random seed, for reproducible samples")
     p.add_argument("--checkpoint", choices=("best", "last"), default="best")
-    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default cpu)")
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads (0 = torch's default); 1 is faster on a busy machine")
     p.set_defaults(run=run)
@@ -33,12 +34,12 @@ def run(args) -> int:
     from rnnkit.tasks.lm import model_from_run
 
     sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed)
-    if args.threads < 0:
-        raise RnnkitError(f"--threads: expected an integer >= 0, got {args.threads}")
-    if args.threads:
+    device = check_device(args.device, "--device")
+    if check_threads(args.threads, "--threads"):
         torch.set_num_threads(args.threads)  # this process only: the CLI owns it
-    _, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
-    model, tokenizer = model_from_run(metadata, state_dict, args.device)
+    config, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
+    require_task(config, metadata, args.run_dir, "rnnkit generate", "lm")
+    model, tokenizer = model_from_run(metadata, state_dict, device)
     pieces = generate(model, tokenizer, args.prime, args.length, sampling)  # checks the prime
     out = sys.stdout
     out.write(args.prime)

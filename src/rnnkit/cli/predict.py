@@ -3,7 +3,9 @@
 Input: a CSV with the run's text column (text runs) or a `.ts` file (series runs); labels in it,
 if any, are ignored. Output (stdout): CSV `row,label,p_<class>...` or, with --json, a list of
 {"row", "label", "probabilities"}. Regression runs give `row,value`.
-The run is read here with the engine's `load_run`; the task's `predict_loaded` does the rest.
+The run is read here with the engine's `load_run`; the command dispatches on the run's task
+(config.json's `task_name`), whose `predict_loaded(config, metadata, state_dict, path) ->
+(classes or None, labels or values, probabilities)` does the rest.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ import json
 import sys
 
 from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
+from rnnkit.cli._runs import task_module
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("predict", help="predict labels with a trained classify run")
+    p = sub.add_parser("predict", help="predict labels with a trained run (classify)")
     p.add_argument("run_dir", metavar="RUN_DIR", help="run directory written by `rnnkit train`")
     p.add_argument("--input", required=True, metavar="PATH", help="CSV (text) or .ts (series)")
     p.add_argument("--json", action="store_true", help="print JSON instead of CSV")
@@ -34,10 +37,9 @@ def rows(classes, labels, probs) -> list[dict]:
 
 
 def run(args) -> int:
-    from rnnkit.tasks.classify import predict_loaded
-
     config, metadata, state_dict = _load_run(args.run_dir, args.which)
-    classes, labels, probs = predict_loaded(config, metadata, state_dict, args.input)
+    module = task_module(config, metadata, "predict_loaded", "rnnkit predict", args.run_dir)
+    classes, labels, probs = module.predict_loaded(config, metadata, state_dict, args.input)
     table = rows(classes, labels, probs)
     if args.json:
         print(json.dumps(table, indent=1))

@@ -3,7 +3,8 @@
 A `TimeSeries` holds target columns `values` (T, K), optional past covariates (T, C), the time
 labels, and a seasonal period. Every loader goes through `from_frame`, which checks and cleans:
 
-- a value that is not a number names its line (CSV) or row and its column: DataError;
+- a value that is not a number, or is infinite (`inf`, `1e999`), names its line (CSV) or row
+  and its column: DataError;
 - missing values (empty cells, NaN) are filled by linear interpolation in time (at the ends:
   the nearest value), and a note says how many and where (`TimeSeries.notes`);
 - no numeric column, an all-missing column, or a constant target: DataError.
@@ -112,6 +113,9 @@ def load_series(source: str, target: str = "", time_column: str = "", covariates
         ts.transform = transform
         return ts
     path = Path(source)
+    if path.is_dir():
+        raise DataError(f"data {source!r}: is a directory; expected a CSV file or a bundled "
+                        f"series ({', '.join(BUILTIN)})")
     if not path.is_file():
         raise DataError(f"data {source!r}: not a bundled series ({', '.join(BUILTIN)}) "
                         "and no such CSV file")
@@ -156,7 +160,15 @@ def _numeric(frame, col: str, where: str, line_offset: int | None):
         at = f"line {i + line_offset}" if line_offset else f"row {frame.index[i]!r}"
         raise DataError(f"{where}: {at}, column {col!r}: expected a number, got "
                         f"{raw.iloc[i]!r} ({bad.size} such value(s) in this column)")
-    return num.to_numpy(dtype=np.float64)
+    values = num.to_numpy(dtype=np.float64)
+    infinite = np.flatnonzero(np.isinf(values))
+    if infinite.size:
+        i = int(infinite[0])
+        at = f"line {i + line_offset}" if line_offset else f"row {frame.index[i]!r}"
+        raise DataError(f"{where}: {at}, column {col!r}: {str(raw.iloc[i])[:40]!r} is not finite "
+                        f"({infinite.size} such value(s) in this column); leave the cell empty "
+                        "for a missing value")
+    return values
 
 
 def _fill(x: np.ndarray, col: str, where: str, notes: list[str]) -> np.ndarray:

@@ -21,6 +21,10 @@ def _read_text(path: Path, encoding: str, errors: str) -> str:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise DataError(f"{path}: no such CSV file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory; expected a CSV file") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot read the CSV file ({err.strerror or err})") from None
     try:
         return raw.decode(encoding, errors=errors)
     except LookupError:

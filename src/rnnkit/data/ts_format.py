@@ -6,7 +6,7 @@ A `.ts` file is a header of `@tag value` lines, then `@data`, then one case per 
     @univariate false          # several dimensions per case, separated by ':'
     @dimensions 12
     @equalLength false         # cases may differ in length
-    @missing false             # '?' marks a missing value (read as NaN) where true
+    @missing false             # '?' (or NaN) marks a missing value, read as NaN
     @timeStamps false          # true: each dimension is '(t,v),(t,v),...'; the values are kept
     @classLabel true 1 2 3     # the last ':' field of a case is its label, one of these
     @targetLabel true          # (instead of @classLabel) the last field is a number to regress
@@ -16,7 +16,10 @@ A `.ts` file is a header of `@tag value` lines, then `@data`, then one case per 
 Tags are matched without regard to case (the archive writes both `@problemName` and
 `@problemname`); lines starting with '#' (or '%' in the header) are comments. Each case
 becomes a float64 array (T_i, C) -- time first, dimensions last, the layout a batch-first RNN
-wants. Any defect raises `DataError` naming the file, the line and what was expected.
+wants. Any defect raises `DataError` naming the file, the line and what was expected; so does an
+infinite value (`inf`, or a number beyond float64 such as `1e999`), a dimension of a case with no
+value at all, and a regression target that is not a finite number. A few missing values are kept
+as NaN (whatever `@missing` says); the classify task's scaler imputes them (rnnkit.data.scaling).
 """
 
 from __future__ import annotations
@@ -99,19 +102,35 @@ def _parse_values(path, line_no: int, text: str, dim: int, timestamped: bool) ->
     if tokens and tokens[-1] == "" and len(tokens) > 1:
         tokens.pop()  # a trailing comma
     try:
-        return np.array(tokens, dtype=np.float64)  # fast path: all numeric
+        values = np.array(tokens, dtype=np.float64)  # fast path: all numeric
+    except ValueError:  # missing values or a bad token: the loop tells which
+        values = np.array([_token(path, line_no, dim, i, t) for i, t in enumerate(tokens)],
+                          dtype=np.float64)
+    return _checked(path, line_no, dim, values, tokens)
+
+
+def _token(path, line_no: int, dim: int, i: int, token: str) -> float:
+    if token in ("?", "NaN", "nan"):
+        return np.nan
+    try:
+        return float(token)
     except ValueError:
-        pass  # missing values or a bad token: the loop below tells which
-    values = np.empty(len(tokens), dtype=np.float64)
-    for i, token in enumerate(tokens):
-        if token in ("?", "NaN", "nan"):
-            values[i] = np.nan
-            continue
-        try:
-            values[i] = float(token)
-        except ValueError:
-            raise _fail(path, line_no, f"dimension {dim}, value {i + 1}: expected a number "
-                        f"or '?', got {token[:40]!r}") from None
+        raise _fail(path, line_no, f"dimension {dim}, value {i + 1}: expected a number "
+                    f"or '?', got {token[:40]!r}") from None
+
+
+def _checked(path, line_no: int, dim: int, values: np.ndarray, tokens: list[str]) -> np.ndarray:
+    """`values` unless one is infinite (an error) or all are missing (an error: nothing to
+    impute from); a few missing values (NaN) are kept for the scaler to impute."""
+    infinite = np.flatnonzero(np.isinf(values))
+    if infinite.size:
+        i = int(infinite[0])
+        raise _fail(path, line_no, f"dimension {dim}, value {i + 1}: {tokens[i][:40]!r} is not "
+                    f"finite ({infinite.size} such value(s) on this line); write '?' for a "
+                    "missing value")
+    if values.size and np.isnan(values).all():
+        raise _fail(path, line_no, f"dimension {dim} has no values (all {values.size} missing); "
+                    "remove the case or fill the values")
     return values
 
 
@@ -145,9 +164,12 @@ def _parse_case(path, line_no: int, line: str, header: dict, n_dims: int | None)
 def _check_label(path, line_no: int, label: str, header: dict):
     if header.get("targetlabel", False):
         try:
-            return float(label)
+            value = float(label)
         except ValueError:
             raise _fail(path, line_no, f"target label: expected a number, got {label!r}") from None
+        if not np.isfinite(value):
+            raise _fail(path, line_no, f"target label: expected a finite number, got {label!r}")
+        return value
     classes = header.get("classes", [])
     if label not in classes:
         raise _fail(path, line_no, f"label {label!r} is not one of @classLabel "
@@ -162,6 +184,10 @@ def read_ts(path: str | Path) -> TsData:
         text = path.read_text(encoding="utf-8", errors="strict")
     except FileNotFoundError:
         raise DataError(f"{path}: no such .ts file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory; expected a .ts file") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot read the .ts file ({err.strerror or err})") from None
     except UnicodeDecodeError as err:
         line_no = path.read_bytes()[: err.start].count(b"\n") + 1
         raise DataError(f"{path}:{line_no}: not valid UTF-8 text") from None

@@ -1,2 +1,2 @@
-"""Small, self-contained experiments with a hand-written loop: the README demo and the classic
+"""Small, self-contained experiments with a hand-written loop: `rnnkit demo` and the classic
 long-range tasks that show vanishing gradients."""

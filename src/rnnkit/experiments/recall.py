@@ -1,4 +1,4 @@
-"""Remember the first of T steps: an Elman RNN against an LSTM (the README's first demo)."""
+"""Remember the first of T steps: an Elman RNN against an LSTM (`rnnkit demo`)."""
 
 from __future__ import annotations
 

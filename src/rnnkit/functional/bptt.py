@@ -69,7 +69,7 @@ def projection_bias(cell, w: LayerWeights) -> Tensor | None:
 def input_projection(cell, x: Tensor, w: LayerWeights) -> Tensor:
     """gx = x @ W_ih^T + b_ih (+ b_hh where the cell folds it in), for all steps at once."""
     T, B, I = x.shape
-    return linear(x.reshape(T * B, I), w.W_ih, projection_bias(cell, w)).view(T, B, -1)
+    return linear(x.reshape(T * B, I), w.W_ih, projection_bias(cell, w)).view(T, B, w.W_ih.shape[0])
 
 
 def input_projection_into(A: Tensor, x: Tensor, w: LayerWeights, bias: Tensor | None) -> Tensor:

@@ -2,15 +2,15 @@
 of a backward that runs chunk by chunk.
 
 Fresh memory costs a page fault per 4 KiB, and a tensor over 32 MiB is always fresh (glibc maps
-it anew and unmaps it when freed). Here a fault took 1.8-3.2 us: a two-layer GRU at T = 200,
-B = 64, H = 512 made ~170,000 of them per training step when its input projections and their
-gradients were whole-sequence tensors, and its time rose with the cost of a fault (0.76-1.27x
-torch.nn's depending on the process's history). So the compiled loops work a chunk of steps at a
-time in buffers kept per thread (`scratch`): the inference loops (infer.py), and the training
-paths of the Elman RNN, the GRU (rnn_seq.py) and the LSTM's backward (lstm_seq.py), where a
-chunk is CHUNK_ROWS rows (steps x batch): at 1024 rows the products ran within 5% of their
-speed over the whole sequence (12,800 rows; Intel, one thread), and the same GRU step made
-~51,000 faults. The memory these temporaries take no longer grows with T.
+it anew and unmaps it when freed). A large training step whose input projections and their
+gradients were whole-sequence tensors made several times the faults of one that reuses its
+memory, and its time against torch.nn's swung with the cost of a fault. So the compiled loops
+work a chunk of steps at a time in buffers kept per thread (`scratch`): the inference loops
+(infer.py), and the training paths of the Elman RNN, the GRU (rnn_seq.py) and the LSTM's
+backward (lstm_seq.py), where a chunk is CHUNK_ROWS rows (steps x batch), enough rows for the
+products to run about as fast as over the whole sequence. The memory these temporaries take no
+longer grows with T. Faults, times and memory: BENCHMARKS.md, "Training step: page faults and
+memory" and "Kernel design measurements".
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ def scratch(like: Tensor, numel: int, slot: str = "work") -> Tensor:
 
 def kept_loop_weight(W: Tensor, like: Tensor) -> tuple[Tensor, bool]:
     """matmul.loop_weight(W, B) for a compiled loop over like (T, B, .): where BLAS takes W^T,
-    it is written into this thread's "weight" buffer by the kernels' blocked transpose (a
-    1024 x 256 weight in 89 us against 228 for torch's copy into the same buffer; at batch 1
-    and T = 50 that copy was a fifth of an LSTM layer's inference)."""
+    it is written into this thread's "weight" buffer by the kernels' blocked transpose, faster
+    than torch's copy into the same buffer, which at batch 1 was a large share of a short
+    sequence's inference (BENCHMARKS.md, "Kernel design measurements")."""
     return loop_weight(W, like.shape[1], out=scratch(like, W.numel(), "weight"),
                        transpose_into=compiled.transpose_into)
 
@@ -81,8 +81,8 @@ class ChunkGrads:
 
     The weight gradients are summed transposed (matmul.add_weight_grad), the first chunk's
     products written without a zeroed buffer, and turned the right way round at the end by the
-    kernels' blocked transpose (for a 1024 x 256 gradient at batch 1, T = 50, zeroing and
-    torch's transposed copy took ~0.3 ms of an LSTM layer's 3.7 ms training step)."""
+    kernels' blocked transpose: at batch 1 zeroing and torch's transposed copy were a visible
+    share of a short sequence's training step (BENCHMARKS.md, "Kernel design measurements")."""
 
     def __init__(self, x: Tensor, W_ih: Tensor):
         self.x, self.W_ih = x, W_ih

@@ -7,10 +7,11 @@ fused path lost to torch's oneDNN LSTM kernel (BENCHMARKS.md, "Layers"). lstm_ke
 pass in C++ and calls the product from there, registered as the torch ops
 `torch.ops.rnnkit.lstm_forward_loop` / `lstm_backward_loop`. rnn_kernel.cpp does the same for the
 Elman RNN and the GRU (`rnnkit::rnn_forward_loop` / `rnn_backward_loop`), where the Python
-loop's per-step dispatch made inference at batch 1 2-4x slower than torch's kernels.
+loop's per-step dispatch made inference at batch 1 slower than torch's kernels.
 lstm_infer_kernel.cpp (`rnnkit::lstm_infer_loop`) is the LSTM's forward without grad in one
 pass per step: input projection, recurrent product and gates over register tiles, where a BLAS
-product per step plus a pass over the gates stayed at 0.74-0.88x torch's oneDNN LSTM.
+product per step plus a pass over the gates stayed behind torch's oneDNN LSTM (BENCHMARKS.md,
+"Kernel design measurements").
 
 It is compiled once per machine and torch version with torch.utils.cpp_extension (a C++17
 compiler and ninja; ~25 s) into `$TORCH_EXTENSIONS_DIR` (default ~/.cache/torch_extensions).
@@ -188,8 +189,12 @@ def _warn_once(reason: str) -> None:
     warnings.warn(f"rnnkit: the fused layers run their Python loops: {reason}", stacklevel=3)
 
 
-def forward_loop(A, weight, packed, h0, c0, reverse, C, TC, out) -> None:
-    torch.ops.rnnkit.lstm_forward_loop(A, weight, packed, h0, c0, reverse, C, TC, out)
+# Thin wrappers, one per kernel op; the arguments and their shapes are documented above each
+# op's C++ function (lstm_kernel.cpp, rnn_kernel.cpp, lstm_infer_kernel.cpp).
+
+def forward_loop(gates, weight, packed, h0, c0, reverse, cell, tanh_cell, out) -> None:
+    torch.ops.rnnkit.lstm_forward_loop(gates, weight, packed, h0, c0, reverse, cell, tanh_cell,
+                                       out)
 
 
 def infer_loop(x, W_ih, W_hh, bias, h0, c0, reverse, work, out, c_n) -> None:
@@ -215,8 +220,8 @@ def transpose_into(src: Tensor, out: Tensor) -> None:
     torch.ops.rnnkit.transpose_into(src, out)
 
 
-def rnn_forward_loop(A, weight, packed, b_hh, h0, reverse, kind: int, out, gates=None) -> None:
-    torch.ops.rnnkit.rnn_forward_loop(A, weight, packed, b_hh, h0, reverse, kind, out, gates)
+def rnn_forward_loop(proj, weight, packed, b_hh, h0, reverse, kind: int, out, gates=None) -> None:
+    torch.ops.rnnkit.rnn_forward_loop(proj, weight, packed, b_hh, h0, reverse, kind, out, gates)
 
 
 def rnn_backward_loop(d_out, dh_final, out, h0, gates, weight, packed, reverse, kind: int, dgx,
@@ -225,7 +230,7 @@ def rnn_backward_loop(d_out, dh_final, out, h0, gates, weight, packed, reverse, 
                                               reverse, kind, dgx, dgh, dh_seen)
 
 
-def backward_loop(d_out, dh_final, dc_final, A, C, TC, c0, weight, packed, reverse, dA,
-                  dh_seen):
-    return torch.ops.rnnkit.lstm_backward_loop(d_out, dh_final, dc_final, A, C, TC, c0, weight,
-                                               packed, reverse, dA, dh_seen)
+def backward_loop(d_out, dh_final, dc_final, gates, cell, tanh_cell, c0, weight, packed, reverse,
+                  d_gates, dh_seen):
+    return torch.ops.rnnkit.lstm_backward_loop(d_out, dh_final, dc_final, gates, cell, tanh_cell,
+                                               c0, weight, packed, reverse, d_gates, dh_seen)

@@ -73,8 +73,8 @@ def lstm_infer(cell, x: Tensor, state0: tuple, w: LayerWeights, reverse: bool = 
 
 def one_pass_fits(batch: int) -> bool:
     """Whether lstm_one_pass runs a batch this size: built for AVX-512 (16 lanes; a build for
-    8-lane vectors measured slower than the chunked loop, 0.43-0.47x torch.nn against
-    0.48-0.59x) and padding at most MAX_PADDING of its lanes."""
+    8-lane vectors measured slower than the chunked loop: BENCHMARKS.md, "Kernel design
+    measurements") and padding at most MAX_PADDING of its lanes."""
     lanes = compiled.infer_lanes()
     if lanes < 16:
         return False

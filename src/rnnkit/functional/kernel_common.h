@@ -57,8 +57,9 @@ void dgemm_(const char* ta, const char* tb, const int* m, const int* n, const in
 }
 
 // y (N) = x (K) M for M (K, N) row-major, i.e. M read as column-major (N, K) times x: one
-// BLAS call with no dispatch (at B = 1 the per-step product is ~10 us, so a few us of
-// dispatch count). Returns false where the BLAS symbol is missing.
+// BLAS call with no dispatch (at B = 1 the per-step product is so short that a few us of
+// dispatch count: BENCHMARKS.md, "Kernel design measurements"). Returns false where the BLAS
+// symbol is missing.
 template <typename T> bool gemv(const T* M, const T* x, T* y, int K, int N);
 template <> bool gemv<float>(const float* M, const float* x, float* y, int K, int N) {
   if (sgemv_ == nullptr) return false;
@@ -76,9 +77,9 @@ template <> bool gemv<double>(const double* M, const double* x, double* y, int K
 }
 
 // Y (B, N) = X (B, K) M for M (K, N), all row-major: one BLAS call, without torch.mm's
-// dispatch and checks (measured 59 us against 64-68 for torch.mm(out=) at 16 x 256 @ 256 x 1024,
-// about 5 us a step). Row-major Y is column-major Y^T = M^T X^T, which BLAS computes from M and
-// X as they lie. Returns false where the BLAS symbol is missing.
+// dispatch and checks (a few us a step: BENCHMARKS.md, "Kernel design measurements").
+// Row-major Y is column-major Y^T = M^T X^T, which BLAS computes from M and X as they lie.
+// Returns false where the BLAS symbol is missing.
 template <typename T> bool gemm(const T* M, const T* X, T* Y, int B, int K, int N);
 template <> bool gemm<float>(const float* M, const float* X, float* Y, int B, int K, int N) {
   if (sgemm_ == nullptr) return false;
@@ -95,7 +96,8 @@ template <> bool gemm<double>(const double* M, const double* X, double* Y, int B
 
 // x (B, K) times the weight: packed, W (N, K) reordered by oneDNN once per sequence and x W^T by
 // oneDNN's linear (faster from B = 2 on); otherwise M (K, N) contiguous and x M by torch.mm, which
-// at B = 1 runs MKL's matrix-vector product (measured 20 us against oneDNN's 33 at H = 256).
+// at B = 1 runs MKL's matrix-vector product (faster there than oneDNN's: BENCHMARKS.md, "Kernel
+// design measurements").
 at::Tensor product(const at::Tensor& x, const at::Tensor& weight, bool packed) {
   if (packed) {
     static auto op = c10::Dispatcher::singleton()
@@ -120,8 +122,8 @@ void check(const at::Tensor& t, const char* name, const at::Tensor& like,
 }
 
 // dst (K, N) = src (N, K)^T, both row-major, in 32 x 32 blocks (a block of each stays in L1):
-// a 1024 x 256 weight in 89 us against 228 for torch's copy_ of the transposed view, 2048 x 512
-// in 477 against 1058 (one thread; 16 x 16 blocks 109 / 563, 64 x 64 112 / 798).
+// about twice as fast as torch's copy_ of the transposed view, and faster than 16 x 16 or
+// 64 x 64 blocks (BENCHMARKS.md, "Kernel design measurements").
 template <typename T>
 void transpose_blocked(const T* __restrict__ src, T* __restrict__ dst, int64_t N, int64_t K) {
   constexpr int64_t kBlock = 32;

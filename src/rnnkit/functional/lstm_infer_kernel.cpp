@@ -152,8 +152,8 @@ TileFn tile_fn(int u, int nv) {
 
 // The tile shape for a batch of nvec vectors: NV vectors x U units, with 4 U NV accumulators
 // within the register file (32 vector registers with AVX-512, 16 otherwise) and room for the
-// state vectors and a broadcast. Measured at B = 64, H = 256 and 512 (one thread, AVX-512):
-// NV = 2 ran at 1.01-1.04x torch.nn, NV = 1 at 0.81-0.92, NV = 3 at 0.92-0.96, NV = 4 at 0.93.
+// state vectors and a broadcast. NV = 2 ran fastest of NV = 1-4 at B = 64, H = 256 and 512
+// (BENCHMARKS.md, "Kernel design measurements").
 struct Shape {
   int NV, U;
 };
@@ -191,10 +191,20 @@ void from_vectors(const float* slabs, int64_t B, int64_t n, float* rows) {
   }
 }
 
-// x (T, B, I) with unit stride over I (a batch-first input's (T, B, I) view is fine),
-// W_ih (4H, I), W_hh (4H, H), bias (4H) = b_ih + b_hh or none, h0, c0 (B, H), float32,
-// contiguous; work: at least workspace_size(B, I, H) floats (contents overwritten).
-// Writes out (T, B, H) (h_T = out at the last step taken) and c_n (B, H).
+// The LSTM's forward without grad, one direction over T steps.
+//
+// Args (float32, on the CPU; all contiguous but x):
+//   x:       [T,B,I] the inputs, with unit stride over I (a batch-first input's view is fine).
+//   W_ih:    [4H,I] the input weight, gate order i, f, g, o.
+//   W_hh:    [4H,H] the recurrent weight.
+//   bias:    [4H] optional, b_ih + b_hh.
+//   h0, c0:  [B,H] the state before the first step in time.
+//   reverse: run t = T-1 .. 0.
+//   work:    at least lstm_infer_workspace(B, I, H) floats of scratch (overwritten): the packed
+//            weights P (see pack), then x, h (two copies: read and written) and c transposed
+//            into vectors of VL batch elements.
+//   out:     [T,B,H] out: h_t of every step (the final h is out at the last step taken).
+//   c_n:     [B,H] out: the final c.
 void lstm_infer_loop(const at::Tensor& x, const at::Tensor& W_ih, const at::Tensor& W_hh,
                      const std::optional<at::Tensor>& bias, const at::Tensor& h0,
                      const at::Tensor& c0, bool reverse, const at::Tensor& work,

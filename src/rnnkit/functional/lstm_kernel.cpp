@@ -2,17 +2,23 @@
 // one C++ loop per direction, so a step costs one matrix product and one pass over its
 // elements instead of ~16 torch ops (each a dispatch and a pass over memory).
 //
-// The math is lstm_seq.py's (the specification it is tested equal to). Per step t:
-//   forward:  P = h_{t-1} W_hh^T                                  one product (oneDNN, packed)
-//             i, f, o = sigmoid(A[t] + P);  g = tanh(A[t] + P)    A[t] then holds i, f, g, o
-//             C[t] = f c_{t-1} + i g;  TC[t] = tanh(C[t]);  out[t] = o TC[t]
-//   backward: dh = dh_next + d_out[t];  dc = dc_next + dh o (1 - TC^2)
-//             dA[t] = [dc g i(1-i), dc c_{t-1} f(1-f), dc i (1-g^2), dh TC o(1-o)]
-//             dc_next = dc f;   dh_next = dA[t] W_hh                 one product
-// The weight gradients of all steps stay whole-sequence GEMMs, in Python.
+// The math is lstm_seq.py's (the specification it is tested equal to). Per step t, with the
+// buffers named as in the functions below:
+//   forward:  P = h_{t-1} W_hh^T                          one product (BLAS, or oneDNN packed)
+//             i, f, o = sigmoid(gates[t] + P);  g = tanh(gates[t] + P)
+//                                                         gates[t] then holds i, f, g, o
+//             cell[t] = f c_{t-1} + i g;  tanh_cell[t] = tanh(cell[t]);  out[t] = o tanh_cell[t]
+//   backward: dh = dh_next + d_out[t];  dc = dc_next + dh o (1 - tanh_cell[t]^2)
+//             d_gates[t] = [dc g i(1-i), dc c_{t-1} f(1-f), dc i (1-g^2), dh tanh_cell o(1-o)]
+//             dc_next = dc f;   dh_next = d_gates[t] W_hh   one product
+// These loops hold only the recurrence. The products that do not depend on the previous step
+// are not here: the input projections of a chunk of steps are made before the forward loop,
+// and dx and the weight gradients are made from each chunk's d_gates after the backward loop
+// has run that chunk, summed chunk by chunk (ChunkGrads in chunked.py; lstm_seq.py drives it).
 //
-// Registered as torch ops (rnnkit::lstm_forward_loop, rnnkit::lstm_backward_loop); the
-// tensors are checked in Python (lstm_compiled.py) and again, briefly, here.
+// Registered as torch ops (rnnkit::lstm_forward_loop, rnnkit::lstm_backward_loop) and called
+// through compiled.py, which with lstm_seq.py checks the tensors in Python; they are checked
+// again, briefly, here.
 
 #include "kernel_common.h"
 
@@ -88,28 +94,42 @@ void backward_step(const T* a, const T* tc, const T* c_prev, const T* base, cons
   }
 }
 
-// A (T, B, 4H): input projections incl. both biases; overwritten with i, f, g, o.
-// weight: W_hh (4H, H) packed, or W_hh^T (H, 4H) contiguous.
-// C, TC, out (T, B, H) are written. Returns nothing: h_T = out[last], c_T = C[last].
-void lstm_forward_loop(const at::Tensor& A, const at::Tensor& weight, bool packed,
+// The forward loop of one direction over T steps.
+//
+// Args (all contiguous, one dtype, on the CPU; T steps, B batch, H hidden units):
+//   gates:     [T,B,4H] in: the input projections x_t W_ih^T + b_ih + b_hh of every step, gate
+//              order i, f, g, o; out: the activated gates i, f, g, o (the backward's cache).
+//   weight:    the recurrent weight as matmul.loop_weight gives it: W_hh [4H,H] reordered by
+//              oneDNN (packed), or W_hh^T [H,4H] contiguous for BLAS (not packed).
+//   packed:    which of the two `weight` is.
+//   h0, c0:    [B,H] the state before the first step in time (the last index when reverse).
+//   reverse:   run t = T-1 .. 0 (the reverse direction of a bidirectional layer).
+//   cell:      [T,B,H] out: c_t of every step.
+//   tanh_cell: [T,B,H] out: tanh(c_t) (the backward's cache).
+//   out:       [T,B,H] out: h_t of every step.
+// Returns nothing: the final state is out[last] and cell[last] (last = T-1, or 0 if reverse).
+void lstm_forward_loop(const at::Tensor& gates, const at::Tensor& weight, bool packed,
                        const at::Tensor& h0, const at::Tensor& c0, bool reverse,
-                       const at::Tensor& C, const at::Tensor& TC, const at::Tensor& out) {
-  TORCH_CHECK(A.dim() == 3 && A.size(2) % 4 == 0, "rnnkit lstm kernel: A must be (T, B, 4H)");
-  const int64_t T = A.size(0), B = A.size(1), H = A.size(2) / 4;
-  check(A, "A", A, {T, B, 4 * H});
-  check(h0, "h0", A, {B, H});
-  check(c0, "c0", A, {B, H});
-  for (const auto& [t, name] : {std::pair{&C, "C"}, {&TC, "TC"}, {&out, "out"}}) {
-    check(*t, name, A, {T, B, H});
+                       const at::Tensor& cell, const at::Tensor& tanh_cell,
+                       const at::Tensor& out) {
+  TORCH_CHECK(gates.dim() == 3 && gates.size(2) % 4 == 0,
+              "rnnkit lstm kernel: gates must be (T, B, 4H)");
+  const int64_t T = gates.size(0), B = gates.size(1), H = gates.size(2) / 4;
+  check(gates, "gates", gates, {T, B, 4 * H});
+  check(h0, "h0", gates, {B, H});
+  check(c0, "c0", gates, {B, H});
+  for (const auto& [t, name] :
+       {std::pair{&cell, "cell"}, {&tanh_cell, "tanh_cell"}, {&out, "out"}}) {
+    check(*t, name, gates, {T, B, H});
   }
-  if (!packed) check(weight, "weight (W_hh^T)", A, {H, 4 * H});
+  if (!packed) check(weight, "weight (W_hh^T)", gates, {H, 4 * H});
   at::NoGradGuard no_grad;
-  AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "lstm_forward_loop", [&] {
-    at::Tensor buffer = A.new_empty({B, 4 * H});
+  AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_forward_loop", [&] {
+    at::Tensor buffer = gates.new_empty({B, 4 * H});  // P of one step
     at::Tensor h = h0;
     const scalar_t* c_prev = c0.const_data_ptr<scalar_t>();
-    scalar_t* a = A.data_ptr<scalar_t>();
-    scalar_t *c = C.data_ptr<scalar_t>(), *tc = TC.data_ptr<scalar_t>();
+    scalar_t* a = gates.data_ptr<scalar_t>();
+    scalar_t *c = cell.data_ptr<scalar_t>(), *tc = tanh_cell.data_ptr<scalar_t>();
     for (int64_t k = 0; k < T; ++k) {
       const int64_t t = reverse ? T - 1 - k : k;
       const at::Tensor p = product_into<scalar_t>(buffer, h, weight, packed);  // (B, 4H)
@@ -122,35 +142,53 @@ void lstm_forward_loop(const at::Tensor& A, const at::Tensor& weight, bool packe
   });
 }
 
-// The mirror loop. d_out (T, B, H); dh_final, dc_final (B, H); A, C, TC, c0 from the forward;
-// weight: W_hh^T (H, 4H) packed, or W_hh (4H, H) itself. Writes dA (T, B, 4H) and, if
-// dh_seen is defined, dL/dh_t of every step. Returns (dh_0, dc_0).
+// The backward loop of one direction over T steps (or over a chunk of them: the state
+// gradients it returns start the chunk before it in time), the mirror of the forward.
+//
+// Args (all contiguous, one dtype, on the CPU):
+//   d_out:     [T,B,H] dL/dh_t from the layer's output, every step.
+//   dh_final,
+//   dc_final:  [B,H] dL/dh and dL/dc of the state after the last step in time.
+//   gates:     [T,B,4H] the forward's activated gates i, f, g, o.
+//   cell:      [T,B,H] the forward's c_t.
+//   tanh_cell: [T,B,H] the forward's tanh(c_t).
+//   c0:        [B,H] c before the first step in time of these T steps.
+//   weight:    for d_gates W_hh: W_hh^T [H,4H] reordered by oneDNN (packed), or W_hh [4H,H]
+//              contiguous for BLAS (not packed).
+//   packed:    which of the two `weight` is.
+//   reverse:   the forward ran t = T-1 .. 0; this loop then runs t = 0 .. T-1.
+//   d_gates:   [T,B,4H] out: dL/d(pre-activation) of the gates i, f, g, o, every step.
+//   dh_seen:   [T,B,H] out, optional: dL/dh_t of every step (diagnostics).
+// Returns (dh_0, dc_0) [B,H]: the gradients of the state before the first step in time.
 std::tuple<at::Tensor, at::Tensor> lstm_backward_loop(
     const at::Tensor& d_out, const at::Tensor& dh_final, const at::Tensor& dc_final,
-    const at::Tensor& A, const at::Tensor& C, const at::Tensor& TC, const at::Tensor& c0,
-    const at::Tensor& weight, bool packed, bool reverse, const at::Tensor& dA,
-    const std::optional<at::Tensor>& dh_seen) {
-  TORCH_CHECK(A.dim() == 3 && A.size(2) % 4 == 0, "rnnkit lstm kernel: A must be (T, B, 4H)");
-  const int64_t T = A.size(0), B = A.size(1), H = A.size(2) / 4;
-  check(A, "A", A, {T, B, 4 * H});
-  check(dA, "dA", A, {T, B, 4 * H});
-  for (const auto& [t, name] : {std::pair{&d_out, "d_out"}, {&C, "C"}, {&TC, "TC"}}) {
-    check(*t, name, A, {T, B, H});
+    const at::Tensor& gates, const at::Tensor& cell, const at::Tensor& tanh_cell,
+    const at::Tensor& c0, const at::Tensor& weight, bool packed, bool reverse,
+    const at::Tensor& d_gates, const std::optional<at::Tensor>& dh_seen) {
+  TORCH_CHECK(gates.dim() == 3 && gates.size(2) % 4 == 0,
+              "rnnkit lstm kernel: gates must be (T, B, 4H)");
+  const int64_t T = gates.size(0), B = gates.size(1), H = gates.size(2) / 4;
+  check(gates, "gates", gates, {T, B, 4 * H});
+  check(d_gates, "d_gates", gates, {T, B, 4 * H});
+  for (const auto& [t, name] :
+       {std::pair{&d_out, "d_out"}, {&cell, "cell"}, {&tanh_cell, "tanh_cell"}}) {
+    check(*t, name, gates, {T, B, H});
   }
   for (const auto& [t, name] : {std::pair{&dh_final, "dh_final"}, {&dc_final, "dc_final"},
                                 {&c0, "c0"}}) {
-    check(*t, name, A, {B, H});
+    check(*t, name, gates, {B, H});
   }
-  if (dh_seen.has_value()) check(*dh_seen, "dh_seen", A, {T, B, H});
-  if (!packed) check(weight, "weight (W_hh)", A, {4 * H, H});
+  if (dh_seen.has_value()) check(*dh_seen, "dh_seen", gates, {T, B, H});
+  if (!packed) check(weight, "weight (W_hh)", gates, {4 * H, H});
   at::NoGradGuard no_grad;
   at::Tensor dc = dc_final.clone();
   at::Tensor base = dh_final;
-  AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "lstm_backward_loop", [&] {
-    at::Tensor buffer = A.new_empty({B, H});  // base is read before the product overwrites it
-    const scalar_t *a = A.const_data_ptr<scalar_t>(), *c = C.const_data_ptr<scalar_t>();
-    const scalar_t *tc = TC.const_data_ptr<scalar_t>(), *d_o = d_out.const_data_ptr<scalar_t>();
-    scalar_t* da = dA.data_ptr<scalar_t>();
+  AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_backward_loop", [&] {
+    at::Tensor buffer = gates.new_empty({B, H});  // base is read before the product overwrites it
+    const scalar_t *a = gates.const_data_ptr<scalar_t>(), *c = cell.const_data_ptr<scalar_t>();
+    const scalar_t* tc = tanh_cell.const_data_ptr<scalar_t>();
+    const scalar_t* d_o = d_out.const_data_ptr<scalar_t>();
+    scalar_t* da = d_gates.data_ptr<scalar_t>();
     scalar_t* seen = dh_seen.has_value() ? dh_seen->data_ptr<scalar_t>() : nullptr;
     for (int64_t k = 0; k < T; ++k) {
       const int64_t t = reverse ? k : T - 1 - k;
@@ -161,7 +199,7 @@ std::tuple<at::Tensor, at::Tensor> lstm_backward_loop(
                               base.const_data_ptr<scalar_t>(), d_o + t * B * H,
                               seen == nullptr ? nullptr : seen + t * B * H,
                               dc.data_ptr<scalar_t>(), da + t * B * 4 * H, B, H);
-      base = product_into<scalar_t>(buffer, dA.select(0, t), weight, packed);  // (B, H) through W_hh
+      base = product_into<scalar_t>(buffer, d_gates.select(0, t), weight, packed);  // through W_hh
     }
   });
   return {base, dc};
@@ -173,11 +211,11 @@ std::tuple<at::Tensor, at::Tensor> lstm_backward_loop(
 // they run outside autograd: lstm_seq.py calls them (through compiled.py) inside rnnkit's
 // hand-written backward.
 TORCH_LIBRARY(rnnkit, m) {
-  m.def("lstm_forward_loop(Tensor(a!) A, Tensor weight, bool packed, Tensor h0, Tensor c0, "
-        "bool reverse, Tensor(b!) C, Tensor(c!) TC, Tensor(d!) out) -> ()",
+  m.def("lstm_forward_loop(Tensor(a!) gates, Tensor weight, bool packed, Tensor h0, Tensor c0, "
+        "bool reverse, Tensor(b!) cell, Tensor(c!) tanh_cell, Tensor(d!) out) -> ()",
         &lstm_forward_loop);
-  m.def("lstm_backward_loop(Tensor d_out, Tensor dh_final, Tensor dc_final, Tensor A, Tensor C, "
-        "Tensor TC, Tensor c0, Tensor weight, bool packed, bool reverse, Tensor(a!) dA, "
-        "Tensor(b!)? dh_seen) -> (Tensor, Tensor)",
+  m.def("lstm_backward_loop(Tensor d_out, Tensor dh_final, Tensor dc_final, Tensor gates, "
+        "Tensor cell, Tensor tanh_cell, Tensor c0, Tensor weight, bool packed, bool reverse, "
+        "Tensor(a!) d_gates, Tensor(b!)? dh_seen) -> (Tensor, Tensor)",
         &lstm_backward_loop);
 }

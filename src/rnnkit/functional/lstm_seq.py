@@ -7,11 +7,11 @@ forward, per step (a few in-place ops; the recurrent weight is packed once, see 
     A[t] = gx[t] + h_{t-1} W_hh^T;  i, f, o = sigmoid(A[t]); g = tanh(A[t])      A: (T, B, 4H)
     C[t] = f * c_{t-1} + i * g;  TC[t] = tanh(C[t]);  out[t] = o * TC[t]
 backward, first for all steps at once (the factors that do not depend on the upstream gradient):
-    K = [g i (1-i), c_{t-1} f (1-f), i (1-g^2), tanh_c o (1-o)]                  (T, B, 4H)
-    K1 = o (1 - tanh_c^2)                                                        (T, B, H)
+    gate_factors = [g i (1-i), c_{t-1} f (1-f), i (1-g^2), tanh_c o (1-o)]       (T, B, 4H)
+    cell_factor = o (1 - tanh_c^2)                                               (T, B, H)
 then per step (5 ops):
-    dc = dc_next + dh * K1[t]
-    dA[t] = [dc, dc, dc, dh] * K[t]
+    dc = dc_next + dh * cell_factor[t]
+    dA[t] = [dc, dc, dc, dh] * gate_factors[t]
     dc_next = dc * f[t];   dh = d_out[t-1] + dA[t] W_hh
 Only for the unmasked LSTM without projection; `can_run` says when.
 
@@ -143,12 +143,12 @@ def _python_backward(d_out, d_state_final, w: LayerWeights, cache, dh_record):
     T, B, H = A.shape[0], A.shape[1], TC.shape[-1]
     i, f, g, o = A.view(T, B, 4, H).unbind(2)  # (T, B, H) each, activated
     c_prev = previous_steps(cache.C, cache.c0, reverse)
-    K = torch.empty_like(A).view(T, B, 4, H)
-    torch.mul(g, i * (1 - i), out=K[:, :, 0])  # through c = f c_prev + i g, then sigmoid
-    torch.mul(c_prev, f * (1 - f), out=K[:, :, 1])
-    torch.mul(i, 1 - g * g, out=K[:, :, 2])  # ... then tanh
-    torch.mul(TC, o * (1 - o), out=K[:, :, 3])  # through h = o tanh(c), then sigmoid
-    K1 = o * (1 - TC * TC)  # (T, B, H) through tanh(c)
+    gate_factors = torch.empty_like(A).view(T, B, 4, H)
+    torch.mul(g, i * (1 - i), out=gate_factors[:, :, 0])  # through c = f c_prev + i g, sigmoid
+    torch.mul(c_prev, f * (1 - f), out=gate_factors[:, :, 1])
+    torch.mul(i, 1 - g * g, out=gate_factors[:, :, 2])  # ... then tanh
+    torch.mul(TC, o * (1 - o), out=gate_factors[:, :, 3])  # through h = o tanh(c), sigmoid
+    cell_factor = o * (1 - TC * TC)  # (T, B, H) through tanh(c)
     dA = torch.empty_like(A)  # (T, B, 4H)
     dA4 = dA.view(T, B, 4, H)
     order = range(T) if reverse else range(T - 1, -1, -1)
@@ -159,9 +159,9 @@ def _python_backward(d_out, d_state_final, w: LayerWeights, cache, dh_record):
     seen = [None] * T
     for k, t in enumerate(order):
         seen[t] = dh
-        dc = torch.addcmul(dc, dh, K1[t])
-        torch.mul(dc.unsqueeze(1), K[t, :, :3], out=dA4[t, :, :3])  # i, f, g
-        torch.mul(dh, K[t, :, 3], out=dA4[t, :, 3])  # o
+        dc = torch.addcmul(dc, dh, cell_factor[t])
+        torch.mul(dc.unsqueeze(1), gate_factors[t, :, :3], out=dA4[t, :, :3])  # i, f, g
+        torch.mul(dh, gate_factors[t, :, 3], out=dA4[t, :, 3])  # o
         dc = dc * f[t]
         nxt = order[k + 1] if k + 1 < T else None
         dh = through_w(dA[t])  # through the recurrent matmul

@@ -1,20 +1,11 @@
 """Matrix products of the BPTT loops: MKL on Intel CPUs, oneDNN elsewhere (`product_library`).
 
-On AMD EPYC (AVX-512; torch 2.13, one thread, CPU time), oneDNN's linear ran the products of an
-RNN 1.8-2.6x faster than torch.mm / addmm (MKL), which is how torch's own LSTM kernel gets its
-speed:
-- per step, h @ W_hh^T with the weight reordered once per sequence: 64 x 512 @ 512 x 2048 in
-  680 us against 1705 us;
-- whole sequence, the weight gradient dA^T @ h (2048 x 3200 @ 3200 x 512): 38 ms against 70 ms;
-  dA @ W_ih and the input projection x @ W_ih^T: 4.3 ms against 10-11 ms.
-On Intel CPUs MKL takes its own AVX-512 path (on other vendors it does not) and is as fast or
-faster (Xeon with AVX-512, one thread):
-- per step: 16 x 256 @ 256 x 1024 in 57 us against oneDNN's packed linear's 99, 64 x 512 @
-  512 x 2048 in 896 us against 947;
-- whole sequence, at T B = 12800 rows, G = 1536, K = 512 (a GRU layer, H = 512): the weight
-  gradient in 132 ms against 291, dA @ W_ih in 125 against 141, the input projection level
-  (156 / 156). Over the benchmark grid's shapes MKL's weight gradient was 1.05-2.3x faster
-  where K >= 256; oneDNN's products won by up to 1.4x only at K = 64.
+Where MKL has no fast path (AMD EPYC: it does not take its AVX-512 path on other vendors'
+CPUs), oneDNN's linear ran every product of an RNN faster than torch.mm / addmm (MKL), the
+per-step h @ W_hh^T with the weight reordered once per sequence; that is how torch's own LSTM
+kernel gets its speed. On Intel CPUs MKL is as fast or faster, the weight gradients most of all.
+The timings: BENCHMARKS.md, "Matrix products: MKL against oneDNN" and "Kernel design
+measurements".
 `can_prepack` says when oneDNN can run: CPU, float32, oneDNN present; otherwise torch.mm. The
 results agree with torch.mm to float32 rounding (relative 5e-6 on sums of 3200 terms).
 """
@@ -99,7 +90,7 @@ class StepMatmul:
 
     def __call__(self, x: Tensor) -> Tensor:
         if self.packed is not None:
-            return _onednn_linear(x, self.packed, self.bias)
+            return onednn_linear(x, self.packed, self.bias)
         if self.bias is None:
             return x @ self.weight_t
         return torch.addmm(self.bias, x, self.weight_t)
@@ -110,10 +101,11 @@ def loop_weight(weight: Tensor, batch: int, out: Tensor | None = None,
     """The weight W (N, K) of a product x W^T made in the compiled loops, as
     (tensor, packed): reordered by oneDNN once for the sequence where `product_library` is oneDNN
     and the batch is 2 or more; otherwise W^T (K, N) contiguous for BLAS (a matrix-vector
-    product at batch 1: 20 us against oneDNN's 33 at 1 x 256 x 1024, one thread), copied into
-    `out` (at least N K elements, e.g. a kept scratch buffer) if given: into fresh memory the
-    copy of a 2048 x 512 weight took 2.2 ms, into a kept buffer 0.9; there
-    `transpose_into(src, dst)`, if given, writes it (compiled.transpose_into: 0.48 ms)."""
+    product at batch 1, faster there than oneDNN's), copied into `out` (at least N K elements,
+    e.g. a kept scratch buffer) if given, since a copy into fresh memory pays its page faults;
+    there `transpose_into(src, dst)`, if given, writes it (compiled.transpose_into, faster than
+    torch's copy of the transposed view). Timings: BENCHMARKS.md, "Kernel design
+    measurements"."""
     weight = weight.detach()
     if _packs(weight, batch):
         return torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), batch), True
@@ -145,7 +137,8 @@ def _onednn_runs(a: Tensor, b: Tensor) -> bool:
     return product_library() == "onednn" and can_prepack(a)[0] and b.dtype == a.dtype
 
 
-def _onednn_linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+def onednn_linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """x W^T + b by oneDNN's linear; W a plain (N, K) weight or one reordered by oneDNN."""
     return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
 
 
@@ -157,25 +150,25 @@ def _recorded(*tensors) -> bool:
 def mm(a: Tensor, b: Tensor) -> Tensor:
     """a @ b for 2-D tensors (any strides); differentiable where autograd records it."""
     if _onednn_runs(a, b) and not _recorded(a, b):
-        return _onednn_linear(a, b.t(), None)
+        return onednn_linear(a, b.t(), None)
     return a @ b
 
 
 def weight_grad(d: Tensor, a: Tensor) -> Tensor:
     """d^T @ a for d (M, G), a (M, K) with M = all steps x rows: a weight gradient (G, K) in one
     product. Through oneDNN, a (the smaller operand) is transposed and d^T is passed as the
-    weight, never copied: at M = 12800, G = 1024, K = 256 this took 48 ms against 75 for
-    MKL's d.t() @ a and 90 for copying d^T first (AMD, one thread). Through MKL it is
-    (a^T d)^T: at M = 12800, G = 2048, K = 64, 38 ms against 64 for d.t() @ a (Intel)."""
+    weight, never copied (faster than MKL's d.t() @ a and than copying d^T first). Through MKL
+    it is (a^T d)^T, faster than d.t() @ a where K is small. Timings: BENCHMARKS.md, "Kernel
+    design measurements"."""
     if _onednn_runs(d, a) and not _recorded(d, a):
-        return _onednn_linear(a.t().contiguous(), d.t(), None).t().contiguous()
+        return onednn_linear(a.t().contiguous(), d.t(), None).t().contiguous()
     return (a.t() @ d).t().contiguous()
 
 
 def mm_into(out: Tensor, a: Tensor, b: Tensor) -> Tensor:
     """out = a @ b for 2-D tensors, outside autograd, written into out (see linear_into)."""
     if _onednn_runs(a, b):
-        return out.copy_(_onednn_linear(a, b.t(), None))
+        return out.copy_(onednn_linear(a, b.t(), None))
     return torch.mm(a, b, out=out)
 
 
@@ -184,7 +177,7 @@ def add_weight_grad(acc_t: Tensor | None, d: Tensor, a: Tensor) -> Tensor:
     transposed, summed over chunks of rows (weight_grad's products). Returns acc_t, updated in
     place, or where acc_t is None the product itself (no zeroed buffer to add it to)."""
     if _onednn_runs(d, a):
-        product = _onednn_linear(a.t().contiguous(), d.t(), None)
+        product = onednn_linear(a.t().contiguous(), d.t(), None)
         return product if acc_t is None else acc_t.add_(product)
     return a.t() @ d if acc_t is None else acc_t.addmm_(a.t(), d)
 
@@ -193,7 +186,7 @@ def linear_into(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | None) -> 
     """out (M, N) = x (M, K) @ weight (N, K)^T + bias, outside autograd, written into out: by
     MKL where `product_library` is MKL, else by oneDNN's linear (which has no `out=`) and a copy."""
     if _onednn_runs(x, weight):
-        return out.copy_(_onednn_linear(x, weight, bias))
+        return out.copy_(onednn_linear(x, weight, bias))
     if bias is None:
         return torch.mm(x, weight.t(), out=out)
     return torch.addmm(bias, x, weight.t(), out=out)
@@ -202,5 +195,5 @@ def linear_into(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | None) -> 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """x @ weight^T + bias for 2-D x; differentiable where autograd records it."""
     if _onednn_runs(x, weight) and not _recorded(x, weight, bias):
-        return _onednn_linear(x, weight, bias)
+        return onednn_linear(x, weight, bias)
     return x @ weight.t() if bias is None else torch.addmm(bias, x, weight.t())

@@ -2,18 +2,22 @@
 // and the backward's per-step part), one C++ loop per direction, so a step costs one matrix
 // product and one pass over its elements instead of ~6-12 torch ops (at batch 1 the dispatch
 // of those ops is most of the time). The math is rnn.py's and gru.py's (the specification it
-// is tested equal to). Per step t, with P = h_{t-1} W_hh^T:
-//   Elman:  h_t = act(A[t] + P)            A = x W_ih^T + b_ih + b_hh;  act = tanh or relu
-//   GRU:    r = sigmoid(A_r + P_r + b_hr);  z = sigmoid(A_z + P_z + b_hz);  hn = P_n + b_hn
-//           n = tanh(A_n + r hn);  h_t = n + z (h_{t-1} - n)                  A = x W_ih^T + b_ih
+// is tested equal to). Per step t, with P = h_{t-1} W_hh^T and proj[t] the step's input
+// projection (x_t W_ih^T + b_ih + b_hh for the Elman RNN, x_t W_ih^T + b_ih for the GRU):
+//   Elman:  h_t = act(proj[t] + P)                                       act = tanh or relu
+//   GRU:    r = sigmoid(proj_r + P_r + b_hr);  z = sigmoid(proj_z + P_z + b_hz);  hn = P_n + b_hn
+//           n = tanh(proj_n + r hn);  h_t = n + z (h_{t-1} - n)
 // (the GRU of torch.nn, reset gate after the product; gates in torch's order r, z, n).
 // Backward, per step, dh = dh_next + d_out[t]:
 //   Elman:  da = dh act'(h_t);  dgx[t] = da;  dh_next = da W_hh
 //   GRU:    dz = dh (h_{t-1} - n);  da_n = dh (1 - z)(1 - n^2);  da_r = da_n hn r (1 - r)
 //           da_z = dz z (1 - z);  dgx[t] = [da_r, da_z, da_n];  dgh[t] = [da_r, da_z, da_n r]
 //           dh_next = dgh[t] W_hh + dh z
-// The weight gradients of all steps stay whole-sequence GEMMs, in Python (rnn_seq.py).
-// Registered as torch ops rnnkit::rnn_forward_loop / rnn_backward_loop; compiled.py calls them.
+// These loops hold only the recurrence: the input projections of a chunk of steps are made
+// before the forward loop, and dx and the weight gradients from each chunk's dgx and dgh after
+// the backward loop has run that chunk, summed chunk by chunk (ChunkGrads in chunked.py;
+// rnn_seq.py drives it). Registered as torch ops rnnkit::rnn_forward_loop / rnn_backward_loop
+// (and transpose_into); compiled.py calls them.
 
 #include "kernel_common.h"
 
@@ -111,34 +115,44 @@ void elman_backward_step(const T* dh, const T* h, T* da, int64_t n, bool relu) {
   }
 }
 
-// A (T, B, G H): the input projections (G = 1 Elman, 3 GRU). weight: W_hh (G H, H) packed, or
-// W_hh^T (H, G H) contiguous. b_hh (G H) for the GRU (the Elman's is folded into A). Writes
-// out (T, B, H) (h_T = out[last]) and, for a GRU whose backward follows, gates (T, B, 4H):
-// r, z, n, hn of every step.
-void rnn_forward_loop(const at::Tensor& A, const at::Tensor& weight, bool packed,
+// The forward loop of one direction over T steps.
+//
+// Args (all contiguous, one dtype, on the CPU; G = 1 for the Elman RNN, 3 for the GRU):
+//   proj:    [T,B,GH] the input projections of every step (see the top of the file).
+//   weight:  the recurrent weight as matmul.loop_weight gives it: W_hh [GH,H] reordered by
+//            oneDNN (packed), or W_hh^T [H,GH] contiguous for BLAS (not packed).
+//   packed:  which of the two `weight` is.
+//   b_hh:    [GH] optional, the GRU's recurrent bias (the Elman RNN's is folded into proj).
+//   h0:      [B,H] the state before the first step in time.
+//   reverse: run t = T-1 .. 0.
+//   kind:    0 Elman tanh, 1 Elman relu, 2 GRU.
+//   out:     [T,B,H] out: h_t of every step (the final state is out[last]).
+//   gates:   [T,B,4H] out, optional (GRU, when a backward follows): r, z, n, hn of every step.
+void rnn_forward_loop(const at::Tensor& proj, const at::Tensor& weight, bool packed,
                       const std::optional<at::Tensor>& b_hh, const at::Tensor& h0, bool reverse,
                       int64_t kind, const at::Tensor& out,
                       const std::optional<at::Tensor>& gates) {
   TORCH_CHECK(kind == kTanh || kind == kRelu || kind == kGru,
               "rnnkit rnn kernel: kind must be 0 (tanh), 1 (relu) or 2 (GRU), got ", kind);
   const int64_t G = kind == kGru ? 3 : 1;
-  TORCH_CHECK(A.dim() == 3 && A.size(2) % G == 0, "rnnkit rnn kernel: A must be (T, B, G H)");
-  const int64_t T = A.size(0), B = A.size(1), H = A.size(2) / G;
-  check(A, "A", A, {T, B, G * H});
-  check(h0, "h0", A, {B, H});
-  check(out, "out", A, {T, B, H});
-  if (!packed) check(weight, "weight (W_hh^T)", A, {H, G * H});
+  TORCH_CHECK(proj.dim() == 3 && proj.size(2) % G == 0,
+              "rnnkit rnn kernel: proj must be (T, B, G H)");
+  const int64_t T = proj.size(0), B = proj.size(1), H = proj.size(2) / G;
+  check(proj, "proj", proj, {T, B, G * H});
+  check(h0, "h0", proj, {B, H});
+  check(out, "out", proj, {T, B, H});
+  if (!packed) check(weight, "weight (W_hh^T)", proj, {H, G * H});
   const bool has_bias = b_hh.has_value() && b_hh->defined();
   TORCH_CHECK(!has_bias || kind == kGru, "rnnkit rnn kernel: b_hh is for the GRU only");
-  if (has_bias) check(*b_hh, "b_hh", A, {G * H});
+  if (has_bias) check(*b_hh, "b_hh", proj, {G * H});
   const bool keep = gates.has_value() && gates->defined();
   TORCH_CHECK(!keep || kind == kGru, "rnnkit rnn kernel: gates are kept for the GRU only");
-  if (keep) check(*gates, "gates", A, {T, B, 4 * H});
+  if (keep) check(*gates, "gates", proj, {T, B, 4 * H});
   at::NoGradGuard no_grad;
-  AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "rnn_forward_loop", [&] {
-    at::Tensor buffer = A.new_empty({B, G * H});
+  AT_DISPATCH_FLOATING_TYPES(proj.scalar_type(), "rnn_forward_loop", [&] {
+    at::Tensor buffer = proj.new_empty({B, G * H});  // P of one step
     at::Tensor h = h0;
-    const scalar_t* a = A.const_data_ptr<scalar_t>();
+    const scalar_t* a = proj.const_data_ptr<scalar_t>();
     const scalar_t* bh = has_bias ? b_hh->const_data_ptr<scalar_t>() : nullptr;
     scalar_t* kept = keep ? gates->data_ptr<scalar_t>() : nullptr;
     for (int64_t k = 0; k < T; ++k) {
@@ -158,10 +172,25 @@ void rnn_forward_loop(const at::Tensor& A, const at::Tensor& weight, bool packed
   });
 }
 
-// The mirror loop. d_out (T, B, H); dh_final, h0 (B, H); out (T, B, H) and, for the GRU, gates
-// (T, B, 4H) from the forward; weight: W_hh^T (H, G H) packed, or W_hh (G H, H) itself. Writes
-// dgx (T, B, G H), for the GRU dgh (T, B, 3H), and, if dh_seen is given, dL/dh_t of every step.
-// Returns dh_0.
+// The backward loop of one direction over T steps (or a chunk of them), the mirror of the
+// forward.
+//
+// Args (all contiguous, one dtype, on the CPU; G = 1 for the Elman RNN, 3 for the GRU):
+//   d_out:    [T,B,H] dL/dh_t from the layer's output, every step.
+//   dh_final: [B,H] dL/dh of the state after the last step in time.
+//   out:      [T,B,H] the forward's h_t.
+//   h0:       [B,H] h before the first step in time of these T steps.
+//   gates:    [T,B,4H] the GRU's r, z, n, hn from the forward (GRU only).
+//   weight:   for d W_hh: W_hh^T [H,GH] reordered by oneDNN (packed), or W_hh [GH,H]
+//             contiguous for BLAS (not packed).
+//   packed:   which of the two `weight` is.
+//   reverse:  the forward ran t = T-1 .. 0; this loop then runs t = 0 .. T-1.
+//   kind:     0 Elman tanh, 1 Elman relu, 2 GRU.
+//   dgx:      [T,B,GH] out: dL/dproj[t], the gradient of the input projections.
+//   dgh:      [T,B,3H] out (GRU only): the gradient of the recurrent pre-activation P + b_hh
+//             (its n part is dgx's times r: the reset gate applies after the product).
+//   dh_seen:  [T,B,H] out, optional: dL/dh_t of every step (diagnostics).
+// Returns dh_0 [B,H]: the gradient of the state before the first step in time.
 at::Tensor rnn_backward_loop(const at::Tensor& d_out, const at::Tensor& dh_final,
                              const at::Tensor& out, const at::Tensor& h0,
                              const std::optional<at::Tensor>& gates, const at::Tensor& weight,
@@ -227,7 +256,10 @@ at::Tensor rnn_backward_loop(const at::Tensor& d_out, const at::Tensor& dh_final
   return base.clone();
 }
 
-// out (K, N) <- src (N, K)^T: a loop's weight transposed for BLAS (matmul.loop_weight).
+// A loop's weight transposed for BLAS (matmul.loop_weight), or a weight gradient turned round
+// (ChunkGrads).
+//
+// Args: src [N,K] contiguous; out [K,N] contiguous, out: src^T.
 void transpose_into(const at::Tensor& src, const at::Tensor& out) {
   TORCH_CHECK(src.dim() == 2, "rnnkit transpose_into: src must be 2-D, got ", src.dim(), "-D");
   check(src, "src", src, {src.size(0), src.size(1)});
@@ -242,7 +274,7 @@ void transpose_into(const at::Tensor& src, const at::Tensor& out) {
 
 TORCH_LIBRARY_FRAGMENT(rnnkit, m) {
   m.def("transpose_into(Tensor src, Tensor(a!) out) -> ()", &transpose_into);
-  m.def("rnn_forward_loop(Tensor A, Tensor weight, bool packed, Tensor? b_hh, Tensor h0, "
+  m.def("rnn_forward_loop(Tensor proj, Tensor weight, bool packed, Tensor? b_hh, Tensor h0, "
         "bool reverse, int kind, Tensor(a!) out, Tensor(b!)? gates) -> ()",
         &rnn_forward_loop);
   m.def("rnn_backward_loop(Tensor d_out, Tensor dh_final, Tensor out, Tensor h0, Tensor? gates, "

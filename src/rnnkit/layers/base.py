@@ -12,9 +12,11 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from rnnkit.backends.dispatch import LayerSpec, check_impl, choose
 from rnnkit.backends.native import native_stack
-from rnnkit.cells.function import run_direction
+from rnnkit.cells.function import run_direction, transforms_active
 from rnnkit.checks import (
     ShapeError,
+    check_bool,
+    check_dtype,
     check_input,
     check_lengths,
     check_settings,
@@ -35,11 +37,14 @@ class RecurrentBase(nn.Module):
     ):
         super().__init__()
         check_settings(mode, input_size, hidden_size, num_layers, dropout, proj_size, nonlinearity)
+        for name, flag in (("bias", bias), ("batch_first", batch_first),
+                           ("bidirectional", bidirectional), ("reset_after", reset_after)):
+            check_bool(name, flag)
         self.impl = check_impl(impl)
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
-        self.num_layers, self.bias, self.batch_first = num_layers, bool(bias), bool(batch_first)
-        self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
-        self.proj_size, self.reset_after = proj_size, bool(reset_after)
+        self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
+        self.dropout, self.bidirectional = float(dropout), bidirectional
+        self.proj_size, self.reset_after = proj_size, reset_after
         self.last_impl: str | None = None  # which implementation ran the last forward
         # Set by rnnkit.diagnostics: {(layer, direction): [per-forward lists of dL/dh_t]}.
         self.dh_recorder: dict | None = None
@@ -123,14 +128,15 @@ class RecurrentBase(nn.Module):
         L = self.num_directions * self.num_layers
         H_out = self.proj_size or self.hidden_size
         batch_dims = () if unbatched else (batch,)
+        dtype = self._flat_weights[0].dtype
         if self.mode == "LSTM":
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                 raise ShapeError(f"hx for LSTM must be a tuple (h_0, c_0), got {type(hx).__name__}")
-            check_state("h_0", hx[0], (L, *batch_dims, H_out))
-            check_state("c_0", hx[1], (L, *batch_dims, self.hidden_size))
+            check_state("hidden[0]", hx[0], (L, *batch_dims, H_out), dtype)
+            check_state("hidden[1]", hx[1], (L, *batch_dims, self.hidden_size), dtype)
             states = tuple(hx)
         else:
-            check_state("hx", hx, (L, *batch_dims, H_out))
+            check_state("hidden", hx, (L, *batch_dims, H_out), dtype)
             states = (hx,)
         return tuple(s.unsqueeze(1) for s in states) if unbatched else states
 
@@ -142,14 +148,16 @@ class RecurrentBase(nn.Module):
         if packed:
             if lengths is not None:
                 raise ShapeError("lengths must be None when input is a PackedSequence")
-            check_input(input.data.unsqueeze(0), self.input_size, False)
+            check_dtype("input", input.data, self._flat_weights[0].dtype)
+            check_input(input.data.unsqueeze(0), self.input_size, False, type(self).__name__)
             T, B = len(input.batch_sizes), int(input.batch_sizes[0])
             # A (T, B, I) view of one row, for the checks and the choice below; the batch is
             # padded only if rnnkit's own loops run it (torch's kernel takes it packed).
             x = input.data[:1].unsqueeze(0).expand(T, B, -1)
             unbatched = False
         else:
-            unbatched = check_input(input, self.input_size, self.batch_first)
+            unbatched = check_input(input, self.input_size, self.batch_first, type(self).__name__,
+                                    self._flat_weights[0].dtype)
             x = input.unsqueeze(1) if unbatched else (
                 input.transpose(0, 1) if self.batch_first else input)
         T, B = x.shape[0], x.shape[1]
@@ -158,15 +166,20 @@ class RecurrentBase(nn.Module):
             if unbatched:
                 raise ShapeError("lengths is for batches; an unbatched input has one length")
             lengths = check_lengths(lengths, B, T, enforce_sorted)
+            if B == 0:
+                lengths = None  # an empty batch has nothing to mask (and torch cannot pack it)
         if state0 is None:
             state0 = self._zero_state(B, x)
         training = torch.is_grad_enabled() and (
             x.requires_grad or any(p.requires_grad for p in self._flat_weights))
         impl = choose(self.impl, LayerSpec(self.mode, self.reset_after, self.hidden_size), x,
                       training, masked=packed or lengths is not None)
+        if self.impl == "auto" and transforms_active():
+            impl = "reference"  # torch.func / forward AD: the one path every transform traces
         if self.dh_recorder is not None:
             impl = "fused"  # the recorded gradients come from rnnkit's own BPTT
-        self.__dict__["last_impl"] = impl  # a plain attribute: skips Module.__setattr__ (1.4 us)
+        # a plain attribute: skips Module.__setattr__ (BENCHMARKS.md, "Kernel design measurements")
+        self.__dict__["last_impl"] = impl
         if packed and impl != "native":
             x, lengths = pad_packed_sequence(input)  # (T, B, I), original order
         if impl == "native":

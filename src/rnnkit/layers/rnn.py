@@ -8,7 +8,17 @@ Every torch.nn argument keeps its meaning; rnnkit adds:
 
 from __future__ import annotations
 
+from rnnkit.checks import ShapeError
 from rnnkit.layers.base import RecurrentBase
+
+
+def no_projection(proj_size) -> None:
+    """torch.nn.RNN / GRU refuse a proj_size argument with a ValueError (even 0)."""
+    if proj_size is not None:
+        raise ShapeError(
+            f"proj_size argument is only supported for LSTM, not RNN or GRU (got proj_size="
+            f"{proj_size!r}); remove it, or use rnnkit.LSTM"
+        )
 
 
 class RNN(RecurrentBase):
@@ -22,7 +32,8 @@ class RNN(RecurrentBase):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
                  dropout: float = 0.0, bidirectional: bool = False, impl: str = "auto",
-                 device=None, dtype=None):
+                 device=None, dtype=None, proj_size=None):
+        no_projection(proj_size)
         mode = "RNN_RELU" if nonlinearity == "relu" else "RNN_TANH"  # checked by check_settings
         super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, nonlinearity=nonlinearity, impl=impl, device=device,
@@ -63,7 +74,8 @@ class GRU(RecurrentBase):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, reset_after: bool = True, impl: str = "auto",
-                 device=None, dtype=None):
+                 device=None, dtype=None, proj_size=None):
+        no_projection(proj_size)
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, reset_after=reset_after, impl=impl, device=device,
                          dtype=dtype)

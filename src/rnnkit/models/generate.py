@@ -13,6 +13,7 @@ By default the steps run on `FastLMStepper` (weights pre-arranged, one addmm per
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -31,22 +32,29 @@ class Sampling:
 
     def __post_init__(self):
         t, k, p = self.temperature, self.top_k, self.top_p
-        if isinstance(t, bool) or not isinstance(t, int | float) or t < 0:
-            raise ConfigError(f"--temperature: expected a number >= 0, got {t!r}")
+        if isinstance(t, bool) or not isinstance(t, int | float) or not 0 <= t < math.inf:
+            raise ConfigError(f"--temperature: expected a finite number >= 0 (0 = always the "
+                              f"most likely token), got {t!r}")
         if isinstance(k, bool) or not isinstance(k, int) or k < 0:
             raise ConfigError(f"--top-k: expected an integer >= 0 (0 = off), got {k!r}")
         if isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p <= 1:
             raise ConfigError(f"--top-p: expected a number in (0, 1], got {p!r}")
         s = self.seed
-        if s is not None and (isinstance(s, bool) or not isinstance(s, int)):
-            raise ConfigError(f"--seed: expected an integer, got {self.seed!r}")
+        if s is not None and (isinstance(s, bool) or not isinstance(s, int)
+                              or not 0 <= s <= 2**63 - 1):
+            raise ConfigError(f"--seed: expected an integer in [0, 2^63 - 1], got {self.seed!r}")
 
 
 def sample_token(logits: torch.Tensor, sampling: Sampling, generator: torch.Generator) -> int:
     """One token id drawn from `logits` (V,) under `sampling`."""
     if sampling.temperature == 0:
         return int(torch.argmax(logits))
-    logits = logits.float() / sampling.temperature
+    # Shifted so the largest is 0 before dividing: a tiny temperature sends the others to -inf
+    # (probability 0), never inf - inf = nan; and at least float32's smallest normal number, as
+    # a smaller one rounds to 0 in float32 (0 / 0 = nan) and samples the same anyway.
+    logits = logits.float()
+    tiny = torch.finfo(torch.float32).tiny
+    logits = (logits - logits.max()) / max(sampling.temperature, tiny)
     ids = None
     if 0 < sampling.top_k < logits.numel():
         logits, ids = torch.topk(logits, sampling.top_k)  # sorted, most likely first

@@ -40,7 +40,7 @@ NAME = "lm"
 @dataclass
 class DataConfig:
     corpus: str = "stdlib"  # stdlib | shakespeare | a text file, directory or glob
-    tokenizer: Literal["char", "byte", "word"] = "char"
+    tokenizer: Literal["char", "byte", "word"] = "char"  # byte: UTF-8 bytes, any text encodes
     min_freq: int = 1  # word tokenizer: rarer words become <unk>
     valid_fraction: float = 0.1  # the last part of the corpus, contiguous (a 90/10 split)
     max_chars: int = 0  # use only the first max_chars characters of the corpus; 0 = all
@@ -51,11 +51,11 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    cell: Literal["lstm", "gru", "rnn_tanh", "rnn_relu"] = "lstm"
-    embedding_size: int = 64
-    hidden_size: int = 256
-    num_layers: int = 2
-    dropout: float = 0.0
+    cell: Literal["lstm", "gru", "rnn_tanh", "rnn_relu"] = "lstm"  # the recurrent layer
+    embedding_size: int = 64  # width of the token embedding
+    hidden_size: int = 256  # units per recurrent layer
+    num_layers: int = 2  # stacked recurrent layers
+    dropout: float = 0.0  # on the embedding, between layers and before the decoder
     tie_weights: bool = False  # needs hidden_size == embedding_size
     impl: Literal["auto", "reference", "fused", "native"] = "auto"  # rnnkit layer implementation
 
@@ -70,8 +70,10 @@ class Config:
 # modelling"): a 2 x 256 LSTM, 32 streams of 128 characters, AdamW 3e-3 on a cosine over 2400
 # steps, which is about 15 minutes there; the run stops at whichever of 2400 steps and 15 minutes
 # comes first. One thread: on a machine whose cores are busy with other work, torch's two
-# threads ran 4-8x slower (each product waits for the slower thread); on an idle machine pass
-# --train.threads=0 (torch's default).
+# threads ran several times slower (each product waits for the slower thread); on an idle
+# machine pass --train.threads=0 (torch's default).
+DATA_KEY = "data.corpus"  # what `rnnkit train lm --data X` sets
+
 TRAIN_DEFAULTS: dict = {
     "train.steps": 2400,
     "train.minutes": 15.0,

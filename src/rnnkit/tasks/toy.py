@@ -35,15 +35,15 @@ class DataConfig:
     chunk_len: int = 8  # truncated BPTT: steps per chunk (> delay)
     batch_size: int = 16  # streams in the global batch (divides by the number of processes)
     chunks_per_epoch: int = 25  # stream length = chunks_per_epoch * chunk_len
-    val_streams: int = 32
+    val_streams: int = 32  # streams in the validation set
     seed: int = 1234  # data seed (the streams of epoch e come from seed + e)
 
 
 @dataclass
 class ModelConfig:
-    cell: Literal["lstm", "gru", "rnn"] = "lstm"
-    hidden_size: int = 32
-    num_layers: int = 1
+    cell: Literal["lstm", "gru", "rnn"] = "lstm"  # the recurrent layer
+    hidden_size: int = 32  # units per recurrent layer
+    num_layers: int = 1  # stacked recurrent layers
     dropout: float = 0.0  # on the recurrent output, before the readout
     impl: Literal["auto", "reference", "fused", "native"] = "auto"  # rnnkit's implementation
 

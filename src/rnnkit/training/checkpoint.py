@@ -75,12 +75,12 @@ def save_checkpoint(run_dir: Path, name: str, *, model: dict[str, torch.Tensor],
         _write_bytes(tmp / "carry.safetensors", save(_cpu_tensors(tensors)))
         state["carry"] = layouts
     _write_state_json(tmp / "state.json", state)
-    _fsync_dir(tmp)
+    fsync_dir(tmp)
 
     if final.exists():
         os.replace(final, old)
     _swap_in(tmp, final)
-    _fsync_dir(run_dir)
+    fsync_dir(run_dir)
     if old.exists():
         shutil.rmtree(old)
     return final

@@ -37,8 +37,9 @@ from rnnkit.training.trainer import Trainer
 
 def train_task(task_name: str | None, *, config_file: str | None = None, out: str | None = None,
                resume: str | None = None, overrides: list[str] = (), argv: list[str] | None = None,
-               progress: str = "auto") -> dict:
-    """Resolve the config of `task_name` (or of the run being resumed) and train it."""
+               progress: str = "auto", data: str | None = None) -> dict:
+    """Resolve the config of `task_name` (or of the run being resumed) and train it. `data`
+    sets the task's main data key (its DATA_KEY, e.g. lm's data.corpus) before the overrides."""
     base = None
     if resume:
         run_dir = Path(resume)
@@ -53,6 +54,12 @@ def train_task(task_name: str | None, *, config_file: str | None = None, out: st
         from rnnkit.training.registry import available_tasks
         raise RnnkitError("TASK: no task given; available tasks: " + ", ".join(available_tasks()))
     module = load_task_module(task_name)
+    if data is not None:
+        key = getattr(module, "DATA_KEY", None)
+        if key is None:
+            raise RnnkitError(f"--data: task {task_name!r} has no data to name (it generates "
+                              "its own); set its data.* keys instead")
+        overrides = [f"--{key}={data}", *overrides]
     file_data = load_file(config_file) if config_file else None
     cfg = resolve(module, task_name, file_data=file_data, file_name=str(config_file or ""),
                   overrides=list(overrides), base=base)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from rnnkit import config as C
 from rnnkit.errors import ConfigError
+from rnnkit.training.ranges import validate
 
 
 @dataclass
@@ -23,7 +24,7 @@ class TrainConfig:
     steps: int = 1000  # training batches (a skipped batch counts); 0 = no limit
     minutes: float = 0.0  # wall-clock budget of this invocation; 0 = none
     epochs: int = 0  # 0 = no limit
-    seed: int = 0
+    seed: int = 0  # seeds python, numpy and torch (and the task's data order)
     clip_norm: float = 1.0  # clip the global gradient norm to this; 0 = off
     clip_value: float = 0.0  # clip every gradient element to [-v, v]; 0 = off
     eval_every: int = 200  # steps between evaluations (and best/last checkpoints)
@@ -41,9 +42,9 @@ class TrainConfig:
 
 @dataclass
 class OptimConfig:
-    name: Literal["adamw", "sgd", "rmsprop"] = "adamw"
-    lr: float = 1e-3
-    weight_decay: float = 0.0
+    name: Literal["adamw", "sgd", "rmsprop"] = "adamw"  # the optimizer
+    lr: float = 1e-3  # learning rate (the peak, with a schedule)
+    weight_decay: float = 0.0  # adamw: decoupled; sgd, rmsprop: L2 added to the gradient
     betas: tuple[float, ...] = (0.9, 0.999)  # adamw
     eps: float = 1e-8  # adamw, rmsprop
     momentum: float = 0.9  # sgd, rmsprop
@@ -53,6 +54,7 @@ class OptimConfig:
 
 @dataclass
 class SchedConfig:
+    # the learning-rate schedule after the warm-up
     name: Literal["constant", "step", "exponential", "cosine", "plateau"] = "constant"
     warmup_steps: int = 0  # linear warm-up from 0, before any schedule
     gamma: float = 0.5  # step/exponential: factor per decay; plateau: factor per reduction
@@ -65,10 +67,10 @@ class SchedConfig:
 
 @dataclass
 class GuardConfig:
-    enabled: bool = True
+    enabled: bool = True  # skip non-finite and exploding steps, restore, stop with advice
     max_bad_in_row: int = 5  # skipped steps in a row before restoring the last checkpoint
     max_restores: int = 3  # restores (each with lr x lr_factor) before stopping
-    lr_factor: float = 0.5
+    lr_factor: float = 0.5  # the learning rate is multiplied by this at each restore
     explode_factor: float = 10.0  # a loss above this x the reference loss is "exploding"
     ref_steps: int = 5  # the reference loss is the mean of the first good steps' losses
 
@@ -121,36 +123,6 @@ def resolve(module: ModuleType, task_name: str, *, file_data: dict | None = None
     return validate(_build(tree, task_cls, task_name))
 
 
-def validate(cfg: RunConfig) -> RunConfig:
-    """Ranges the types cannot express; one line naming the key, the expected and the value."""
-    t, g = cfg.train, cfg.guard
-    checks = [
-        ("train.steps", t.steps, t.steps >= 0, ">= 0"),
-        ("train.minutes", t.minutes, t.minutes >= 0, ">= 0"),
-        ("train.epochs", t.epochs, t.epochs >= 0, ">= 0"),
-        ("train.clip_norm", t.clip_norm, t.clip_norm >= 0, ">= 0 (0 = off)"),
-        ("train.clip_value", t.clip_value, t.clip_value >= 0, ">= 0 (0 = off)"),
-        ("train.eval_every", t.eval_every, t.eval_every >= 0, ">= 0 (0 = at the end only)"),
-        ("train.ckpt_every", t.ckpt_every, t.ckpt_every >= 0, ">= 0"),
-        ("train.log_every", t.log_every, t.log_every >= 1, ">= 1"),
-        ("train.diag_every", t.diag_every, t.diag_every >= 0, ">= 0 (0 = off)"),
-        ("train.early_stop", t.early_stop, t.early_stop >= 0, ">= 0 (0 = off)"),
-        ("train.best_metric", t.best_metric, bool(t.best_metric.strip()),
-         "a metric name the task's evaluate() returns, e.g. loss"),
-        ("train.ensemble", t.ensemble, t.ensemble >= 1, ">= 1 (1 = one model)"),
-        ("guard.max_bad_in_row", g.max_bad_in_row, g.max_bad_in_row >= 1, ">= 1"),
-        ("guard.max_restores", g.max_restores, g.max_restores >= 0, ">= 0"),
-        ("guard.lr_factor", g.lr_factor, 0 < g.lr_factor <= 1, "in (0, 1]"),
-        ("guard.explode_factor", g.explode_factor, g.explode_factor > 1, "> 1"),
-        ("guard.ref_steps", g.ref_steps, g.ref_steps >= 1, ">= 1"),
-        ("optim.lr", cfg.optim.lr, cfg.optim.lr > 0, "> 0"),
-    ]
-    for key, value, ok, expected in checks:
-        if not ok:
-            raise ConfigError(f"{key}: expected {expected}, got {value}")
-    return cfg
-
-
 def _lookup(task_cls: type, dotted: str, source: str) -> Any:
     """The type at `dotted` in the one namespace of engine sections and task fields."""
     fields = [(n, cls) for n, cls in ENGINE_SECTIONS.items()]
@@ -185,3 +157,31 @@ def _flatten(data: dict, prefix: str = "") -> list[tuple[str, Any]]:
 
 def load_file(path: str | Path) -> dict:
     return C.load_toml(path)
+
+
+def settings_help(module: ModuleType, task_name: str) -> str:
+    """Every setting of `task_name`, one line each: dotted key, type, default (the task's
+    TRAIN_DEFAULTS applied) and meaning, generated from the typed configs."""
+    cfg = resolve(module, task_name)
+    docs = C.describe(module.Config, values=cfg.task)
+    for name, cls in ENGINE_SECTIONS.items():
+        docs += C.describe(cls, f"{name}.", getattr(cfg, name))
+    shown = [(d.key, d.type, _shown(d.default), d.meaning) for d in docs]
+    width = [max(len(row[k]) for row in shown) for k in range(3)]
+    lines = [f"settings of task {task_name} (--KEY=VALUE, or KEY = VALUE under [SECTION] in a "
+             "--config TOML file):"]
+    if getattr(module, "DATA_KEY", None):
+        lines[0] += f"\n  (--data X is --{module.DATA_KEY}=X)"
+    lines += [f"  {key:<{width[0]}}  {tp:<{width[1]}}  {default:<{width[2]}}  {meaning}".rstrip()
+              for key, tp, default, meaning in shown]
+    return "\n".join(lines)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return repr(value) if value == "" or " " in value else value
+    if isinstance(value, list | tuple):
+        return ",".join(map(str, value))
+    return str(value)

@@ -1,9 +1,11 @@
 """The Task contract: what the trainer needs from a task, and how a task module is found.
 
-A task module `rnnkit/tasks/<name>.py` exposes
-  - `Config`: a dataclass (typed fields; nested dataclasses such as `data` and `model`),
+A task module `rnnkit/tasks/<name>.py` (or package `rnnkit/tasks/<name>/`) exposes
+  - `Config`: a dataclass (typed fields; nested dataclasses such as `data` and `model`; the
+    comment after each field is its one line in `rnnkit train TASK --help`),
   - `TRAIN_DEFAULTS`: dict of dotted overrides of the engine's defaults ({"optim.lr": 2e-3}),
-  - `make_task(cfg: Config) -> Task`.
+  - `make_task(cfg: Config) -> Task`,
+  - optionally `DATA_KEY`: the dotted key that `rnnkit train TASK --data X` sets.
 
 The trainer knows nothing about models or data beyond this contract: it asks the task for a
 model, for one epoch of batches, for the loss of a batch, and for validation metrics.

@@ -83,7 +83,8 @@ class Trainer:
             raise RnnkitError("set a limit: --steps N, --minutes M or --train.epochs=E")
         progress = Progress(t.steps, self.step, self.unit, t.log_every,
                             enabled=self.dist.is_main and self.progress_mode != "off",
-                            fancy={"plain": False, "rich": True}.get(self.progress_mode))
+                            fancy={"plain": False, "rich": True}.get(self.progress_mode),
+                            minutes=t.minutes)
         start = time.monotonic()
         batches = self._open_epoch(self.batch_index, rng_after=self._rng_after)
         stop = self._limit_reached()  # resumed at its end (an ensemble member): no step more

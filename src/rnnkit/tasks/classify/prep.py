@@ -46,7 +46,7 @@ class Prep:
         if x.ndim != 2 or x.shape[1] != self.input_size or x.shape[0] < 1:
             raise DataError(f"{where}: item {i + 1}: expected a series of shape (T, "
                             f"{self.input_size}), got {x.shape}")
-        return self.scaler.transform(x)
+        return self.scaler.transform(x, f"{where}: item {i + 1}")
 
     def encode_y(self, label, where: str = "labels", i: int = 0):
         if self.regression:
@@ -105,6 +105,10 @@ def fit_prep(dcfg, kind: str, classes, train_x: list, train_y: list) -> Prep:
     """Fit on the training part only. `dcfg` is the task's DataConfig."""
     if not train_x:
         raise DataError("classify: the training split is empty")
+    if classes is not None and len(set(map(str, train_y))) < 2:
+        only = ", ".join(repr(str(y)) for y in sorted(set(map(str, train_y))))
+        raise DataError(f"classify: the training data has only one class ({only}) of "
+                        f"{len(classes)} declared; a classifier needs examples of at least two")
     prep = Prep(kind=kind, classes=list(classes) if classes is not None else None,
                 max_len=dcfg.max_len)
     if kind == "text":

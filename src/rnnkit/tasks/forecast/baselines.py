@@ -59,7 +59,8 @@ def seasonal_naive(y, horizon: int, season: int, level: float, transform: str = 
 @contextmanager
 def _quiet():
     """One BLAS thread and no warnings while statsmodels fits. These fits are tiny: on a busy
-    machine a multi-threaded BLAS makes one ARIMA fit ~100x slower (16 s instead of 0.2 s).
+    machine a multi-threaded BLAS made one ARIMA fit many times slower (BENCHMARKS.md, "Kernel
+    design measurements").
     statsmodels warns on every small fit (convergence, start values); the backtest table says
     how well each fit forecasts, which is what matters here."""
     from threadpoolctl import threadpool_limits

@@ -20,8 +20,8 @@ from rnnkit.errors import ConfigError, DataError
 from rnnkit.files import save_figure, write_text
 from rnnkit.models.ensemble import model_from_state
 from rnnkit.models.forecast_calibration import Calibrated
-from rnnkit.tasks._forecast_backtest import backtest, baseline_names, table
-from rnnkit.tasks.forecast import Config, ForecastTask, read_series, task_from_metadata
+from rnnkit.tasks.forecast.backtest import backtest, baseline_names, table
+from rnnkit.tasks.forecast.task import Config, ForecastTask, read_series, task_from_metadata
 
 
 def rebuild(config: dict, metadata: dict, state_dict: dict, device: str = "cpu"):
@@ -49,7 +49,8 @@ def calibrated(task: ForecastTask, model, metadata: dict):
     return Calibrated(model, m.head, fitted["scale"])
 
 
-def _check_columns(task: ForecastTask, ts: TimeSeries) -> None:
+def check_columns(task: ForecastTask, ts: TimeSeries) -> None:
+    """A series read for a run must have the run's target and covariate columns."""
     want = (task.info["targets"], task.info["covariates"])
     got = (ts.target_names, ts.covariate_names)
     if want != got:
@@ -64,8 +65,12 @@ def scaled_series(task: ForecastTask, ts: TimeSeries) -> np.ndarray:
 
 
 def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
-                    device: str = "cpu", run_dir=None, refit=None) -> dict:
-    """The backtest report (see the module doc). `refit(overrides, tag) -> (config, metadata,
+                    batch_size: int = 0, device: str = "cpu", run_dir=None, refit=None) -> dict:
+    """Rolling-origin backtest of a loaded run on its own series (data None) or another one
+    (a bundled name or CSV path, read with the run's column settings): MAE, RMSE, sMAPE, MASE,
+    interval coverage and score for rnnkit and each baseline; with run_dir, backtest.txt/.json
+    and backtest.png there (`batch_size` is unused: the backtest's windows are few).
+    `refit(overrides, tag) -> (config, metadata,
     state_dict)`, when given, trains the run's config again with the dotted overrides (the
     engine's job: the CLI passes rnnkit.training.refit.make_refit); it is called once per origin
     o with data.drop_last and data.folds = 1 set so that rnnkit, like the baselines, is fitted
@@ -76,7 +81,7 @@ def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
         raise ConfigError(f"--refit: retrains on the run's own series ({d.name}); expected no "
                           f"--data, got {data!r}")
     ts = read_series(d, data or None)
-    _check_columns(task, ts)
+    check_columns(task, ts)
     layout = make_layout(len(ts), d.lookback, d.horizon, d.folds, d.stride, 0, ts.name)
     level = task.cfg.model.level
     k = len(ts.target_names)
@@ -147,7 +152,8 @@ def _scale_note(report: dict) -> str:
     return "" if scale is None else f", intervals x{scale:.3g} (fitted on validation)"
 
 
-def _plt():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (files only, no display)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -158,7 +164,7 @@ def _plt():
 
 def plot_backtest(ts: TimeSeries, origins: list[int], horizon: int, results: dict, path):
     """History, each fold's rnnkit forecast with its interval, the baselines' forecasts."""
-    plt = _plt()
+    plt = pyplot()
     k_shown = min(len(ts.target_names), 4)
     fig, axes = plt.subplots(k_shown, 1, figsize=(10, 3.2 * k_shown), squeeze=False)
     start = max(0, origins[0] - 4 * horizon)

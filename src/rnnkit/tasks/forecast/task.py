@@ -1,25 +1,11 @@
-"""Task `forecast`: time-series forecasting, `horizon` steps at once from `lookback` steps.
-
-Data (`data.name`): a bundled series (airline, lynx, sunspots, co2, nile; see
-rnnkit.data.series) or a CSV file (a time column, target column(s), optional past covariates).
-The series is cut into train | validation | test (rnnkit.data.windows): the last `data.folds`
-origins, `data.stride` apart, are the rolling-origin backtest folds that `rnnkit evaluate`
-scores; `data.valid_folds` horizons before them give the validation windows that `evaluate()`
-reports on (0: no validation part, `evaluate()` then scores the training windows). The target
-transform (log for airline and lynx) and the per-channel scaler are fitted on the training part
-only and saved in `metadata()`.
-
-Model: rnnkit.models.forecaster (recurrent encoder, direct multi-step head, Gaussian, Student-t
-or quantile output; skip connection to the naive or seasonal-naive forecast). Loss: Gaussian or
-Student-t NLL or pinball loss in the scaled space (+ model.point_weight times the squared error
-of the point forecast). Metrics: loss, mae, rmse (original units), coverage of the
-`model.level` interval.
-"""
+"""The forecast task itself: its typed config, the series cut into parts, the model, the loss
+and the validation metrics (the package's __init__ says what the task does)."""
 
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
 import torch
@@ -54,35 +40,36 @@ class DataConfig:
     time_column: str = ""  # "" = a column named date/time/year/month/... if there is one
     covariates: str = ""  # comma-separated past covariate columns (extra inputs)
     season: int = 0  # seasonal period; 0 = the series' own (bundled) or from its dates
-    transform: str = ""  # "none" | "log"; "" = the series' default (log for airline, lynx)
-    lookback: int = 36
-    horizon: int = 12
+    transform: Literal["", "none", "log"] = ""  # "" = the series' default (log: airline, lynx)
+    lookback: int = 36  # steps the encoder reads before each forecast origin
+    horizon: int = 12  # steps forecast at once
     folds: int = 1  # rolling-origin test folds at the end of the series
     stride: int = 0  # steps between fold origins; 0 = horizon
     valid_folds: int = 1  # horizons of validation before the test part; 0 = none
-    batch_size: int = 32
-    seed: int = 0
+    batch_size: int = 32  # training windows per batch
+    seed: int = 0  # the order of the training windows
     baselines: str = "naive,seasonal_naive,ets,arima"  # compared with by `rnnkit evaluate`
     drop_last: int = 0  # ignore the series' last N steps (a tuning backtest before the test part)
 
 
 @dataclass
 class ModelConfig:
-    cell: str = "lstm"  # "lstm" | "gru" | "rnn"
-    hidden_size: int = 32
-    num_layers: int = 1
-    dropout: float = 0.0
-    head: str = "gaussian"  # "gaussian" | "student_t" | "quantile"
+    cell: Literal["lstm", "gru", "rnn"] = "lstm"  # the recurrent encoder
+    hidden_size: int = 32  # units per recurrent layer
+    num_layers: int = 1  # stacked recurrent layers
+    dropout: float = 0.0  # between layers and before the head
+    head: Literal["gaussian", "student_t", "quantile"] = "gaussian"  # the output distribution
     df: float = 0.0  # student_t: degrees of freedom nu (> 2), 0 = learned per step and target
     point_weight: float = 0.0  # w: loss + w * mean squared error of the point forecast
     level: float = 0.9  # prediction interval level
-    base: str = "auto"  # none|last|seasonal|seasonal_drift|trend_season; auto: seasonal if m > 1
+    # the forecast the network corrects; auto: seasonal if 1 < season <= lookback, else last
+    base: Literal["auto", "none", "last", "seasonal", "seasonal_drift", "trend_season"] = "auto"
     relative: bool = True  # encoder sees each window relative to its last value
     residual: bool = False  # encoder sees the window minus its trend_season fit (that base)
     window_scale: bool = False  # inputs / each window's amplitude, outputs * it (DeepAR)
     linear: bool = False  # linear AR highway (LSTNet) from the window to the mean
     calibrate: bool = False  # scale the intervals by the factor fitted on the validation windows
-    impl: str = "auto"
+    impl: Literal["auto", "reference", "fused", "native"] = "auto"  # rnnkit layer implementation
 
 
 @dataclass
@@ -93,6 +80,8 @@ class Config:
 
 # A few hundred windows: many short epochs; the best validation loss is kept (on airline the
 # validation loss is lowest within the first 400 steps; later steps overfit).
+DATA_KEY = "data.name"  # what `rnnkit train forecast --data X` sets
+
 TRAIN_DEFAULTS: dict = {"train.steps": 600, "train.eval_every": 50, "train.log_every": 100,
                         "optim.lr": 3e-3, "optim.weight_decay": 1e-4}
 
@@ -267,21 +256,3 @@ def task_from_metadata(cfg: Config, metadata: dict) -> ForecastTask:
     if metadata.get("task", "forecast") != "forecast":
         raise ConfigError(f"run: expected a forecast run, got task {metadata.get('task')!r}")
     return ForecastTask(cfg, {k: v for k, v in metadata.items() if k != "task"})
-
-
-def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
-                    batch_size: int = 0, device: str = "cpu", run_dir=None, refit=None) -> dict:
-    """Rolling-origin backtest of a loaded run on its own series (data None) or another one
-    (a bundled name or CSV path, read with the run's column settings): MAE, RMSE, sMAPE, MASE
-    and interval coverage for rnnkit and each baseline; with run_dir, backtest.txt/.json and
-    backtest.png there. `refit` (from `rnnkit evaluate --refit`): retrain the run's config
-    before each origin on the history before it (rnnkit.tasks._forecast_run.evaluate_loaded)."""
-    from rnnkit.tasks._forecast_run import evaluate_loaded as run
-
-    return run(config, metadata, state_dict, data, device, run_dir, refit)
-
-
-def format_report(report: dict) -> str:
-    from rnnkit.tasks._forecast_run import format_report as fmt
-
-    return fmt(report)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 import numpy as np
 
 from rnnkit.errors import ConfigError
-from rnnkit.tasks import _forecast_baselines as B
+from rnnkit.tasks.forecast import baselines as B
 
 METRICS = ("mae", "rmse", "smape", "mase", "coverage", "iscore")
 

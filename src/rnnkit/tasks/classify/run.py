@@ -18,7 +18,7 @@ from rnnkit.data.ts_format import read_ts
 from rnnkit.errors import DataError
 from rnnkit.models.ensemble import model_from_state
 from rnnkit.tasks._metrics import plot_confusion
-from rnnkit.tasks.classify import ClassifyTask, config_from_run, task_from_metadata
+from rnnkit.tasks.classify.task import ClassifyTask, config_from_run, task_from_metadata
 
 
 def rebuild(config: dict, metadata: dict, state_dict: dict, device="cpu"):

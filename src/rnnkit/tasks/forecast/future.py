@@ -5,7 +5,9 @@ forecast starts after its last step. Up to the trained horizon H the model answe
 Beyond H (only without covariates, whose future is unknown) it rolls out autoregressively: the
 point forecasts are fed back as inputs and the model forecasts again from the new window. The
 intervals of rolled-out steps are conditional on those fed-back points, so they understate the
-uncertainty: treat them as a lower bound on the spread.
+uncertainty: treat them as a lower bound on the spread. `--horizon` is at most MAX_ROLLOUT (10)
+times the trained horizon. Steps past the year 9999 (or the last date pandas can hold) are
+labelled "+h".
 """
 
 from __future__ import annotations
@@ -20,8 +22,23 @@ import torch
 from rnnkit.errors import ConfigError
 from rnnkit.files import save_figure, write_text
 from rnnkit.models.forecaster import point_and_interval
-from rnnkit.tasks._forecast_run import _check_columns, _plt, rebuild, scaled_series
-from rnnkit.tasks.forecast import read_series
+from rnnkit.tasks.forecast.run import check_columns, pyplot, rebuild, scaled_series
+from rnnkit.tasks.forecast.task import read_series
+
+MAX_ROLLOUT = 10  # --horizon: at most this many times the trained horizon
+
+
+def check_horizon(horizon: int | None, trained: int) -> int:
+    """The horizon to forecast: `trained` for None, else 1 to MAX_ROLLOUT x `trained` steps."""
+    if horizon is None:
+        return trained
+    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
+        raise ConfigError(f"--horizon: expected an integer >= 1, got {horizon}")
+    if horizon > MAX_ROLLOUT * trained:
+        raise ConfigError(f"--horizon: expected at most {MAX_ROLLOUT * trained} steps "
+                          f"({MAX_ROLLOUT} x the trained horizon {trained}: further rolled-out "
+                          f"forecasts feed on their own errors), got {horizon}")
+    return horizon
 
 
 def future_labels(times: list[str], freq: str | None, horizon: int) -> list[str]:
@@ -33,9 +50,15 @@ def future_labels(times: list[str], freq: str | None, horizon: int) -> list[str]
     if freq:
         import pandas as pd
 
-        stamps = pd.date_range(pd.Timestamp(times[-1]), periods=horizon + 1, freq=freq)[1:]
+        start = pd.Timestamp(times[-1])
+        try:
+            stamps = pd.date_range(start, periods=horizon + 1, freq=freq)[1:]
+        except (OverflowError, ValueError):  # past the last date pandas can hold
+            stamps = []
+        stamps = [s for s in stamps if start < s and s.year <= 9999]  # strftime's range
         fmt = {7: "%Y-%m", 10: "%Y-%m-%d"}.get(len(times[-1]))
-        return [s.strftime(fmt) if fmt else str(s) for s in stamps]
+        dated = [s.strftime(fmt) if fmt else str(s) for s in stamps]
+        return dated + [f"+{h + 1}" for h in range(len(dated), horizon)]
     return [f"+{h + 1}" for h in range(horizon)]
 
 
@@ -63,11 +86,9 @@ def forecast_loaded(config: dict, metadata: dict, state_dict: dict, out_dir, inp
     it: tasks do not import the training package)."""
     task, model = rebuild(config, metadata, state_dict)
     d = task.cfg.data
-    horizon = horizon or d.horizon
-    if horizon < 1:
-        raise ConfigError(f"--horizon: expected an integer >= 1, got {horizon}")
+    horizon = check_horizon(horizon, d.horizon)
     ts = read_series(d, str(input_path) if input_path else None)
-    _check_columns(task, ts)
+    check_columns(task, ts)
     if len(ts) < d.lookback:
         raise ConfigError(f"{ts.name}: {len(ts)} steps, fewer than the run's lookback "
                           f"{d.lookback}")
@@ -95,7 +116,7 @@ def write_csv(result: dict, path) -> Path:
 
 
 def plot_forecast(ts, result: dict, path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     k_shown = min(len(ts.target_names), 4)
     fig, axes = plt.subplots(k_shown, 1, figsize=(10, 3.2 * k_shown), squeeze=False)
     n, horizon = len(ts), len(result["times"])

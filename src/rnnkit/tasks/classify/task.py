@@ -1,52 +1,43 @@
-"""Task `classify`: sequence classification (many-to-one), or regression with @targetLabel data.
-
-Data: a named dataset (rnnkit.data.datasets: UCR/UEA series, `tweets`, `digits`) or your own
-files (`data.train_path`, optional `data.test_path`: `.ts` series or a CSV of texts). A validation
-share (`data.valid_fraction`, stratified, seeded) is cut from the training split; `evaluate()`
-reports on it, and the test split is left for `rnnkit evaluate` (0 evaluates on the test split).
-Fitted on the training part only: the per-channel scaler (series), the vocabulary (text), the
-target scaler (regression). They go into `metadata()` with the classes and the split indices.
-
-Loss: cross-entropy (optionally class-weighted against imbalance); regression: MSE on the
-standardised target. Metrics: loss, accuracy, macro_f1 (regression: rmse, mae in target units).
-"""
+"""The classify task itself: its typed config, the data cut into parts, the model, the loss
+and the validation metrics (the package's __init__ says what the task does)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rnnkit.config import build
 from rnnkit.data.batching import bucket_batches, class_weights, pad_batch, shard_batches
 from rnnkit.data.datasets import Dataset, load_dataset, load_files, stratified_split
 from rnnkit.data.subwords import check_buckets
-from rnnkit.data.text_vocab import KINDS
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.models.classifier import ClassifierConfig, build_classifier
 from rnnkit.models.ensemble import Ensemble
-from rnnkit.tasks._classify_prep import Prep, fit_prep
 from rnnkit.tasks._contract import StepOutput
 from rnnkit.tasks._metrics import classification_report
+from rnnkit.tasks.classify.prep import Prep, fit_prep
 
 
 @dataclass
 class DataConfig:
-    name: str = "japanese-vowels"  # a name from rnnkit.data.datasets.list_datasets()
+    name: str = "japanese-vowels"  # a name from list_datasets(), or a .ts / CSV file
     train_path: str = ""  # your own .ts or CSV file instead of `name`
-    test_path: str = ""
-    text_column: str = "text"
-    label_column: str = "label"
-    tokenizer: str = "word"  # text: "word" or "char"
-    min_freq: int = 2
-    max_vocab: int = 20000
+    test_path: str = ""  # your own test file; "" = the set's own split, or a stratified one
+    text_column: str = "text"  # CSV: the column holding the text
+    label_column: str = "label"  # CSV: the column holding the label
+    tokenizer: Literal["word", "char"] = "word"  # text: words or characters
+    min_freq: int = 2  # text: rarer tokens become <unk>
+    max_vocab: int = 20000  # text: keep the most frequent tokens only
     max_len: int = 0  # text: keep at most this many tokens (0 = all)
     normalize: bool = True  # series: per-channel standardisation fitted on train
     test_fraction: float = 0.2  # for data without a test split of its own
     valid_fraction: float = 0.1  # of the training split, for evaluate(); 0 = use the test split
-    seed: int = 0
-    batch_size: int = 32
+    seed: int = 0  # the stratified test / validation split
+    batch_size: int = 32  # sequences per batch
     bucket: bool = True  # group similar lengths into a batch (less padding)
     class_weights: bool = False  # weight the loss by inverse class frequency
     token_dropout: float = 0.0  # text: share of training tokens replaced by <unk> (regulariser)
@@ -58,7 +49,6 @@ class DataConfig:
             if not ok:
                 raise ConfigError(f"data.{key}: expected {expected}, got {getattr(self, key)!r}")
 
-        need(self.tokenizer in KINDS, "tokenizer", " or ".join(KINDS))
         need(0.0 < self.test_fraction < 1.0, "test_fraction", "a number in (0, 1)")
         need(0.0 <= self.valid_fraction < 1.0, "valid_fraction", "a number in [0, 1)")
         need(self.batch_size >= 1, "batch_size", "a positive integer")
@@ -72,27 +62,23 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    cell: str = "lstm"  # "lstm" | "gru" | "rnn"
-    hidden_size: int = 64
-    num_layers: int = 1
-    bidirectional: bool = False
-    dropout: float = 0.0
+    cell: Literal["lstm", "gru", "rnn"] = "lstm"  # the recurrent layer
+    hidden_size: int = 64  # units per direction and layer
+    num_layers: int = 1  # stacked recurrent layers
+    bidirectional: bool = False  # read each sequence both ways
+    dropout: float = 0.0  # between layers and before the head
     embed_dim: int = 64  # series: width of the per-step projection, 0 = none
-    pooling: str = "last"  # "last" | "mean" | "max" | "attention"
-    impl: str = "auto"  # rnnkit layer implementation: "auto" | "reference" | "fused" | "native"
+    # the states -> one vector: last real state of each direction, mean / max over real
+    # steps, or attention
+    pooling: Literal["last", "mean", "max", "attention"] = "last"
+    impl: Literal["auto", "reference", "fused", "native"] = "auto"  # rnnkit layer implementation
 
 
-def _section(cls, value, where: str):
+def _section(cls, value, name: str):
+    """A config section from a dict (a saved config, a test), checked like the CLI's settings."""
     if isinstance(value, cls):
         return value
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(value) - known)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; "
-                          f"known: {', '.join(sorted(known))}")
-    return cls(**value)
+    return build(cls, value, source="the task config", prefix=name + ".")
 
 
 @dataclass
@@ -101,12 +87,14 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
 
     def __post_init__(self):  # Config(**json_dict) rebuilds the nested sections
-        self.data = _section(DataConfig, self.data, "task.data")
-        self.model = _section(ModelConfig, self.model, "task.model")
+        self.data = _section(DataConfig, self.data, "data")
+        self.model = _section(ModelConfig, self.model, "model")
 
 
 # Small datasets (UCR sets hold tens to hundreds of series): evaluate often, stop when the
 # validation metrics no longer improve.
+DATA_KEY = "data.name"  # what `rnnkit train classify --data X` sets
+
 TRAIN_DEFAULTS: dict = {"train.steps": 1500, "train.eval_every": 100, "train.early_stop": 10,
                         "optim.lr": 2e-3}
 
@@ -242,10 +230,16 @@ class ClassifyTask:
 
 
 def _load_data(cfg: DataConfig) -> Dataset:
-    if cfg.train_path:
-        return load_files(cfg.train_path, cfg.test_path, cfg.text_column, cfg.label_column,
+    train_path = cfg.train_path or (cfg.name if _is_file_name(cfg.name) else "")
+    if train_path:
+        return load_files(train_path, cfg.test_path, cfg.text_column, cfg.label_column,
                           cfg.test_fraction, cfg.seed)
     return load_dataset(cfg.name, cfg.test_fraction, cfg.seed)
+
+
+def _is_file_name(name: str) -> bool:
+    """data.name names a file (a .ts or CSV file) rather than a bundled data set."""
+    return name.lower().endswith((".ts", ".csv"))
 
 
 def make_task(cfg: Config) -> ClassifyTask:
@@ -284,28 +278,3 @@ def config_from_run(config: dict) -> Config:
     """The task section of a run's resolved config (the engine nests it under 'task')."""
     section = config.get("task") if isinstance(config.get("task"), dict) else config
     return Config(**{k: v for k, v in section.items() if k in ("data", "model")})
-
-
-def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
-                    batch_size: int = 0, device: str = "cpu", run_dir=None) -> dict:
-    """`rnnkit evaluate` for classify runs, from what the engine's `load_run` returned: loss,
-    accuracy, macro_f1, confusion matrix on `data` (None/'test': the run's test split, or a
-    labelled CSV/.ts path); with `run_dir`, also RUN_DIR/confusion_matrix.png."""
-    from rnnkit.tasks._classify_run import evaluate_loaded as run  # it imports this module
-
-    return run(config, metadata, state_dict, data, batch_size, device, run_dir)
-
-
-def format_report(report: dict) -> str:
-    """`evaluate_loaded`'s report as text, with the confusion matrix as a table."""
-    from rnnkit.tasks._classify_run import format_report as run
-
-    return run(report)
-
-
-def predict_loaded(config: dict, metadata: dict, state_dict: dict, path):
-    """`rnnkit predict`: (classes, predicted labels, probabilities (N, K)) for each row/case of
-    a CSV or .ts file; regression runs: (None, values, values)."""
-    from rnnkit.tasks._classify_run import predict_loaded as run
-
-    return run(config, metadata, state_dict, path)

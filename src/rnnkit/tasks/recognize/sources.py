@@ -1,0 +1,83 @@
+"""Where a recognition run's items come from: a named data set or the user's own files.
+
+Each source gives (kind, alphabet, train, valid, test): kind is what a new input file is turned
+into features by ("frames" for the synthetic toy, "speech" for WAV -> log-mel, "strokes" for pen
+trajectories); items are (features (T, F) float32, text).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rnnkit.errors import ConfigError
+
+NAMES = ("ctc-toy", "handwriting", "spoken-digits")
+
+
+@dataclass
+class Source:
+    kind: str
+    alphabet: str
+    train: list
+    valid: list
+    test: list
+    info: dict
+
+
+ALL = ("train", "valid", "test")
+
+
+def _toy(d, parts) -> Source:
+    from rnnkit.data.ctc_toy import ALPHABET, toy_items
+
+    def make(part, n, seed):
+        return toy_items(n, seed) if part in parts else []
+
+    return Source("frames", ALPHABET, make("train", d.n_train, d.seed),
+                  make("valid", d.n_valid, d.seed + 1), make("test", d.n_test, d.seed + 2), {})
+
+
+def load_source(d, parts=ALL) -> Source:
+    """The items of data section `d` (the task's DataConfig); the parts not in `parts` are
+    left empty (not generated) where the source allows (your own data is always split whole)."""
+    if d.path:
+        from rnnkit.tasks.recognize.own_data import load_own
+
+        return load_own(d)
+    loaders = {"ctc-toy": _toy, "handwriting": _handwriting, "spoken-digits": _speech}
+    if d.name not in loaders:
+        raise ConfigError(f"data.name: expected one of {', '.join(NAMES)} (or data.path), got "
+                          f"{d.name!r}")
+    return loaders[d.name](d, parts)
+
+
+def _handwriting(d, parts) -> Source:
+    from rnnkit.data.handwriting import ALPHABET, handwriting_items
+
+    train_fonts = [f for f in d.fonts.split(",") if f]
+    for key in ("valid_font", "test_font"):
+        if getattr(d, key) in train_fonts:
+            raise ConfigError(f"data.{key}: {getattr(d, key)!r} is also in data.fonts; it "
+                              "must be a font the training set never saw")
+
+    def make(part, n, seed, fonts):
+        return handwriting_items(n, seed, fonts) if part in parts else []
+
+    return Source("strokes", ALPHABET,
+                  make("train", d.n_train, d.seed, train_fonts),
+                  make("valid", d.n_valid, d.seed + 1, [d.valid_font]),
+                  make("test", d.n_test, d.seed + 2, [d.test_font]),
+                  {"fonts": train_fonts, "valid_font": d.valid_font, "test_font": d.test_font})
+
+
+def _speech(d, parts) -> Source:
+    from rnnkit.data.spoken_digits import ALPHABET, split_voices, spoken_digit_items
+
+    voices = split_voices()  # three sets of voices, disjoint in their variants
+
+    def make(part, n, seed):
+        return spoken_digit_items(n, seed, voices[part], d.cache_dir) if part in parts else []
+
+    return Source("speech", ALPHABET, make("train", d.n_train, d.seed),
+                  make("valid", d.n_valid, d.seed + 1), make("test", d.n_test, d.seed + 2),
+                  {"voices": voices})

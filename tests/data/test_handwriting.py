@@ -1,0 +1,61 @@
+"""Hershey-font handwriting: frames reproduce the glyphs, randomness is seeded, errors are clear."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnkit.data.handwriting import _font, handwriting_items, random_text, render
+from rnnkit.errors import DataError
+
+
+def test_frames_retrace_the_glyph_strokes_without_randomness():
+    frames = render("l", "futural")
+    strokes, left, _ = _font("futural")["l"]
+    assert frames.shape[1] == 3 and frames.dtype == np.float32
+    assert int(frames[:, 2].sum()) == len(strokes)  # one pen lift per stroke
+    xy = np.cumsum(frames[:, :2].astype(np.float64), 0) + strokes[0][0] - (left, 0)
+    ends = np.flatnonzero(np.r_[frames[1:, 2], 1.0])  # the last point of each stroke
+    for k, stroke in enumerate(strokes):
+        np.testing.assert_allclose(xy[ends[k]], stroke[-1] - (left, 0), atol=1e-5)
+    steps = np.linalg.norm(frames[frames[:, 2] == 0, :2], axis=1)
+    assert steps.max() <= 0.12 + 1e-6  # resampled at a fixed step along the stroke
+
+
+def test_items_are_reproducible_and_vary():
+    a = handwriting_items(6, 3, ["cursive", "timesr"])
+    b = handwriting_items(6, 3, ["cursive", "timesr"])
+    for (xa, ta), (xb, tb) in zip(a, b, strict=True):
+        assert ta == tb and np.array_equal(xa, xb)
+    c = handwriting_items(6, 4, ["cursive", "timesr"])
+    assert [t for _, t in a] != [t for _, t in c]
+    rng = np.random.default_rng(0)
+    texts = [random_text(rng) for _ in range(200)]
+    assert any(t.isdigit() for t in texts) and any(t.isalpha() for t in texts)
+    assert all(2 <= len(t) <= 10 for t in texts)
+
+
+def test_random_style_changes_the_drawing_not_the_pen_lifts():
+    plain = render("ab", "scripts")
+    styled = render("ab", "scripts", np.random.default_rng(1))
+    assert np.array_equal(plain[:, 2].sum(), styled[:, 2].sum())
+    assert not np.allclose(np.cumsum(plain[:, :2], 0)[-1], np.cumsum(styled[:, :2], 0)[-1])
+
+
+@pytest.mark.parametrize("text, font, message", [
+    ("hello!", "cursive", "cannot write 'hello!'"),
+    ("Hello", "cursive", "cannot write"),
+    ("hello", "comic", "unknown Hershey font 'comic'"),
+])
+def test_bad_text_or_font_is_one_clear_error(text, font, message):
+    with pytest.raises(DataError, match=message):
+        render(text, font)
+
+
+def test_pen_features_add_the_centred_pen_height():
+    from rnnkit.data.handwriting import pen_features
+
+    frames = np.array([[0, 0, 1], [1, 2, 0], [1, -1, 0], [0, 2, 1]], np.float32)
+    out = pen_features(frames)
+    np.testing.assert_array_equal(out[:, :3], frames)
+    np.testing.assert_allclose(out[:, 3], np.array([0, 2, 1, 3]) - 1.5)

@@ -1,0 +1,91 @@
+"""The named data sets through make_task and a few training steps: handwriting, spoken-digits."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rnnkit.errors import ConfigError
+from rnnkit.tasks.recognize import Config, make_task
+
+
+def tiny(name, **data):
+    return Config(data={"name": name, "n_train": 16, "n_valid": 4, "n_test": 4, "batch_size": 8,
+                        **data},
+                  model={"hidden_size": 8, "num_layers": 1, "factor": 3})
+
+
+def a_step(task):
+    model = task.build_model()
+    out = task.step(model, next(task.train_batches(0)), None)
+    out.loss.backward()
+    assert torch.isfinite(out.loss) and out.loss > 0
+    return model
+
+
+def test_handwriting_trains_on_some_fonts_and_validates_on_another():
+    task = make_task(tiny("handwriting", fonts="futural,scripts", valid_font="cursive"))
+    assert task.kind == "strokes" and task.source_info["valid_font"] == "cursive"
+    assert len(task.mean) == 4 and task.alphabet.chars.startswith("abc")  # + pen height
+    model = a_step(task)
+    assert set(task.evaluate(model)) == {"loss", "cer", "wer", "seq_acc"}
+
+
+def test_a_validation_or_test_font_among_the_training_fonts_is_refused():
+    with pytest.raises(ConfigError, match="data.test_font: 'futural' is also in data.fonts"):
+        make_task(tiny("handwriting", fonts="futural,scripts", test_font="futural"))
+
+
+def test_spoken_digits_trains_on_log_mel_frames(tmp_path):
+    task = make_task(tiny("spoken-digits", cache_dir=str(tmp_path), n_train=8))
+    assert task.kind == "speech" and task.alphabet.chars == "0123456789"
+    assert len(task.mean) == 40
+    a_step(task)
+
+
+def test_an_unknown_data_name_is_one_clear_error():
+    with pytest.raises(ConfigError, match="data.name: expected one of ctc-toy, handwriting"):
+        make_task(tiny("mnist"))
+
+
+def test_the_mel_warp_stretches_the_band_axis_and_is_reproducible(tmp_path):
+    import numpy as np
+
+    task = make_task(tiny("spoken-digits", cache_dir=str(tmp_path), n_train=8, warp=0.2))
+    x = task.train[0][0]
+    np.testing.assert_allclose(task.warp(x, 1.0), x, atol=1e-5)
+    raw = x * task.scale + task.mean
+    stretched = task.warp(x, 2.0) * task.scale + task.mean
+    np.testing.assert_allclose(stretched[:, 10], raw[:, 5], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(stretched[:, 11], (raw[:, 5] + raw[:, 6]) / 2, rtol=1e-4,
+                               atol=1e-4)
+    a, b = next(task.train_batches(3)), next(task.train_batches(3))
+    assert torch.equal(a["x"], b["x"])
+    task.cfg.data.warp = 0.0
+    assert not torch.equal(next(task.train_batches(3))["x"], a["x"])
+    with pytest.raises(ConfigError, match="data.warp"):
+        tiny("spoken-digits", warp=0.7)
+
+
+def test_a_speech_run_transcribes_a_wav_and_refuses_other_files(tmp_path):
+    import dataclasses
+    import sys
+    from pathlib import Path
+
+    from rnnkit.errors import DataError
+    from rnnkit.tasks.recognize.run import transcribe_loaded
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "data"))
+    from test_audio import tone, write_wav
+
+    cfg = tiny("spoken-digits", cache_dir=str(tmp_path), n_train=8)
+    task = make_task(cfg)
+    run = ({"task": dataclasses.asdict(cfg)}, task.metadata(), task.build_model().state_dict())
+    write_wav(tmp_path / "a.wav", tone(24000, 0.5), 24000)
+    out = transcribe_loaded(*run, tmp_path / "a.wav", beam=4)
+    assert set(out["text"]) <= set("0123456789") and out["frames"] == 1 + (8000 - 512) // 160
+    (tmp_path / "b.wav").write_text("not audio")
+    with pytest.raises(DataError, match="b.wav: not a readable PCM WAV"):
+        transcribe_loaded(*run, tmp_path / "b.wav")
+    with pytest.raises(DataError, match="expected a .wav file"):
+        transcribe_loaded(*run, tmp_path / "c.json")
