@@ -1,6 +1,7 @@
 """A run directory received from someone else cannot make rnnkit write outside it: every file
 rnnkit writes into a run refuses a planted symbolic link, in one line, and leaves its target."""
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -132,3 +133,26 @@ def test_refit_is_locked_and_deletes_only_its_own_runs(forecast_run, capsys):
         assert (mine / "notes.txt").read_text() == "mine"
     finally:
         shutil.rmtree(refits)
+
+
+def test_resuming_a_finished_ensemble_says_so_and_writes_nothing(tmp_path, capsys):
+    run = tmp_path / "run"
+    src = sine_csv(tmp_path / "s.csv")
+    assert main(["train", "forecast", f"--data.name={src}", *TINY, "--train.ensemble=2",
+                 "--out", str(run)]) == 0
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file() and p.name[0] != "."}
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--plain"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is finished: all 2 members have trained" in err, err
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file() and p.name[0] != "."} \
+        == before
+    # a member killed after its last checkpoint, before done.json: finished, not trained further
+    (run / "members" / "1" / "done.json").unlink()
+    assert main(["train", "--resume", str(run), "--plain"]) == 0
+    member = run / "members" / "1"
+    assert (member / "done.json").is_file()
+    assert (member / "last" / "model.safetensors").read_bytes() == \
+        before[member / "last" / "model.safetensors"]
+    assert max(json.loads(x)["step"] for x in (member / "metrics.jsonl").read_text().splitlines()
+               ) == 20

@@ -74,6 +74,13 @@ def train_ensemble(task: Task, cfg: RunConfig, run_dir: Path, train_one, prepare
             "restores": sum(s["restores"] for s in summaries)}
 
 
+def ensemble_finished(run_dir: Path, n: int) -> bool:
+    """Whether every member of the ensemble run has finished and the ensemble was scored."""
+    run_dir = Path(run_dir)
+    return (run_dir / "ensemble.json").is_file() and all(
+        (member_dir(run_dir, k) / "done.json").is_file() for k in range(n))
+
+
 def trained_model(task: Task, run_dir: Path, which: str) -> torch.nn.Module:
     """The run's `which` checkpoint as one model in eval mode (the members' ensemble for an
     ensemble run), on the CPU."""

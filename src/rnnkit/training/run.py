@@ -23,7 +23,7 @@ from rnnkit.models.from_state import check_fits
 from rnnkit.training import distributed as D
 from rnnkit.training.calibration import write_calibration
 from rnnkit.training.checkpoint import checkpoint_dir, read_state
-from rnnkit.training.ensemble import train_ensemble
+from rnnkit.training.ensemble import ensemble_finished, train_ensemble
 from rnnkit.training.metrics_log import truncate_after
 from rnnkit.training.plots import plot_run
 from rnnkit.training.readers import check_counters, read_config, read_json, tensor_shapes
@@ -78,6 +78,10 @@ def train(task: Task, cfg: RunConfig, run_dir: str | Path, *, resume: bool = Fal
     with _claim(run_dir, resume):
         if resume and cfg.train.ensemble == 1:
             _check_unfinished(run_dir, cfg)
+        elif resume and ensemble_finished(run_dir, cfg.train.ensemble):
+            raise RnnkitError(f"--resume: {run_dir} is finished: all {cfg.train.ensemble} "
+                              "members have trained and the ensemble is scored; a finished "
+                              "member is not trained further: train a new run to train longer")
         return _train_claimed(task, cfg, run_dir, resume, argv, progress)
 
 

@@ -87,7 +87,7 @@ class Trainer:
                             minutes=t.minutes)
         start = time.monotonic()
         batches = self._open_epoch(self.batch_index, rng_after=self._rng_after)
-        stop = None
+        stop = self._limit_reached()  # resumed at its end (an ensemble member): no step more
         try:
             while stop is None:
                 batch = next(batches, _END)
@@ -180,6 +180,16 @@ class Trainer:
                                           self.dist, self.device):
             stop = stop or "time"
         return stop
+
+    def _limit_reached(self) -> str | None:
+        t = self.cfg.train
+        if t.steps and self.step >= t.steps:
+            return "steps"
+        if t.epochs and self.epoch >= t.epochs:
+            return "epochs"
+        if t.early_stop and self.evals_since_best >= t.early_stop:
+            return "early stopping"
+        return None
 
     def _finish(self, stop: str | None) -> None:
         if self.evaluated_step != self.step:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.files import save_figure
+
 
 def plot_alignment(x: np.ndarray, log_probs: np.ndarray, alphabet: str, text: str,
                    path) -> Path:
@@ -33,6 +35,4 @@ def plot_alignment(x: np.ndarray, log_probs: np.ndarray, alphabet: str, text: st
     bottom.set_ylim(0, 1.1)
     bottom.legend(loc="upper right")
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=80)
-    return path
+    return save_figure(fig, Path(path), dpi=80)  # never through a link in the run directory

@@ -16,6 +16,7 @@ import torch
 from rnnkit.data.audio import wav_features
 from rnnkit.data.recognition_files import read_strokes_json
 from rnnkit.errors import DataError
+from rnnkit.models.from_state import build_checked
 from rnnkit.tasks.recognize import Config
 from rnnkit.tasks.recognize.fusion import CharLM
 from rnnkit.tasks.recognize.plots import plot_alignment
@@ -33,8 +34,7 @@ def rebuild(config: dict, metadata: dict, state_dict: dict, device: str = "cpu")
         raise DataError(f"expected a recognize run, got task {metadata.get('task')!r}")
     task = RecognizeTask(config_from_run(config), Alphabet(metadata["alphabet"]),
                          metadata["kind"], np.array(metadata["mean"]), np.array(metadata["scale"]))
-    model = task.build_model()
-    model.load_state_dict(state_dict)
+    model = build_checked(task.build_model, state_dict)  # shapes checked before allocating
     return task, model.to(device).eval()
 
 

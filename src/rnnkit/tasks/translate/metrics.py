@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 from rnnkit.errors import RnnkitError
+from rnnkit.files import save_figure
 
 
 def _sacrebleu():
@@ -59,6 +60,6 @@ def plot_attention(items, path: str | Path) -> Path:
     with warnings.catch_warnings():  # scripts the default font lacks are drawn as boxes
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         fig.tight_layout()
-        fig.savefig(path, dpi=80)
+        save_figure(fig, path, dpi=80)  # never through a link in the run directory
     plt.close(fig)
     return path

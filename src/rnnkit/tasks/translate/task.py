@@ -11,6 +11,7 @@ from rnnkit.data.pairs import PairBatches, make_batch, read_pairs
 from rnnkit.data.seq_vocab import SeqVocab
 from rnnkit.data.spm_vocab import build_vocab, vocab_from_dict
 from rnnkit.errors import ConfigError, RnnkitError
+from rnnkit.models.from_state import build_checked
 from rnnkit.models.seq2seq import Seq2Seq, smoothed_loss
 from rnnkit.tasks._contract import StepOutput
 from rnnkit.tasks.translate.config import Config, ModelConfig, check
@@ -168,6 +169,11 @@ def model_from_run(metadata: dict, state_dict: dict, device: str = "cpu"):
         raise RnnkitError(f"not a translate run (its task is {metadata.get('task')!r}); train "
                           "one with `rnnkit train translate`")
     src_v, tgt_v = vocab_from_dict(metadata["src_vocab"]), vocab_from_dict(metadata["tgt_vocab"])
-    model = build_model(ModelConfig(**metadata["model"]), src_v, tgt_v)
-    model.load_state_dict(state_dict)
+    try:
+        model_cfg = ModelConfig(**metadata["model"])
+    except TypeError as err:
+        raise RnnkitError(f"checkpoint state.json: its model settings are damaged "
+                          f"({err})") from None
+    # the sizes in state.json are checked against the weights' shapes before anything is built
+    model = build_checked(lambda: build_model(model_cfg, src_v, tgt_v), state_dict)
     return model.to(device).eval(), src_v, tgt_v
