@@ -2,5 +2,6 @@
 
 from rnnkit.export.check import CheckReport, ExportError
 from rnnkit.export.layer import to_onnx
+from rnnkit.export.lm import lm_to_onnx
 
-__all__ = ["CheckReport", "ExportError", "to_onnx"]
+__all__ = ["CheckReport", "ExportError", "lm_to_onnx", "to_onnx"]

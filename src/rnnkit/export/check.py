@@ -7,6 +7,7 @@ import importlib
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from rnnkit.errors import RnnkitError
 
@@ -65,3 +66,19 @@ class CheckReport:
         where = f" -> {self.path}" if self.path else ""
         return (f"checked in onnxruntime at {', '.join(self.shapes)}: max abs difference "
                 f"{self.max_abs_diff:.3g} from PyTorch (float64){where}")
+
+
+def random_state(layer, batch: int, gen: torch.Generator):
+    """A random float64 initial state for `layer` (what its forward takes) and its float32
+    onnxruntime feeds {"h0": ..[, "c0": ..]}."""
+    shape = (layer.num_layers * layer.num_directions, batch, layer.hidden_size)
+    parts = [torch.randn(shape, generator=gen, dtype=torch.float64)
+             for _ in range(2 if layer.mode == "LSTM" else 1)]
+    feeds = {name: np.float32(p.numpy()) for name, p in zip(("h0", "c0"), parts, strict=False)}
+    return (tuple(parts) if len(parts) == 2 else parts[0]), feeds
+
+
+def state_arrays(state) -> dict[str, np.ndarray]:
+    """A layer's final state as {"h_n": ..[, "c_n": ..]} numpy arrays."""
+    parts = state if isinstance(state, tuple) else (state,)
+    return {name: p.numpy() for name, p in zip(("h_n", "c_n"), parts, strict=False)}

@@ -25,6 +25,8 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 17
+FLOAT = TensorProto.FLOAT
+INT64 = TensorProto.INT64
 # torch.nn gate chunks in ONNX's order (index = torch chunk).
 GATE_ORDER = {"LSTM": (0, 3, 1, 2), "GRU": (1, 0, 2), "RNN_TANH": (0,), "RNN_RELU": (0,)}
 ONNX_OP = {"LSTM": "LSTM", "GRU": "GRU", "RNN_TANH": "RNN", "RNN_RELU": "RNN"}
@@ -131,5 +133,18 @@ def add_stack(g: GraphBuilder, layer, x: str, h0: str, c0: str | None):
     return x, cat(hs), (cat(cs) if lstm else None)
 
 
-FLOAT = TensorProto.FLOAT
-INT64 = TensorProto.INT64
+
+
+def state_inputs(g: GraphBuilder, layer) -> tuple[str, str | None]:
+    """Graph inputs h0 [and c0 for an LSTM], (D*num_layers, batch, H)."""
+    shape = [layer.num_layers * layer.num_directions, "batch", layer.hidden_size]
+    h0 = g.add_input("h0", FLOAT, shape)
+    return h0, (g.add_input("c0", FLOAT, shape) if layer.mode == "LSTM" else None)
+
+
+def state_outputs(g: GraphBuilder, layer, hn: str, cn: str | None) -> None:
+    """Graph outputs h_n [and c_n], shaped as the state inputs."""
+    shape = [layer.num_layers * layer.num_directions, "batch", layer.hidden_size]
+    g.add_output("h_n", hn, FLOAT, shape)
+    if cn is not None:
+        g.add_output("c_n", cn, FLOAT, shape)

@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnnkit.export.check import CheckReport, ExportError, require_onnx, session
+from rnnkit.export.check import (
+    CheckReport,
+    ExportError,
+    random_state,
+    require_onnx,
+    session,
+    state_arrays,
+)
 from rnnkit.files import write_bytes
 from rnnkit.layers.base import RecurrentBase
 
@@ -32,18 +39,14 @@ def to_onnx(layer, path: str | Path, tolerance: float = 1e-4, seed: int = 0) -> 
     writes nothing. Returns the check's report (max_abs_diff, shapes, path).
     """
     require_onnx()
-    from rnnkit.export.graph import FLOAT, GraphBuilder, add_stack
+    from rnnkit.export.graph import FLOAT, GraphBuilder, add_stack, state_inputs, state_outputs
 
     layer = _check_layer(layer)
     g = GraphBuilder()
-    L = layer.num_layers * layer.num_directions
-    lstm = layer.mode == "LSTM"
     x_shape = ["batch", "time", layer.input_size] if layer.batch_first else [
         "time", "batch", layer.input_size]
-    state_shape = [L, "batch", layer.hidden_size]
     x = g.add_input("input", FLOAT, x_shape)
-    h0 = g.add_input("h0", FLOAT, state_shape)
-    c0 = g.add_input("c0", FLOAT, state_shape) if lstm else None
+    h0, c0 = state_inputs(g, layer)
     if layer.batch_first:
         x = g.node("Transpose", [x], perm=[1, 0, 2])
     y, hn, cn = add_stack(g, layer, x, h0, c0)
@@ -51,9 +54,7 @@ def to_onnx(layer, path: str | Path, tolerance: float = 1e-4, seed: int = 0) -> 
         y = g.node("Transpose", [y], perm=[1, 0, 2])
     out_shape = [*x_shape[:2], layer.num_directions * layer.hidden_size]
     g.add_output("output", y, FLOAT, out_shape)
-    g.add_output("h_n", hn, FLOAT, state_shape)
-    if lstm:
-        g.add_output("c_n", cn, FLOAT, state_shape)
+    state_outputs(g, layer, hn, cn)
     data = g.model(type(layer).__name__, f"rnnkit export of {layer!r}").SerializeToString()
     report = verify_layer(layer, data, seed)
     report.enforce(tolerance, f"export of {type(layer).__name__}")
@@ -95,21 +96,14 @@ def verify_layer(layer, model_bytes: bytes, seed: int = 0,
     ref = copy.deepcopy(layer).to(torch.float64).eval()
     sess = session(model_bytes)
     gen = torch.Generator().manual_seed(seed)
-    L = layer.num_layers * layer.num_directions
     report = CheckReport()
     for T, B in shapes:
         x = torch.randn((B, T, layer.input_size) if layer.batch_first else
                         (T, B, layer.input_size), generator=gen, dtype=torch.float64)
-        states = [torch.randn(L, B, layer.hidden_size, generator=gen, dtype=torch.float64)
-                  for _ in range(2 if layer.mode == "LSTM" else 1)]
+        state0, feeds = random_state(layer, B, gen)
         with torch.no_grad():
-            out, state = ref(x, tuple(states) if len(states) == 2 else states[0])
-        state = state if isinstance(state, tuple) else (state,)
-        names = ("h0", "c0")[:len(states)]
-        feeds = {"input": np.float32(x.numpy())} | {
-            n: np.float32(s.numpy()) for n, s in zip(names, states, strict=True)}
+            out, state = ref(x, state0)
+        feeds["input"] = np.float32(x.numpy())
         outs = dict(zip(("output", "h_n", "c_n"), sess.run(None, feeds), strict=False))
-        expected = {"output": out.numpy()} | {
-            n: s.numpy() for n, s in zip(("h_n", "c_n"), state, strict=False)}
-        report.add(f"T={T} B={B}", outs, expected)
+        report.add(f"T={T} B={B}", outs, {"output": out.numpy()} | state_arrays(state))
     return report
