@@ -104,3 +104,25 @@ def test_refusals_are_one_line(tmp_path):
     with pytest.raises(ExportError, match="got Linear"):
         to_onnx(torch.nn.Linear(2, 2), tmp_path / "b.onnx")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+def test_lengths_input_matches_the_layers_lengths(tmp_path, kind):
+    torch.manual_seed(0)
+    layer = LAYERS[kind](num_layers=2, bidirectional=True, batch_first=True)
+    report = to_onnx(layer, tmp_path / "layer.onnx", lengths=True)
+    assert report.max_abs_diff < 1e-5
+    sess = ort.InferenceSession(str(tmp_path / "layer.onnx"), providers=["CPUExecutionProvider"])
+    x = torch.randn(4, 9, 4, dtype=torch.float64)
+    n = torch.tensor([9, 2, 5, 1])
+    states = [torch.zeros(4, 4, 5, dtype=torch.float64)] * (2 if kind == "lstm" else 1)
+    ref = layer.double().eval()
+    with torch.no_grad():
+        out, state = ref(x, tuple(states) if len(states) == 2 else states[0], lengths=n)
+    feeds = {"input": x.float().numpy(), "lengths": n.numpy()} | {
+        k: s.float().numpy() for k, s in zip(("h0", "c0"), states, strict=False)}
+    got = sess.run(None, feeds)
+    expected = [out, *(state if isinstance(state, tuple) else (state,))]
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, e.numpy(), atol=1e-5)
+    assert (got[0][1, 2:] == 0).all()  # zero past a length, as rnnkit's layers

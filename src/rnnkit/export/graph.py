@@ -27,6 +27,7 @@ from onnx import TensorProto, helper, numpy_helper
 OPSET = 17
 FLOAT = TensorProto.FLOAT
 INT64 = TensorProto.INT64
+INT32 = TensorProto.INT32
 # torch.nn gate chunks in ONNX's order (index = torch chunk).
 GATE_ORDER = {"LSTM": (0, 3, 1, 2), "GRU": (1, 0, 2), "RNN_TANH": (0,), "RNN_RELU": (0,)}
 ONNX_OP = {"LSTM": "LSTM", "GRU": "GRU", "RNN_TANH": "RNN", "RNN_RELU": "RNN"}
@@ -108,18 +109,22 @@ def _op_attrs(layer) -> dict:
     return attrs
 
 
-def add_stack(g: GraphBuilder, layer, x: str, h0: str, c0: str | None):
+def add_stack(g: GraphBuilder, layer, x: str, h0: str, c0: str | None,
+              lengths: str | None = None):
     """Append `layer` (eval mode, time-major) to `g`: x (T, B, I), h0 / c0 (D*L, B, H) ->
-    (y (T, B, D*H), h_n, c_n or None)."""
+    (y (T, B, D*H), h_n, c_n or None). `lengths` (B,) int64 becomes ONNX's sequence_lens: as
+    rnnkit's lengths=, outputs past a length are zero and the final state is the last real step
+    (the reverse direction starts at each row's last real step)."""
     D, lstm = layer.num_directions, layer.mode == "LSTM"
     hs, cs = [], []
+    seq_lens = "" if lengths is None else g.node("Cast", [lengths], to=INT32)
     for k in range(layer.num_layers):
         W, R, B = (g.const(f"{n}_l{k}", a) for n, a in zip("WRB", layer_weights(layer, k),
                                                             strict=True))
         span = [g.const("start", np.array([k * D], np.int64)),
                 g.const("end", np.array([(k + 1) * D], np.int64)),
                 g.const("axis", np.array([0], np.int64))]
-        inputs = [x, W, R, B, "", g.node("Slice", [h0, *span], hint=f"h0_l{k}")]
+        inputs = [x, W, R, B, seq_lens, g.node("Slice", [h0, *span], hint=f"h0_l{k}")]
         if lstm:
             inputs.append(g.node("Slice", [c0, *span], hint=f"c0_l{k}"))
         outs = g.node(ONNX_OP[layer.mode], inputs, n_out=3 if lstm else 2, hint=f"l{k}",

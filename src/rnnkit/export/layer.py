@@ -23,7 +23,8 @@ from rnnkit.layers.base import RecurrentBase
 CHECK_SHAPES = ((1, 1), (7, 3), (64, 8))
 
 
-def to_onnx(layer, path: str | Path, tolerance: float = 1e-4, seed: int = 0) -> CheckReport:
+def to_onnx(layer, path: str | Path, tolerance: float = 1e-4, seed: int = 0,
+            lengths: bool = False) -> CheckReport:
     """Write `layer` (rnnkit.RNN / LSTM / GRU, or torch.nn's) to `path` as an ONNX model.
 
     What is exported: the layer in eval mode (no dropout) as ONNX's RNN / LSTM / GRU operators,
@@ -32,14 +33,23 @@ def to_onnx(layer, path: str | Path, tolerance: float = 1e-4, seed: int = 0) -> 
     (T, B, I), or (B, T, I) with batch_first, and `h0` (D*num_layers, B, H) [and `c0` for an
     LSTM]; outputs `output`, `h_n` [and `c_n`], as the layer's forward with the state passed in.
     T and B are dynamic axes ("time", "batch"), so one file serves every length and batch size
-    and carries state between calls. Padded lengths are not an input yet.
+    and carries state between calls. With `lengths=True` the model also takes `lengths` (B,)
+    int64, as the layer's forward(..., lengths=): zero outputs past each length, final states
+    from each row's last real step.
 
     Before anything is written the model runs in onnxruntime at (T, B) in CHECK_SHAPES and is
     compared with the layer in float64; above `tolerance` (max abs) it raises ExportError and
     writes nothing. Returns the check's report (max_abs_diff, shapes, path).
     """
     require_onnx()
-    from rnnkit.export.graph import FLOAT, GraphBuilder, add_stack, state_inputs, state_outputs
+    from rnnkit.export.graph import (
+        FLOAT,
+        INT64,
+        GraphBuilder,
+        add_stack,
+        state_inputs,
+        state_outputs,
+    )
 
     layer = _check_layer(layer)
     g = GraphBuilder()
@@ -47,16 +57,17 @@ def to_onnx(layer, path: str | Path, tolerance: float = 1e-4, seed: int = 0) -> 
         "time", "batch", layer.input_size]
     x = g.add_input("input", FLOAT, x_shape)
     h0, c0 = state_inputs(g, layer)
+    n = g.add_input("lengths", INT64, ["batch"]) if lengths else None
     if layer.batch_first:
         x = g.node("Transpose", [x], perm=[1, 0, 2])
-    y, hn, cn = add_stack(g, layer, x, h0, c0)
+    y, hn, cn = add_stack(g, layer, x, h0, c0, n)
     if layer.batch_first:
         y = g.node("Transpose", [y], perm=[1, 0, 2])
     out_shape = [*x_shape[:2], layer.num_directions * layer.hidden_size]
     g.add_output("output", y, FLOAT, out_shape)
     state_outputs(g, layer, hn, cn)
     data = g.model(type(layer).__name__, f"rnnkit export of {layer!r}").SerializeToString()
-    report = verify_layer(layer, data, seed)
+    report = verify_layer(layer, data, seed, lengths=lengths)
     report.enforce(tolerance, f"export of {type(layer).__name__}")
     report.path = str(write_bytes(path, data))
     return report
@@ -90,8 +101,8 @@ def _from_torch(layer: torch.nn.RNNBase) -> RecurrentBase:
     return ours
 
 
-def verify_layer(layer, model_bytes: bytes, seed: int = 0,
-                 shapes=CHECK_SHAPES) -> CheckReport:
+def verify_layer(layer, model_bytes: bytes, seed: int = 0, shapes=CHECK_SHAPES,
+                 lengths: bool = False) -> CheckReport:
     """Run the exported layer in onnxruntime and the layer in float64 on the same random inputs."""
     ref = copy.deepcopy(layer).to(torch.float64).eval()
     sess = session(model_bytes)
@@ -101,8 +112,12 @@ def verify_layer(layer, model_bytes: bytes, seed: int = 0,
         x = torch.randn((B, T, layer.input_size) if layer.batch_first else
                         (T, B, layer.input_size), generator=gen, dtype=torch.float64)
         state0, feeds = random_state(layer, B, gen)
+        n = torch.randint(1, T + 1, (B,), generator=gen) if lengths else None
+        if n is not None:
+            n[0] = T  # one full row, so the output has T steps
+            feeds["lengths"] = n.numpy()
         with torch.no_grad():
-            out, state = ref(x, state0)
+            out, state = ref(x, state0, lengths=n)
         feeds["input"] = np.float32(x.numpy())
         outs = dict(zip(("output", "h_n", "c_n"), sess.run(None, feeds), strict=False))
         report.add(f"T={T} B={B}", outs, {"output": out.numpy()} | state_arrays(state))
