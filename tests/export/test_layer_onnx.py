@@ -20,7 +20,7 @@ LAYERS = {
     "rnn_tanh": lambda **kw: rnnkit.RNN(4, 5, **kw),
     "rnn_relu": lambda **kw: rnnkit.RNN(4, 5, nonlinearity="relu", **kw),
 }
-SHAPES = list(itertools.product((1, 7, 64), (1, 3, 8)))  # (T, B)
+SHAPES = list(itertools.product((1, 7, 64, 300), (1, 3, 8)))  # (T, B)
 
 
 def run_file(path, layer, T, B, seed):
