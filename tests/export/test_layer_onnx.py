@@ -126,3 +126,27 @@ def test_lengths_input_matches_the_layers_lengths(tmp_path, kind):
     for g, e in zip(got, expected, strict=True):
         np.testing.assert_allclose(g, e.numpy(), atol=1e-5)
     assert (got[0][1, 2:] == 0).all()  # zero past a length, as rnnkit's layers
+
+
+def test_missing_onnxruntime_is_one_line(tmp_path, monkeypatch):
+    import importlib
+
+    real = importlib.import_module
+
+    def fake(name, *args):
+        if name == "onnxruntime":
+            raise ImportError(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", fake)
+    with pytest.raises(ExportError, match=r"needs the 'onnxruntime' package: pip install"):
+        to_onnx(rnnkit.GRU(4, 5), tmp_path / "g.onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_layer_in_training_mode_is_exported_as_in_eval_and_left_as_it_was(tmp_path):
+    torch.manual_seed(0)
+    layer = rnnkit.LSTM(4, 5, num_layers=2, dropout=0.5).train()
+    to_onnx(layer, tmp_path / "lstm.onnx")
+    assert layer.training  # not switched to eval behind the caller's back
+    assert run_file(tmp_path / "lstm.onnx", layer, 7, 3, seed=2) < 1e-5  # run_file uses eval

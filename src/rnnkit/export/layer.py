@@ -51,7 +51,8 @@ def to_onnx(layer, path: str | Path, tolerance: float = 1e-4, seed: int = 0,
         state_outputs,
     )
 
-    layer = _check_layer(layer)
+    layer = copy.deepcopy(_check_layer(layer)).cpu().eval()  # the caller's stays as it is
+    layer.dh_recorder = None  # rnnkit.diagnostics' recording, not part of the model
     g = GraphBuilder()
     x_shape = ["batch", "time", layer.input_size] if layer.batch_first else [
         "time", "batch", layer.input_size]
