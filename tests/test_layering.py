@@ -24,6 +24,7 @@ LEVELS = [
     {"diagnostics", "models"},
     {"experiments", "tasks"},
     {"training"},
+    {"export"},
     {"cli"},
     {"__main__"},
 ]

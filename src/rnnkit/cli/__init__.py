@@ -15,6 +15,7 @@ from rnnkit.errors import RnnkitError
 SUBCOMMANDS: tuple[str, ...] = (
     "train", "generate", "evaluate", "predict", "forecast", "translate", "transcribe", "plot",
     "experiment",
+    "export",
     "diagnose", "demo", "env",
 )
 

@@ -1,0 +1,57 @@
+"""`rnnkit export RUN_DIR --onnx model.onnx`: a trained language model or classifier as ONNX,
+each file checked in onnxruntime against PyTorch before it is written (rnnkit.export)."""
+
+from __future__ import annotations
+
+from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
+from rnnkit.cli._runs import run_task
+from rnnkit.errors import RnnkitError
+
+TASKS = ("lm", "classify")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("export", help="export a language model or classifier to ONNX, checked "
+                       "in onnxruntime")
+    p.add_argument("run_dir", metavar="RUN_DIR",
+                   help="run directory of `rnnkit train lm` or `rnnkit train classify`")
+    p.add_argument("--onnx", required=True, metavar="PATH",
+                   help="lm: tokens (B, T) + state -> logits + state; classify: x + lengths "
+                        "-> logits")
+    p.add_argument("--step", metavar="PATH", default=None,
+                   help="lm only: also a one-step model for streaming generation: tokens (B,) "
+                        "+ state -> logits (B, V) + state")
+    p.add_argument("--tolerance", type=float, default=1e-4,
+                   help="largest max-abs difference from PyTorch accepted (default 1e-4)")
+    p.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from rnnkit.export import classifier_to_onnx, lm_to_onnx
+
+    if not args.tolerance > 0:
+        raise RnnkitError(f"--tolerance: expected a number > 0, got {args.tolerance}")
+    if args.step is not None and args.step == args.onnx:
+        raise RnnkitError(f"--step and --onnx are both {args.onnx}: give two different paths")
+    config, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
+    task = run_task(config, metadata)
+    if task not in TASKS:
+        raise RnnkitError(f"{args.run_dir} is a {task} run; `rnnkit export` takes lm and "
+                          "classify runs so far")
+    if task == "lm":
+        from rnnkit.tasks.lm import model_from_run
+
+        model, tokenizer = model_from_run(metadata, state_dict, "cpu")
+        reports = lm_to_onnx(model, args.onnx, args.step, tokenizer.to_dict(), args.tolerance)
+    else:
+        from rnnkit.tasks.classify.run import rebuild
+
+        if args.step is not None:
+            raise RnnkitError("--step is for language models (streaming generation); a "
+                              "classify run has no step model: leave --step out")
+        _, model = rebuild(config, metadata, state_dict)
+        reports = [classifier_to_onnx(model, args.onnx, metadata, args.tolerance)]
+    for report in reports:
+        print(report)
+    return 0

@@ -1,0 +1,79 @@
+"""`rnnkit export RUN_DIR --onnx`: files written and checked; one-line errors."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from rnnkit.cli import export as export_cli
+from rnnkit.cli import main
+from rnnkit.tasks import classify
+from rnnkit.tasks.lm import Config, DataConfig, ModelConfig, make_task
+
+
+@pytest.fixture
+def lm_run(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("abc abd abe\n" * 20)
+    task = make_task(Config(DataConfig(corpus=str(corpus), batch_size=2, seq_len=8),
+                            ModelConfig(embedding_size=8, hidden_size=8, num_layers=2)))
+    torch.manual_seed(0)
+    model = task.build_model().eval()
+    series = tmp_path / "train.ts"
+    series.write_text("@problemName toy\n@univariate true\n@classLabel true up down\n@data\n"
+                      + "".join(f"{k},{k + 1},{-k}:{'up' if k % 2 else 'down'}\n"
+                                for k in range(12)))
+    ctask = classify.make_task(classify.Config(
+        data={"train_path": str(series), "batch_size": 4},
+        model={"hidden_size": 6, "embed_dim": 4, "pooling": "max", "bidirectional": True}))
+    cmodel = ctask.build_model().eval()
+    run = {"lm": ({"task_name": "lm", "task": {}}, task.metadata(), model.state_dict()),
+           "classify": ({"task_name": "classify", "task": asdict(ctask.cfg)}, ctask.metadata(),
+                        cmodel.state_dict()),
+           "forecast": ({"task_name": "forecast"}, {"task": "forecast"}, {})}
+    monkeypatch.setattr(export_cli, "_load_run", lambda run_dir, which: run[run_dir])
+    return model, task, cmodel
+
+
+def test_export_writes_both_checked_files(lm_run, tmp_path, capsys):
+    model, task, _ = lm_run
+    whole, step = tmp_path / "m.onnx", tmp_path / "m.step.onnx"
+    assert main(["export", "lm", "--onnx", str(whole), "--step", str(step)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and all("max abs difference" in line for line in out)
+    ids = task.tokenizer.encode("abd ab")[None, :]
+    with torch.no_grad():
+        expected = model(torch.as_tensor(ids))[0].numpy()
+    zeros = np.zeros((2, 1, 8), np.float32)
+    got = ort.InferenceSession(str(whole), providers=["CPUExecutionProvider"]).run(
+        ["logits"], {"tokens": ids.astype(np.int64), "h0": zeros, "c0": zeros})[0]
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_export_classify_run(lm_run, tmp_path, capsys):
+    *_, cmodel = lm_run
+    assert main(["export", "classify", "--onnx", str(tmp_path / "c.onnx")]) == 0
+    assert "max abs difference" in capsys.readouterr().out
+    x, lengths = torch.randn(3, 5, 1), torch.tensor([5, 2, 3])
+    with torch.no_grad():
+        expected = cmodel(x, lengths).numpy()
+    got = ort.InferenceSession(str(tmp_path / "c.onnx"), providers=["CPUExecutionProvider"]).run(
+        None, {"x": x.numpy(), "lengths": lengths.numpy()})[0]
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert main(["export", "classify", "--onnx", "a.onnx", "--step", "b.onnx"]) == 2
+    assert "--step is for language models" in capsys.readouterr().err
+
+
+def test_export_errors_are_one_line(lm_run, tmp_path, capsys):
+    assert main(["export", "forecast", "--onnx", str(tmp_path / "c.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "forecast run" in err and "lm and classify" in err
+    assert main(["export", "lm", "--onnx", "a.onnx", "--step", "a.onnx"]) == 2
+    assert "two different paths" in capsys.readouterr().err
+    assert main(["export", "lm", "--onnx", "a.onnx", "--tolerance", "0"]) == 2
+    assert "--tolerance" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "train.ts"]
