@@ -103,6 +103,26 @@ def greedy(step: Step, state: dict, bos: int, eos: int, max_lens,
                        torch.stack(attn[b]) if attn[b] else None) for b in range(B)]
 
 
+def _survivors(cands: list[tuple[float, int, int]], K: int, eos: int, at_limit: bool):
+    """One sentence's step: walk its candidates (score, row, token), best first; an EOS among the
+    first K finishes its hypothesis, the first K others live on (or finish, when `at_limit`).
+    Returns (finished as (row, extra tokens, score), live candidates)."""
+    ended, live, kept = [], [], 0
+    for rank, (s, row, tok) in enumerate(cands):
+        if s == float("-inf") or kept == K:
+            break
+        if tok == eos:
+            if rank < K:
+                ended.append((row, [], s))
+            continue
+        kept += 1
+        if at_limit:  # the maximum length: finished without EOS
+            ended.append((row, [tok], s))
+        else:
+            live.append((s, row, tok))
+    return ended, live
+
+
 @torch.no_grad()
 def beam_search(step: Step, state: dict, bos: int, eos: int, max_lens, beam: int = 5,
                 n_best: int = 1, alpha: float = 1.0, keep_attention: bool = False,
@@ -145,23 +165,11 @@ def beam_search(step: Step, state: dict, bos: int, eos: int, max_lens, beam: int
         for b in range(B):
             if done[b]:
                 continue
-            live = 0
-            for rank, (s, i) in enumerate(zip(top_l[b], idx_l[b], strict=True)):
-                row, tok = b * K + i // V, i % V
-                if s == float("-inf"):
-                    break
-                if tok == eos:
-                    if rank < K:
-                        finished[b].append(finish(row, [], s, weights))
-                    continue
-                if t + 1 >= lens[b]:  # the maximum length: finished without EOS
-                    finished[b].append(finish(row, [tok], s, weights))
-                else:
-                    rows[b * K + live], new_tokens[b * K + live] = row, tok
-                    new_scores[b, live] = s
-                live += 1
-                if live == K:
-                    break
+            cands = [(s, b * K + i // V, i % V) for s, i in zip(top_l[b], idx_l[b], strict=True)]
+            ended, live = _survivors(cands, K, eos, t + 1 >= lens[b])
+            finished[b] += [finish(row, extra, s, weights) for row, extra, s in ended]
+            for k, (s, row, tok) in enumerate(live):
+                rows[b * K + k], new_tokens[b * K + k], new_scores[b, k] = row, tok, s
             done[b] = len(finished[b]) >= K or t + 1 >= lens[b]
         if all(done):
             break
