@@ -23,7 +23,7 @@ from rnnkit.tasks.translate.task import NAME, TranslateTask, make_task, model_fr
 from rnnkit.tasks.translate.translator import Translation, Translator
 
 # One thread (the machine's cores are shared), AdamW 3e-3 on a cosine, the best checkpoint by
-# validation exact match. Judged on `dates` validation only (docs/results/translate.md): with
+# validation exact match. Judged on `dates` validation only (BENCHMARKS.md "Translation"): with
 # these, 99.9% valid exact after the 1,613 steps 10 contended minutes allowed; the test splits
 # were scored once, after. Not tuned further (no sweep was possible on the shared machine).
 TRAIN_DEFAULTS: dict = {
