@@ -37,6 +37,7 @@ class DataConfig:
     cache_dir: str = ""  # spoken-digits: where the WAVs are kept ("" = ~/.cache/rnnkit)
     warp: float = 0.0  # speech training items: mel axis stretched by U(1 - w, 1 + w); 0 = off
     wobble: float = 0.0  # handwriting training items: per-letter and elastic distortion; 0 = off
+    fresh: bool = False  # handwriting: a new set of training items every epoch after the first
     valid_fraction: float = 0.1  # own data: share held out for validation (and as much for test)
 
     def __post_init__(self):
