@@ -59,3 +59,12 @@ def test_pen_features_add_the_centred_pen_height():
     out = pen_features(frames)
     np.testing.assert_array_equal(out[:, :3], frames)
     np.testing.assert_allclose(out[:, 3], np.array([0, 2, 1, 3]) - 1.5)
+
+
+def test_wobble_distorts_the_drawing_and_keeps_the_pen_lifts():
+    plain = render("hello", "cursive", np.random.default_rng(1))
+    wobbly = render("hello", "cursive", np.random.default_rng(1), wobble=1.0)
+    assert plain[:, 2].sum() == wobbly[:, 2].sum()
+    assert not np.allclose(np.cumsum(plain[:, :2], 0)[-1], np.cumsum(wobbly[:, :2], 0)[-1])
+    items = handwriting_items(2, 5, ["cursive"], wobble=1.0)
+    assert all(x.shape[1] == 3 for x, _ in items)

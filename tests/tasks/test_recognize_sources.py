@@ -89,3 +89,14 @@ def test_a_speech_run_transcribes_a_wav_and_refuses_other_files(tmp_path):
         transcribe_loaded(*run, tmp_path / "b.wav")
     with pytest.raises(DataError, match="expected a .wav file"):
         transcribe_loaded(*run, tmp_path / "c.json")
+
+
+def test_fresh_handwriting_items_each_epoch_are_reproducible():
+    task = make_task(tiny("handwriting", fonts="futural,scripts", valid_font="cursive",
+                          fresh=True))
+    first = [t for _, t, _ in task.epoch_items(0)]
+    second = [t for _, t, _ in task.epoch_items(1)]
+    assert first == [t for _, t, _ in task.train] and second != first and len(second) == 16
+    again = make_task(tiny("handwriting", fonts="futural,scripts", valid_font="cursive",
+                           fresh=True))
+    assert torch.equal(next(again.train_batches(1))["x"], next(task.train_batches(1))["x"])

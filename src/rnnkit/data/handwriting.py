@@ -73,9 +73,11 @@ def _resample(stroke: np.ndarray, step: float) -> np.ndarray:
     return np.stack([np.interp(at, along, stroke[:, k]) for k in range(2)], 1)
 
 
-def render(text: str, font: str, rng: np.random.Generator | None = None) -> np.ndarray:
+def render(text: str, font: str, rng: np.random.Generator | None = None,
+           wobble: float = 0.0) -> np.ndarray:
     """(T, 3) float32 frames (dx, dy, pen_up) of `text` written in `font`; rng None: no
-    randomness (upright, unscaled, no jitter)."""
+    randomness (upright, unscaled, no jitter). wobble > 0 (with rng) also distorts each letter
+    on its own and the whole line smoothly (elastic_distortion)."""
     glyphs = _font(font)
     bad = sorted({c for c in text if c not in glyphs})
     if bad or not text:
@@ -84,6 +86,11 @@ def render(text: str, font: str, rng: np.random.Generator | None = None) -> np.n
     strokes, pen_x = [], 0.0
     for ch in text:
         parts, left, width = glyphs[ch]
+        if wobble and rng is not None:  # this letter's own size and slant
+            sx, sy = 1 + wobble * rng.uniform(-0.3, 0.3), 1 + wobble * rng.uniform(-0.3, 0.3)
+            lean = wobble * rng.uniform(-0.3, 0.3)
+            parts = [(p - (left, 0.0)) @ np.array([[sx, 0.0], [lean * sy, sy]]) + (left, 0.0)
+                     for p in parts]
         strokes += [p + (pen_x - left, 0.0) for p in parts]
         pen_x += width + (rng.uniform(-0.08, 0.25) if rng is not None else 0.0)
     if rng is not None:
@@ -92,6 +99,8 @@ def render(text: str, font: str, rng: np.random.Generator | None = None) -> np.n
         c, s = math.cos(turn), math.sin(turn)
         shape = np.array([[sx, 0.0], [slant * sy, sy]]) @ np.array([[c, s], [-s, c]])
         strokes = [p @ shape for p in strokes]  # rows are points: x' = x sx + y slant sy ...
+        if wobble:
+            strokes = elastic_distortion(strokes, wobble, rng)
     points, pen = [], []
     for p in strokes:
         q = _resample(p, STEP)
@@ -102,6 +111,19 @@ def render(text: str, font: str, rng: np.random.Generator | None = None) -> np.n
         xy = xy + rng.normal(0.0, 0.012, xy.shape)
     d = np.diff(xy, axis=0, prepend=xy[:1])  # the first frame: (0, 0), pen up
     return np.column_stack([d, np.concatenate(pen)]).astype(np.float32)
+
+
+def elastic_distortion(strokes: list, amount: float, rng: np.random.Generator) -> list:
+    """Points moved by a smooth random field: two sine waves along x (wavelengths 0.6-2.5
+    letter heights), amplitude up to 0.06 x amount in x and y."""
+    waves = [(rng.uniform(0.6, 2.5), rng.uniform(0, 2 * math.pi),
+              0.06 * amount * rng.uniform(-1, 1)) for _ in range(4)]
+
+    def field(x, k):
+        return sum(a * np.sin(2 * math.pi * x / lam + phase)
+                   for lam, phase, a in waves[2 * k : 2 * k + 2])
+
+    return [p + np.column_stack([field(p[:, 0], 0), field(p[:, 0], 1)]) for p in strokes]
 
 
 def pen_features(frames: np.ndarray) -> np.ndarray:
@@ -120,8 +142,9 @@ def random_text(rng: np.random.Generator) -> str:
     return words[int(rng.integers(len(words)))]
 
 
-def handwriting_items(n: int, seed: int, fonts) -> list[tuple[np.ndarray, str]]:
-    """n (frames, text) items, each in a font drawn from `fonts`, reproducible from `seed`."""
+def handwriting_items(n: int, seed: int, fonts, wobble: float = 0.0) -> list:
+    """n (frames, text) items, each in a font drawn from `fonts`, reproducible from `seed`;
+    `wobble`: render's extra per-letter and elastic distortion (for training items)."""
     fonts = list(fonts)
     if not fonts:
         raise DataError("handwriting: no fonts given")
@@ -131,5 +154,5 @@ def handwriting_items(n: int, seed: int, fonts) -> list[tuple[np.ndarray, str]]:
     items = []
     for _ in range(n):
         text = random_text(rng)
-        items.append((render(text, fonts[int(rng.integers(len(fonts)))], rng), text))
+        items.append((render(text, fonts[int(rng.integers(len(fonts)))], rng, wobble), text))
     return items

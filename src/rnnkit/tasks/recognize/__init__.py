@@ -36,6 +36,8 @@ class DataConfig:
     test_font: str = "scriptc"  # handwriting: the test font (never trained on)
     cache_dir: str = ""  # spoken-digits: where the WAVs are kept ("" = ~/.cache/rnnkit)
     warp: float = 0.0  # speech training items: mel axis stretched by U(1 - w, 1 + w); 0 = off
+    wobble: float = 0.0  # handwriting training items: per-letter and elastic distortion; 0 = off
+    fresh: bool = False  # handwriting: a new set of training items every epoch after the first
     valid_fraction: float = 0.1  # own data: share held out for validation (and as much for test)
 
     def __post_init__(self):
@@ -43,6 +45,8 @@ class DataConfig:
             if not isinstance(getattr(self, key), int) or getattr(self, key) < 1:
                 raise ConfigError(f"data.{key}: expected a positive integer, got "
                                   f"{getattr(self, key)!r}")
+        if not 0.0 <= self.wobble <= 2.0:
+            raise ConfigError(f"data.wobble: expected a number in [0, 2], got {self.wobble!r}")
         if not 0.0 <= self.warp < 0.5:
             raise ConfigError(f"data.warp: expected a number in [0, 0.5), got {self.warp!r}")
         if not 0.0 < self.valid_fraction < 0.5:

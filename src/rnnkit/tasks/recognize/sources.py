@@ -61,7 +61,8 @@ def _handwriting(d, parts) -> Source:
                               "must be a font the training set never saw")
 
     def make(part, n, seed, fonts):
-        return handwriting_items(n, seed, fonts) if part in parts else []
+        wobble = d.wobble if part == "train" else 0.0  # distorted training items only
+        return handwriting_items(n, seed, fonts, wobble) if part in parts else []
 
     return Source("strokes", ALPHABET,
                   make("train", d.n_train, d.seed, train_fonts),

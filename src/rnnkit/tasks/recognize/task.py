@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from rnnkit.data.batching import bucket_batches, pad_batch, shard_batches
-from rnnkit.data.handwriting import pen_features
+from rnnkit.data.handwriting import handwriting_items, pen_features
 from rnnkit.errors import DataError
 from rnnkit.functional.ctc import ctc_loss, min_input_lengths
 from rnnkit.models.ctc import CTCModelConfig, CTCRecognizer
@@ -95,15 +95,30 @@ class RecognizeTask:
             raise DataError("recognize: this task was built without training data")
         d = self.cfg.data
         seed = d.seed * 100_003 + epoch
-        order = bucket_batches([len(a) for a, _, _ in self.train], d.batch_size, shuffle=True,
+        train = self.epoch_items(epoch)
+        order = bucket_batches([len(a) for a, _, _ in train], d.batch_size, shuffle=True,
                                seed=seed)
         for idx in shard_batches(order, rank, world_size):
-            items = [self.train[i] for i in idx]
+            items = [train[i] for i in idx]
             if d.warp and self.kind == "speech":  # same on resume and any rank: (seed, epoch, item)
                 rng = np.random.default_rng((d.seed, epoch, int(idx[0])))
                 items = [(self.warp(x, rng.uniform(1 - d.warp, 1 + d.warp)), t, labels)
                          for x, t, labels in items]
             yield self.collate(items)
+
+    def epoch_items(self, epoch: int) -> list:
+        """The training items of an epoch: with data.fresh (generated handwriting), epochs after
+        the first draw a new set of the same size from (data.seed, epoch); the scaler stays the
+        one fitted on the first."""
+        d = self.cfg.data
+        if not (d.fresh and epoch > 0 and self.kind == "strokes" and not d.path):
+            return self.train
+        if getattr(self, "_fresh", (None,))[0] != epoch:
+            fonts = [f for f in d.fonts.split(",") if f]
+            items = handwriting_items(len(self.train), [d.seed, 1000 + epoch], fonts, d.wobble)
+            self._fresh = (epoch, [self.encode_item(x, t, f"epoch {epoch} item {i}")
+                                   for i, (x, t) in enumerate(items)])
+        return self._fresh[1]
 
     def warp(self, x: np.ndarray, factor: float) -> np.ndarray:
         """Standardised log-mel frames with the mel axis stretched by `factor` about band 0
