@@ -14,7 +14,7 @@ import numpy as np
 from rnnkit.data.audio import wav_features
 from rnnkit.data.recognition_files import read_strokes_jsonl, read_transcript_dir
 from rnnkit.errors import DataError
-from rnnkit.tasks.recognize.sources import Source
+from rnnkit.tasks.recognize.items import Source
 
 
 def load_items(path) -> tuple[str, list]:

@@ -17,7 +17,7 @@ from rnnkit.data.audio import wav_features
 from rnnkit.data.recognition_files import read_strokes_json
 from rnnkit.errors import DataError
 from rnnkit.models.from_state import build_checked
-from rnnkit.tasks.recognize import Config
+from rnnkit.tasks.recognize.config import Config
 from rnnkit.tasks.recognize.fusion import CharLM
 from rnnkit.tasks.recognize.plots import plot_alignment
 from rnnkit.tasks.recognize.task import Alphabet, RecognizeTask

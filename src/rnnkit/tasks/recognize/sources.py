@@ -7,23 +7,10 @@ trajectories); items are (features (T, F) float32, text).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rnnkit.errors import ConfigError
+from rnnkit.tasks.recognize.items import Source
 
 NAMES = ("ctc-toy", "handwriting", "spoken-digits")
-
-
-@dataclass
-class Source:
-    kind: str
-    alphabet: str
-    train: list
-    valid: list
-    test: list
-    info: dict
-
-
 ALL = ("train", "valid", "test")
 
 
