@@ -88,3 +88,11 @@ def test_eta_is_the_sooner_limit(capsys, monkeypatch):
     p = Progress(total=100, start_step=0, unit="tok", every=1, fancy=False, minutes=60)
     p.update(1, 1.0, 0.5, 1e-3, 100.0)  # 10 s a step: 990 s left by steps, 3590 s by time
     assert capsys.readouterr().out.rstrip().endswith("eta 16m30s")
+
+
+@pytest.mark.parametrize("task, name", [("translate", "bogus"), ("recognize", "bogus")])
+def test_data_names_the_generated_data_set_of_translate_and_recognize(task, name, tmp_path, capsys):
+    assert main(["train", task, "--data", name, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "data.name" in err and "bogus" in err
+    assert not (tmp_path / "run").exists()

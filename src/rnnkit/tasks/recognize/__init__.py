@@ -19,8 +19,12 @@ from rnnkit.tasks.recognize.config import Config, DataConfig, LossConfig, ModelC
 from rnnkit.tasks.recognize.sources import load_source
 from rnnkit.tasks.recognize.task import Alphabet, RecognizeTask, fit_scaler
 
-__all__ = ["TRAIN_DEFAULTS", "Config", "DataConfig", "LossConfig", "ModelConfig", "evaluate_loaded",
-           "format_report", "make_task"]
+__all__ = ["DATA_KEY", "TRAIN_DEFAULTS", "Config", "DataConfig", "LossConfig", "ModelConfig",
+           "evaluate_loaded", "format_report", "make_task"]
+
+# What `rnnkit train recognize --data X` sets: handwriting, spoken-digits or ctc-toy (your own
+# files go in --data.path).
+DATA_KEY = "data.name"
 
 TRAIN_DEFAULTS: dict = {"train.steps": 3000, "train.eval_every": 250, "optim.lr": 2e-3,
                         "train.best_metric": "cer", "train.log_every": 50}

@@ -26,6 +26,9 @@ from rnnkit.tasks.translate.translator import Translation, Translator
 # validation exact match. Judged on `dates` validation only (BENCHMARKS.md "Translation"): with
 # these, 99.9% valid exact after the 1,613 steps 10 contended minutes allowed; the test splits
 # were scored once, after. Not tuned further (no sweep was possible on the shared machine).
+# What `rnnkit train translate --data X` sets: dates or bible (your own pairs: --data.train_path).
+DATA_KEY = "data.name"
+
 TRAIN_DEFAULTS: dict = {
     "train.steps": 3000,
     "train.minutes": 10.0,
@@ -41,6 +44,6 @@ TRAIN_DEFAULTS: dict = {
     "sched.min_lr": 1e-4,
 }
 
-__all__ = ["NAME", "TRAIN_DEFAULTS", "Config", "DataConfig", "DecodeConfig", "ModelConfig",
-           "ObjectiveConfig", "TranslateTask", "Translation", "Translator", "evaluate_loaded",
-           "format_report", "make_task", "model_from_run"]
+__all__ = ["DATA_KEY", "NAME", "TRAIN_DEFAULTS", "Config", "DataConfig", "DecodeConfig",
+           "ModelConfig", "ObjectiveConfig", "TranslateTask", "Translation", "Translator",
+           "evaluate_loaded", "format_report", "make_task", "model_from_run"]
