@@ -113,3 +113,15 @@ def test_an_absent_cuda_device_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and bad in err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("task, data, held_out", [("classify", "digits", ["--data", "test"]),
+                                                  ("forecast", "sunspots", [])])
+def test_classify_and_forecast_train_and_evaluate_on_cuda(task, data, held_out, tmp_path, capsys):
+    from rnnkit.cli import main
+
+    run = tmp_path / "run"
+    assert main(["train", task, "--data", data, "--steps", "20", "--train.device=cuda",
+                 "--out", str(run)]) == 0
+    assert main(["evaluate", str(run), *held_out, "--device", "cuda"]) == 0
+    assert capsys.readouterr().out.strip()
