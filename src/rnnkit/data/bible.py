@@ -7,7 +7,9 @@ a real parallel corpus from Debian packages, read with the PyPI package `pysword
 What goes in is pinned: the two modules at the versions in MODULES (a different version stops
 with one line saying so), every verse that both modules have with text, whitespace collapsed and
 the paragraph marks (¶) and bracketed editorial notes removed. Splits are drawn from the verses
-with a seed: `valid` and `test` are VALID and TEST verses, `train` the rest (about 31,000).
+with a seed: `valid` and `test` are VALID and TEST verses, `train` the rest (about 28,000).
+`export` writes the splits as TSV files (`--data.train_path` etc. read them back as the same
+pairs), for a machine without the modules.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.errors import RnnkitError
+from rnnkit.files import make_dir, write_json, write_text
 
 SWORD_PATH = "/usr/share/sword"
 # module -> (Debian package, module version in mods.d/<module>.conf)
@@ -133,3 +136,20 @@ def bible_pairs(name: str, seed: int = 0, sword_path: str | Path = SWORD_PATH):
 def describe(sword_path: str | Path = SWORD_PATH) -> str:
     return "bible: " + ", ".join(f"{m} {module_version(sword_path, m)} ({p})"
                                  for m, (p, _) in MODULES.items())
+
+
+SPLITS = ("train", "valid", "test")
+
+
+def export(out_dir: str | Path, seed: int = 0, sword_path: str | Path = SWORD_PATH) -> dict:
+    """The train, valid and test splits as OUT_DIR/{split}.tsv (source<TAB>target a line, UTF-8),
+    and OUT_DIR/manifest.json (modules, seed, pairs per split). A verse holds no tab or line
+    break (whitespace is collapsed), so the files read back as exactly these pairs."""
+    out = make_dir(out_dir)
+    manifest = {"data": describe(sword_path), "seed": seed, "pairs": {}}
+    for name in SPLITS:
+        pairs = bible_pairs(name, seed, sword_path)
+        write_text(out / f"{name}.tsv", "".join(f"{s}\t{t}\n" for s, t in pairs))
+        manifest["pairs"][name] = len(pairs)
+    write_json(out / "manifest.json", manifest)
+    return manifest
