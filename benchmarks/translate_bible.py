@@ -2,16 +2,18 @@
 budget, on the KJV -> Reina-Valera 1909 test split; greedy and beam 5 beside copy-the-source.
 
     PYTHONPATH=src python3 benchmarks/translate_bible.py --device cuda --minutes 5 \\
-        --data-dir .gpu/bible --out OUT [--sequential] [--set model.dropout=0.2 ...]
+        --data-dir .gpu/bible --out OUT [--steps 3000] [--sequential] [--set KEY=VALUE ...]
 
 --data-dir holds the exported splits (benchmarks/export_bible.py: train/valid/test.tsv), so this
 runs where pysword and the SWORD modules are not. The two trainings (`rnnkit train translate
 --config configs/translate-bible-gpu.toml`, one with --attention, one with none) run as two
 processes at once (one GPU can hold both; --sequential runs one after the other), each for
---minutes. Each run's best checkpoint (by validation chrF) is then scored on the test split
-as `rnnkit evaluate --data test` does: BLEU and chrF (sacrebleu), exact match, greedy and beam
---beam. Written to --out: results.json, results.md (the table), train-*.log, attention.png; the
-run directories (checkpoints) go to --work. Nothing here imports pysword or builds C++.
+--steps (the cosine's length too) or --minutes, whichever comes first. Each run's best
+checkpoint (by validation chrF) is then scored on the test split as `rnnkit evaluate --data
+test` does: BLEU and chrF (sacrebleu), exact match, greedy and beam --beam. Written to --out:
+results.json (the table, every number, the end of each training log) and attention.png, two
+files; the run directories (checkpoints, metrics.jsonl, full logs) go to --work. Nothing here
+imports pysword or builds C++.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--out", required=True, help="where results.json and the logs go")
     ap.add_argument("--work", default="", help="run directories (default: a new temp dir)")
     ap.add_argument("--device", default="cuda", help="cuda, cuda:N or cpu")
-    ap.add_argument("--minutes", type=float, default=5.0, help="training budget of each run")
+    ap.add_argument("--minutes", type=float, default=5.0, help="time cap of each training")
+    ap.add_argument("--steps", type=int, default=3000,
+                    help="training steps of each run, and the cosine's length")
     ap.add_argument("--attention", default="bahdanau", choices=["bahdanau", "general", "dot"])
     ap.add_argument("--config", default=str(CONFIG))
     ap.add_argument("--beam", type=int, default=5)
@@ -68,13 +72,14 @@ def check_data(data_dir: Path) -> dict[str, Path]:
 def train_command(args, paths: dict[str, Path], attention: str, run_dir: Path) -> list[str]:
     overrides = [f"--data.{s}_path={p.resolve()}" for s, p in paths.items()]
     overrides += [f"--model.attention={attention}", f"--train.device={args.device}",
-                  f"--decode.beam={args.beam}"]
+                  f"--decode.beam={args.beam}", f"--train.minutes={args.minutes}",
+                  f"--train.steps={args.steps}", f"--sched.total_steps={args.steps}"]
     overrides += [f"--{kv.removeprefix('--')}" for kv in args.set]
     return [sys.executable, "-m", "rnnkit", "train", "translate", "--config", args.config,
-            "--out", str(run_dir), "--minutes", str(args.minutes), "--plain", *overrides]
+            "--out", str(run_dir), "--plain", *overrides]
 
 
-def train_all(args, paths, runs: dict[str, str], work: Path, out: Path) -> dict[str, dict]:
+def train_all(args, paths, runs: dict[str, str], work: Path) -> dict[str, dict]:
     """Start the trainings (together unless --sequential); their wall times and exit codes."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]),
@@ -83,7 +88,7 @@ def train_all(args, paths, runs: dict[str, str], work: Path, out: Path) -> dict[
     procs = {}
     for name, attention in runs.items():
         cmd = train_command(args, paths, attention, work / name)
-        log = open(out / f"train-{name}.log", "w", encoding="utf-8")  # noqa: SIM115
+        log = open(work / f"train-{name}.log", "w", encoding="utf-8")  # noqa: SIM115
         info[name] = {"command": " ".join(cmd[1:]), "start": time.perf_counter()}
         print(f"[{name}] {' '.join(cmd[1:])}", flush=True)
         procs[name] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
@@ -169,21 +174,24 @@ def main(argv=None) -> int:
         sys.exit(f"translate_bible: --device {args.device} but CUDA is not available here")
     runs = {"attention": args.attention, "none": "none"}
     start = time.perf_counter()
-    info = train_all(args, paths, runs, work, out)
+    info = train_all(args, paths, runs, work)
+    for name in runs:
+        info[name]["log_tail"] = (work / f"train-{name}.log").read_text(errors="replace")[-2000:]
     failed = [n for n, i in info.items() if i["returncode"] != 0]
     if failed:
         for n in failed:
-            print(f"--- train-{n}.log (end) ---\n"
-                  + (out / f"train-{n}.log").read_text(errors="replace")[-3000:])
-        sys.exit(f"translate_bible: training failed for {', '.join(failed)} (logs in {out})")
+            print(f"--- train-{n}.log (end) ---\n{info[n]['log_tail']}")
+        (out / "results.json").write_text(json.dumps({"failed": failed, "runs": info},
+                                                     indent=2) + "\n", encoding="utf-8")
+        sys.exit(f"translate_bible: training failed for {', '.join(failed)} (logs in {work})")
     beam_key = f"beam{args.beam}"
     results: dict = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "device": torch.cuda.get_device_name() if args.device.startswith("cuda") else
         platform.processor() or platform.machine(),
         "torch": torch.__version__, "python": platform.python_version(),
-        "minutes": args.minutes, "parallel": not args.sequential, "config": args.config,
-        "set": args.set, "work": str(work), "runs": {}}
+        "minutes": args.minutes, "steps": args.steps, "parallel": not args.sequential,
+        "config": args.config, "set": args.set, "work": str(work), "runs": {}}
     for name, attention in runs.items():
         t0 = time.perf_counter()
         test = score(work / name, args, keep_heatmap=attention != "none")
@@ -195,9 +203,8 @@ def main(argv=None) -> int:
             shutil.copy(test["attention_png"], out / "attention.png")
     results["target"] = verdict(results, beam_key)
     results["total_s"] = time.perf_counter() - start
-    text = table(results, beam_key)
+    text = results["table"] = table(results, beam_key)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    (out / "results.md").write_text(text + "\n", encoding="utf-8")
     print(text)
     print(json.dumps(results["target"]))
     print(f"total {results['total_s']:.0f} s; results in {out}")
