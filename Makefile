@@ -21,6 +21,11 @@ $(STAMP): pyproject.toml Makefile
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -q && apt-get install -y -q espeak-ng; \
 	  else echo "note: spoken-digits needs espeak-ng; install it: sudo apt-get install espeak-ng"; fi; }
+	@# `rnnkit train translate --data.name=bible` reads two SWORD bibles (Debian packages)
+	@test -f /usr/share/sword/mods.d/spaRV1909eb.conf || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && apt-get install -y -q sword-text-kjv sword-text-sparv; \
+	  else echo "note: the bible data set needs sudo apt-get install sword-text-kjv sword-text-sparv"; fi; }
 	touch $(STAMP)
 
 # The main job: train the language model on the embedded corpus (the Python standard library)

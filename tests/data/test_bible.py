@@ -61,3 +61,54 @@ def test_another_module_version_is_refused(tmp_path):
     assert bible.module_version(tmp_path, "engKJV2006eb") == "9.9"
     with pytest.raises(RnnkitError, match="pinned to engKJV2006eb version 14.3 .* has version 9.9"):
         bible._open(tmp_path, "engKJV2006eb")
+
+
+class FakeZText:
+    """pysword's zText reading, reduced to what read_blocks_once wraps: every verse read calls
+    `_decompressed_text(testament, block)`."""
+
+    def __init__(self, blocks):
+        self.blocks, self.calls = blocks, []
+
+    def _decompressed_text(self, testament, buf_num):
+        self.calls.append((testament, buf_num))
+        return self.blocks[(testament, buf_num)]
+
+
+def test_each_block_is_decompressed_once_while_its_verses_are_read():
+    fake = FakeZText({("ot", 0): b"Gen", ("ot", 1): b"Exo", ("nt", 0): b"Mat"})
+    fast = bible.read_blocks_once(fake)
+    reads = [("ot", 0)] * 3 + [("ot", 1)] * 2 + [("nt", 0), ("ot", 0)]
+    assert [fast._decompressed_text(*r) for r in reads] == [fake.blocks[r] for r in reads]
+    assert fake.calls == [("ot", 0), ("ot", 1), ("nt", 0), ("ot", 0)]
+
+
+def test_a_module_without_blocks_is_left_as_it_is():
+    plain = SimpleNamespace(get_iter=lambda clean=True: iter(["a"]))
+    assert bible.read_blocks_once(plain) is plain
+
+
+def _real_modules():
+    pysword = pytest.importorskip("pysword.modules", reason="needs pysword: pip install pysword")
+    for module in bible.MODULES:
+        try:
+            bible.module_version(bible.SWORD_PATH, module)
+        except RnnkitError:
+            pytest.skip("needs the SWORD modules: apt-get install sword-text-kjv sword-text-sparv")
+    modules = pysword.SwordModules(bible.SWORD_PATH)
+    modules.parse_modules()
+    return modules
+
+
+@pytest.mark.parametrize("module", [bible.SOURCE, bible.TARGET])
+def test_the_real_modules_read_the_same_text_with_one_decompression_per_book(module):
+    modules = _real_modules()
+    plain = modules.get_bible_from_module(module)
+    counted = modules.get_bible_from_module(module)
+    raw, calls = counted._decompressed_text, []
+    counted._decompressed_text = lambda *key: calls.append(key) or raw(*key)
+    fast = bible.read_blocks_once(counted)
+    refs = {"books": ["gen", "ruth", "matt"], "chapters": [1, 2]}
+    expected = list(plain.get_iter(**refs))
+    assert list(fast.get_iter(**refs)) == expected
+    assert len(expected) > 100 and len(calls) == 3  # BlockType=BOOK: one block per book
