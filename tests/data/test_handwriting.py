@@ -68,3 +68,24 @@ def test_wobble_distorts_the_drawing_and_keeps_the_pen_lifts():
     assert not np.allclose(np.cumsum(plain[:, :2], 0)[-1], np.cumsum(wobbly[:, :2], 0)[-1])
     items = handwriting_items(2, 5, ["cursive"], wobble=1.0)
     assert all(x.shape[1] == 3 for x, _ in items)
+
+
+def test_fonts_that_draw_the_same_glyphs_are_found():
+    from rnnkit.data.handwriting import same_glyphs
+
+    assert same_glyphs("futural", ["cursive", "rowmans"]) == "rowmans"
+    assert same_glyphs("timesrb", ["rowmant"]) == "rowmant"
+    assert same_glyphs("scriptc", ["scripts", "cursive", "timesr"]) == ""
+
+
+def test_every_stroke_is_resampled_on_its_own():
+    from rnnkit.data.handwriting import _resample
+
+    line = np.array([[0.0, 0.0], [1.0, 0.0]])
+    dot = np.array([[5.0, 5.0]])
+    bend = np.array([[0.0, 1.0], [0.0, 1.3], [0.3, 1.3]])
+    xy, pen = _resample([line, dot, bend], 0.25)
+    np.testing.assert_array_equal(pen, [1, 0, 0, 0, 0, 1, 1, 0, 0, 0])
+    np.testing.assert_allclose(xy[:5, 0], [0, 0.25, 0.5, 0.75, 1.0])
+    np.testing.assert_allclose(xy[5], [5, 5])
+    np.testing.assert_allclose(xy[6:], [[0, 1], [0, 1.2], [0.1, 1.3], [0.3, 1.3]])
