@@ -89,3 +89,16 @@ def test_every_stroke_is_resampled_on_its_own():
     np.testing.assert_allclose(xy[:5, 0], [0, 0.25, 0.5, 0.75, 1.0])
     np.testing.assert_allclose(xy[5], [5, 5])
     np.testing.assert_allclose(xy[6:], [[0, 1], [0, 1.2], [0.1, 1.3], [0.3, 1.3]])
+
+
+def test_items_come_in_chunks_that_do_not_depend_on_the_worker_count(monkeypatch):
+    import rnnkit.data.handwriting as hw
+
+    monkeypatch.setattr(hw, "CHUNK", 5)
+    one = hw.handwriting_items(12, 4, ["cursive", "futural"], pen_noise=1.0, workers=1)
+    three = hw.handwriting_items(12, 4, ["cursive", "futural"], pen_noise=1.0, workers=3)
+    assert len(one) == 12 and [t for _, t in one] == [t for _, t in three]
+    assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(one, three, strict=True))
+    first = hw.handwriting_items(5, 4, ["cursive", "futural"], pen_noise=1.0)
+    assert [t for _, t in first] == [t for _, t in one[:5]]  # chunk 0 is the plain stream
+    assert [t for _, t in one[5:10]] != [t for _, t in one[:5]]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from rnnkit.errors import DataError
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 STEP = 0.12  # resampling step along a stroke, in letter heights
+CHUNK = 4000  # items drawn from one random stream (handwriting_items)
 FONTS = ("cursive", "scripts", "scriptc", "futural", "futuram", "rowmans", "rowmand", "timesr",
          "timesi", "timesib", "timesrb", "gothiceng")
 
@@ -167,14 +169,32 @@ def random_text(rng: np.random.Generator) -> str:
     return words[int(rng.integers(len(words)))]
 
 
-def handwriting_items(n: int, seed, fonts, wobble: float = 0.0, pen_noise: float = 0.0) -> list:
+def handwriting_items(n: int, seed, fonts, wobble: float = 0.0, pen_noise: float = 0.0,
+                      workers: int = 0) -> list:
     """n (frames, text) items, each in a font drawn from `fonts`, reproducible from `seed`;
-    `wobble`, `pen_noise`: render's extra distortions (for training items)."""
+    `wobble`, `pen_noise`: render's extra distortions (for training items).
+
+    Items come in chunks of CHUNK: the first from `seed`, chunk c > 0 from (seed, CHUNK, c), so
+    the items do not depend on `workers`: processes that draw the chunks at once (0: one per CPU
+    core, as many as there are chunks)."""
     fonts = list(fonts)
     if not fonts:
         raise DataError("handwriting: no fonts given")
     for name in fonts:
         _font(name)  # an unknown font fails here, before any item is made
+    jobs = [(min(CHUNK, n - start), seed if start == 0 else [*np.atleast_1d(seed).tolist(),
+                                                              CHUNK, start // CHUNK],
+             fonts, wobble, pen_noise) for start in range(0, n, CHUNK)]
+    workers = min(workers or os.cpu_count() or 1, len(jobs))
+    if workers <= 1:
+        return [item for job in jobs for item in _chunk(*job)]
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return [item for part in pool.starmap(_chunk, jobs) for item in part]
+
+
+def _chunk(n: int, seed, fonts: list, wobble: float, pen_noise: float) -> list:
     rng = np.random.default_rng(seed)
     items = []
     for _ in range(n):
