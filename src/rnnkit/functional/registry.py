@@ -13,7 +13,10 @@ from typing import Literal
 from rnnkit.errors import ConfigError
 from rnnkit.functional.family import CellFamily, ParamSpec
 from rnnkit.functional.gru import GRUCellMath
+from rnnkit.functional.ln_gru import LNGRUCellMath
+from rnnkit.functional.ln_lstm import LNLSTMCellMath
 from rnnkit.functional.lstm import LSTMCellMath
+from rnnkit.functional.peephole_lstm import PeepholeLSTMCellMath
 from rnnkit.functional.rnn import ElmanCell
 
 _FAMILIES: dict[str, CellFamily] = {}
@@ -75,6 +78,29 @@ register(CellFamily(
 register(CellFamily(
     "rnn_relu", "RNN_RELU", lambda **_: ElmanCell("relu"), nonlinearity="relu", native=True,
     summary="Elman RNN, relu (torch.nn.RNN(nonlinearity='relu'))"))
+LSTM_GATES = (("i", True), ("f", True), ("g", False), ("o", True))
+register(CellFamily(
+    "ln_lstm", "LN_LSTM", lambda **_: LNLSTMCellMath(), states=("h", "c"), blocks="ifgo",
+    gate_stats=LSTM_GATES, forget_gate=1, input_gate=0,
+    extra=(ParamSpec("ln_ih_weight", lambda H: (4 * H,), 1.0),
+           ParamSpec("ln_hh_weight", lambda H: (4 * H,), 1.0),
+           ParamSpec("ln_c_weight", lambda H: (H,), 1.0),
+           ParamSpec("ln_c_bias", lambda H: (H,), 0.0)),
+    summary="layer-normalised LSTM (Ba et al. 2016; norms on the input and recurrent "
+            "pre-activations and on the cell, as haste)"))
+register(CellFamily(
+    "peephole_lstm", "PEEPHOLE_LSTM", lambda **_: PeepholeLSTMCellMath(), states=("h", "c"),
+    blocks="ifgo", gate_stats=LSTM_GATES, forget_gate=1, input_gate=0,
+    extra=(ParamSpec("weight_ci", lambda H: (H,)), ParamSpec("weight_cf", lambda H: (H,)),
+           ParamSpec("weight_co", lambda H: (H,))),
+    summary="LSTM with peephole connections (Gers & Schmidhuber 2000)"))
+register(CellFamily(
+    "ln_gru", "LN_GRU", lambda **_: LNGRUCellMath(), blocks="rzn",
+    gate_stats=(("r", True), ("z", True), ("n", False)), forget_gate=1,
+    extra=(ParamSpec("ln_ih_weight", lambda H: (3 * H,), 1.0),
+           ParamSpec("ln_hh_weight", lambda H: (3 * H,), 1.0)),
+    summary="layer-normalised GRU (Ba et al. 2016; norms on the input and recurrent "
+            "pre-activations, as haste)"))
 
 # The type of a `cell` setting in the task configs: the registered names and the aliases, so a
 # config or command line with another name is refused with the list (rnnkit.config).

@@ -101,3 +101,6 @@ class Recurrent(RecurrentBase):
                          nonlinearity=family.nonlinearity, reset_after=reset_after, impl=impl,
                          device=device, dtype=dtype)
         self.cell = family.name
+
+    def extra_repr(self) -> str:
+        return f"{self.cell!r}, " + super().extra_repr()
