@@ -27,9 +27,9 @@ from torch import nn
 from rnnkit.backends.dispatch import IMPLS
 from rnnkit.data.batching import length_mask
 from rnnkit.errors import ConfigError
-from rnnkit.layers import GRU, LSTM, RNN
+from rnnkit.functional import registry
+from rnnkit.layers import Recurrent
 
-CELLS = ("lstm", "gru", "rnn")
 POOLINGS = ("last", "mean", "max", "attention")
 
 
@@ -60,7 +60,7 @@ class ClassifierConfig:
 
         need(self.input_kind in ("tokens", "series"), "input_kind", "tokens or series",
              self.input_kind)
-        need(self.cell in CELLS, "cell", " or ".join(CELLS), self.cell)
+        registry.get(self.cell)  # an unknown name: the error lists the known ones
         need(self.pooling in POOLINGS, "pooling", " or ".join(POOLINGS), self.pooling)
         need(self.impl in IMPLS, "impl", " or ".join(IMPLS), self.impl)
         for name in ("hidden_size", "num_layers", "n_outputs"):
@@ -80,10 +80,9 @@ class ClassifierConfig:
 
 
 def _make_rnn(cfg: ClassifierConfig, input_size: int) -> nn.Module:
-    cls = {"lstm": LSTM, "gru": GRU, "rnn": RNN}[cfg.cell]
-    return cls(input_size, cfg.hidden_size, num_layers=cfg.num_layers, batch_first=True,
-               bidirectional=cfg.bidirectional, impl=cfg.impl,
-               dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
+    return Recurrent(cfg.cell, input_size, cfg.hidden_size, num_layers=cfg.num_layers,
+                     batch_first=True, bidirectional=cfg.bidirectional, impl=cfg.impl,
+                     dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
 
 
 class SequenceClassifier(nn.Module):

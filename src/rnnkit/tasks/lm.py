@@ -30,6 +30,7 @@ from rnnkit.data.corpora import load_corpus, split_text
 from rnnkit.data.streams import TokenStreams
 from rnnkit.data.tokenizers import build_tokenizer, tokenizer_from_dict
 from rnnkit.errors import ConfigError, DataError
+from rnnkit.functional.registry import CellName
 from rnnkit.models.from_state import build_checked
 from rnnkit.models.lm import LanguageModel
 from rnnkit.tasks._contract import StepOutput
@@ -51,7 +52,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    cell: Literal["lstm", "gru", "rnn_tanh", "rnn_relu"] = "lstm"  # the recurrent layer
+    cell: CellName = "lstm"  # the recurrent layer (rnnkit.functional.registry; rnn = rnn_tanh)
     embedding_size: int = 64  # width of the token embedding
     hidden_size: int = 256  # units per recurrent layer
     num_layers: int = 2  # stacked recurrent layers

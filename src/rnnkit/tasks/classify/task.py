@@ -15,6 +15,7 @@ from rnnkit.data.batching import bucket_batches, class_weights, pad_batch, shard
 from rnnkit.data.datasets import Dataset, load_dataset, load_files, stratified_split
 from rnnkit.data.subwords import check_buckets
 from rnnkit.errors import ConfigError, DataError
+from rnnkit.functional.registry import CellName
 from rnnkit.models.classifier import ClassifierConfig, build_classifier
 from rnnkit.models.ensemble import Ensemble
 from rnnkit.tasks._contract import StepOutput
@@ -62,7 +63,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    cell: Literal["lstm", "gru", "rnn"] = "lstm"  # the recurrent layer
+    cell: CellName = "lstm"  # the recurrent layer (rnnkit.functional.registry; rnn = rnn_tanh)
     hidden_size: int = 64  # units per direction and layer
     num_layers: int = 1  # stacked recurrent layers
     bidirectional: bool = False  # read each sequence both ways

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from typing import Literal
 
 from rnnkit.errors import ConfigError
+from rnnkit.functional.registry import CellName
 
 
 @dataclass
@@ -47,7 +48,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    cell: Literal["lstm", "gru"] = "lstm"  # the recurrent cell
+    cell: CellName = "lstm"  # the recurrent cell (rnnkit.functional.registry)
     hidden_size: int = 128  # units per direction of each recurrent layer
     num_layers: int = 2  # stacked recurrent layers
     bidirectional: bool = True  # read the input both ways
