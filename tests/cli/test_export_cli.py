@@ -29,7 +29,8 @@ def lm_run(tmp_path, monkeypatch):
                                 for k in range(12)))
     ctask = classify.make_task(classify.Config(
         data={"train_path": str(series), "batch_size": 4},
-        model={"hidden_size": 6, "embed_dim": 4, "pooling": "max", "bidirectional": True}))
+        model={"hidden_size": 6, "embed_dim": 4, "pooling": "max", "bidirectional": True,
+               "conv_filters": 0, "downsample": 1}))
     cmodel = ctask.build_model().eval()
     run = {"lm": ({"task_name": "lm", "task": {}}, task.metadata(), model.state_dict()),
            "classify": ({"task_name": "classify", "task": asdict(ctask.cfg)}, ctask.metadata(),
@@ -66,6 +67,17 @@ def test_export_classify_run(lm_run, tmp_path, capsys):
     np.testing.assert_allclose(got, expected, atol=1e-5)
     assert main(["export", "classify", "--onnx", "a.onnx", "--step", "b.onnx"]) == 2
     assert "--step is for language models" in capsys.readouterr().err
+
+
+def test_export_of_a_convolutional_series_classifier_is_refused(tmp_path):
+    from rnnkit.export import classifier_to_onnx
+    from rnnkit.export.check import ExportError
+    from rnnkit.models.classifier import ClassifierConfig, build_classifier
+
+    model = build_classifier(ClassifierConfig(input_kind="series", input_size=1, conv_filters=2))
+    with pytest.raises(ExportError, match="--model.conv_filters=0 --model.downsample=1"):
+        classifier_to_onnx(model, tmp_path / "c.onnx")
+    assert not (tmp_path / "c.onnx").exists()
 
 
 def test_export_errors_are_one_line(lm_run, tmp_path, capsys):

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnkit.config import build
+from rnnkit.data.augment import augment_series
 from rnnkit.data.batching import bucket_batches, class_weights, pad_batch, shard_batches
 from rnnkit.data.datasets import Dataset, load_dataset, load_files, stratified_split
 from rnnkit.data.subwords import check_buckets
@@ -20,6 +21,7 @@ from rnnkit.models.classifier import ClassifierConfig, build_classifier
 from rnnkit.models.ensemble import Ensemble
 from rnnkit.tasks._contract import StepOutput
 from rnnkit.tasks._metrics import classification_report
+from rnnkit.tasks.classify.auto import resolve_auto
 from rnnkit.tasks.classify.prep import Prep, fit_prep
 
 
@@ -44,6 +46,8 @@ class DataConfig:
     token_dropout: float = 0.0  # text: share of training tokens replaced by <unk> (regulariser)
     url_token: bool = False  # text: web addresses -> one token <url>, @mentions -> <user>
     subword_buckets: int = 0  # word tokens: + mean of hashed char 3-5-gram vectors; 0 = off
+    jitter: float = -1.0  # series: training noise std (standardised units); -1 = auto, 0 = off
+    scaling: float = -1.0  # series: training per-series factor ~ N(1, s^2); -1 = auto, 0 = off
 
     def __post_init__(self):
         def need(ok: bool, key: str, expected: str) -> None:
@@ -55,6 +59,8 @@ class DataConfig:
         need(self.batch_size >= 1, "batch_size", "a positive integer")
         need(self.max_len >= 0, "max_len", "0 (no limit) or a positive integer")
         need(0.0 <= self.token_dropout < 1.0, "token_dropout", "a number in [0, 1)")
+        need(self.jitter >= 0 or self.jitter == -1, "jitter", "-1 (auto), 0 (off) or more")
+        need(self.scaling >= 0 or self.scaling == -1, "scaling", "-1 (auto), 0 (off) or more")
         need(bool(self.name or self.train_path), "name", "a dataset name or data.train_path")
         check_buckets(self.subword_buckets)
         need(not (self.subword_buckets and self.tokenizer != "word"), "subword_buckets",
@@ -73,6 +79,8 @@ class ModelConfig:
     # steps, or attention
     pooling: Literal["last", "mean", "max", "attention"] = "last"
     impl: Literal["auto", "reference", "fused", "native"] = "auto"  # rnnkit layer implementation
+    conv_filters: int = -1  # series: FCN branch beside the RNN (F, 2F, F filters); -1 = auto
+    downsample: int = 0  # series: average-pool the input over this many steps; 0 = auto
 
 
 def _section(cls, value, name: str):
@@ -135,7 +143,8 @@ class ClassifyTask:
             hidden_size=m.hidden_size,
             num_layers=m.num_layers, bidirectional=m.bidirectional, dropout=m.dropout,
             pooling=m.pooling, impl=m.impl, n_outputs=len(p.classes) if p.classes else 1,
-            regression=p.regression))
+            regression=p.regression, conv_filters=max(m.conv_filters, 0),
+            downsample=max(m.downsample, 1)))
 
     def ensemble(self, models: list[torch.nn.Module]) -> torch.nn.Module:
         """Members built by build_model() as one model: mean class probabilities (regression:
@@ -167,6 +176,11 @@ class ClassifyTask:
         seed = d.seed * 100_003 + epoch  # a fresh, reproducible order per epoch
         drop = d.token_dropout if self.prep.kind == "text" else 0.0
         for idx, batch in self._batches(self.train, True, seed, rank, world_size):
+            if self.prep.kind == "series" and not self.prep.regression and \
+                    (d.jitter > 0 or d.scaling > 0):
+                rng = np.random.default_rng((d.seed, epoch, int(idx[0]), 1))
+                batch["x"] = augment_series(batch["x"], batch["lengths"], rng,
+                                            max(d.jitter, 0.0), max(d.scaling, 0.0))
             if drop:  # the mask depends on (seed, epoch, batch) only: same on resume and any rank
                 rng = np.random.default_rng((d.seed, epoch, int(idx[0])))
                 if batch["x"].dim() == 3:  # sub-words: drop the word ids, keep the n-grams
@@ -258,6 +272,7 @@ def make_task(cfg: Config) -> ClassifyTask:
         kept, held = np.arange(len(data.train_y)), None
     train_x = [data.train_x[i] for i in kept]
     train_y = [data.train_y[i] for i in kept]
+    resolve_auto(cfg, data.kind, train_x)
     prep = fit_prep(d, data.kind, data.classes, train_x, train_y)
     train = prep.encode_items(train_x, train_y, "training data")
     if held is None:
