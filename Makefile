@@ -21,6 +21,11 @@ $(STAMP): pyproject.toml Makefile
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -q && apt-get install -y -q espeak-ng; \
 	  else echo "note: spoken-digits needs espeak-ng; install it: sudo apt-get install espeak-ng"; fi; }
+	@# the genome data sets (coding-windows, coding-tags, splice-sites) read DNA shipped in these
+	@[ -d /usr/share/doc/python-biopython-doc/Tests/GenBank ] && [ -d /usr/share/EMBOSS/test/genbank ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && apt-get install -y -q python-biopython-doc emboss-test; \
+	  else echo "note: the genome data sets need: sudo apt-get install python-biopython-doc emboss-test"; fi; }
 	touch $(STAMP)
 
 # The main job: train the language model on the embedded corpus (the Python standard library)
