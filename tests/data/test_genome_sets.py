@@ -59,7 +59,9 @@ def test_blocks_cover_the_genome_once_and_every_split_gets_some():
 
 def test_coding_windows_share_no_base_across_splits():
     data = load_coding_windows(0.2, 0.1, seed=0)
-    spans = windows(deal_blocks("NC_000932.1", CHLOROPLAST_KEPT, 8000, 0.2, 0.1, 0), 200, 50)
+    regions = deal_blocks("NC_000932.1", CHLOROPLAST_KEPT, 8000, 0.2, 0.1, 0)
+    spans = windows(regions, 200, 50)
+    spans["train"] = windows(regions, 200, 10)["train"]
     covered = {}
     for split, items in spans.items():
         mask = np.zeros(CHLOROPLAST_KEPT, dtype=bool)

@@ -8,10 +8,10 @@ saved with the run; `data.seed` changes it):
   bag of k-mers sees nothing (its baseline stays near 0.5); a model must read the order.
   The split is random (the sequences are independent).
 - `coding-windows` (Arabidopsis chloroplast genome, rnnkit.data.genome_regions): 200-bp windows
-  every 50 bp, `coding` when every base lies in an annotated CDS (on either strand), `noncoding`
-  when none does (windows that are partly coding are left out). The window is read on the
-  genome's + strand, so half the genes are seen as their reverse complement. Split by genome
-  region (blocks of 8,000 bp), never by window.
+  every 50 bp (every 10 bp in the training part), `coding` when every base lies in an annotated
+  CDS (on either strand), `noncoding` when none does (windows partly coding are left out).
+  A window is read on the genome's + strand, so genes on the - strand are seen as their reverse
+  complement. Split by genome region (blocks of 8,000 bp), never by window.
 
 Your own data: FASTA (`.fa`, `.fasta`, `.fna`, ... optionally `.gz`) with `label=NAME` in each
 header, or a CSV with a `sequence` column and a label column (`data.label_column`). Letters are
@@ -92,11 +92,14 @@ def load_motif_grammar(test_fraction: float, valid_fraction: float, seed: int) -
 
 
 def load_coding_windows(test_fraction: float, valid_fraction: float, seed: int,
-                        width: int = 200, stride: int = 50, block: int = 8000) -> Dataset:
+                        width: int = 200, stride: int = 50, train_stride: int = 10,
+                        block: int = 8000) -> Dataset:
     seq, tags = chloroplast()
     regions = deal_blocks("NC_000932.1", len(seq), block, test_fraction, valid_fraction, seed)
     xs, ys, parts = [], [], {}
-    for split, spans in windows(regions, width, stride).items():
+    spans_of = windows(regions, width, stride)
+    spans_of["train"] = windows(regions, width, train_stride)["train"]
+    for split, spans in spans_of.items():
         parts[split] = []
         for start, end in spans:
             coding = tags[start:end] != NONCODING
@@ -104,7 +107,7 @@ def load_coding_windows(test_fraction: float, valid_fraction: float, seed: int,
                 parts[split].append(len(xs))
                 xs.append(seq[start:end])
                 ys.append("coding" if coding.all() else "noncoding")
-    meta = {"seed": seed, "width": width, "stride": stride,
+    meta = {"seed": seed, "width": width, "stride": stride, "train_stride": train_stride,
             "regions": [[r.start, r.end, r.split] for r in regions]}
     return _three_way("coding-windows", xs, ys, ["coding", "noncoding"], parts, meta)
 

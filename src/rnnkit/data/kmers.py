@@ -43,3 +43,28 @@ def kmer_matrix(sequences, k_max: int) -> np.ndarray:
     for i, s in enumerate(sequences):
         out[i] = kmer_profile(s, k_max)
     return out
+
+
+def window_profiles(sequence: str, k_max: int, half: int) -> np.ndarray:
+    """(L, n_features(k_max)): for each base, the k-mer frequencies of the bases within `half`
+    of it (the k-mers starting in [t - half, t + half - k + 1], clipped at the ends), by
+    cumulative sums: one pass per k."""
+    ids = encode(sequence)
+    L = len(ids)
+    parts = []
+    for k in range(1, k_max + 1):
+        onehot = np.zeros((L + 1, 4 ** k))
+        if L >= k:
+            windows = np.lib.stride_tricks.sliding_window_view(ids, k)
+            ok = (windows <= 4).all(1)
+            codes = ((np.minimum(windows, 4) - 1) * 4 ** np.arange(k - 1, -1, -1)).sum(1)
+            rows = np.flatnonzero(ok)
+            onehot[rows + 1, codes[ok]] = 1.0
+        csum = np.cumsum(onehot, axis=0)  # csum[i] = k-mers starting before i
+        t = np.arange(L)
+        lo = np.clip(t - half, 0, L)
+        hi = np.clip(t + half - k + 2, 0, L)
+        hi = np.maximum(hi, lo)
+        counts = csum[hi] - csum[lo]
+        parts.append(counts / np.maximum(counts.sum(1, keepdims=True), 1.0))
+    return np.concatenate(parts, axis=1)
