@@ -26,6 +26,11 @@ $(STAMP): pyproject.toml Makefile
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -q && apt-get install -y -q sword-text-kjv sword-text-sparv; \
 	  else echo "note: the bible data set needs sudo apt-get install sword-text-kjv sword-text-sparv"; fi; }
+	@# the genome data sets (coding-windows, coding-tags, splice-sites) read DNA shipped in these
+	@[ -d /usr/share/doc/python-biopython-doc/Tests/GenBank ] && [ -d /usr/share/EMBOSS/test/genbank ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && apt-get install -y -q python-biopython-doc emboss-test; \
+	  else echo "note: the genome data sets need: sudo apt-get install python-biopython-doc emboss-test"; fi; }
 	touch $(STAMP)
 
 # The main job: train the language model on the embedded corpus (the Python standard library)

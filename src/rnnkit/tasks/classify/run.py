@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.datasets import load_dataset, load_files
+from rnnkit.data.dna_sets import read_dna_file
 from rnnkit.data.tabular import read_text_csv
 from rnnkit.data.ts_format import read_ts
 from rnnkit.errors import DataError
@@ -21,7 +21,8 @@ from rnnkit.files import write_json
 from rnnkit.models.ensemble import model_from_state
 from rnnkit.tasks._metrics import plot_confusion
 from rnnkit.tasks.classify.baselines import baseline_report
-from rnnkit.tasks.classify.task import ClassifyTask, config_from_run, task_from_metadata
+from rnnkit.tasks.classify.dna_report import dna_extras, format_dna
+from rnnkit.tasks.classify.task import ClassifyTask, config_from_run, load_data, task_from_metadata
 
 
 def rebuild(config: dict, metadata: dict, state_dict: dict, device="cpu"):
@@ -32,8 +33,13 @@ def rebuild(config: dict, metadata: dict, state_dict: dict, device="cpu"):
 
 
 def read_inputs(task: ClassifyTask, path, labelled: bool):
-    """(inputs, labels or None) of a CSV (text runs) or .ts file (series runs)."""
+    """(inputs, labels or None) of a CSV (text runs), .ts file (series runs), or FASTA / CSV
+    with a `sequence` column (DNA runs)."""
     path = Path(path)
+    if task.prep.kind == "dna":
+        label_column = task.cfg.data.label_column if labelled else None
+        xs, ys, _, _ = read_dna_file(path, label_column)
+        return xs, ys
     is_ts = path.suffix.lower() == ".ts"
     if task.prep.kind == "series" and not is_ts:
         raise DataError(f"{path}: this run classifies series; expected a .ts file")
@@ -65,12 +71,7 @@ def predict_loaded(config: dict, metadata: dict, state_dict: dict, path):
 def _load(task: ClassifyTask):
     """The run's data set (training and test split), checked to be the split it was trained
     with."""
-    d = task.cfg.data
-    if d.train_path:
-        data = load_files(d.train_path, d.test_path, d.text_column, d.label_column,
-                          d.test_fraction, d.seed)
-    else:
-        data = load_dataset(d.name, d.test_fraction, d.seed)
+    data = load_data(task.cfg.data)
     saved = task.split.get("test", {}).get("test_indices")
     if saved is not None and saved != data.split.get("test_indices"):
         raise DataError(f"dataset {data.name!r}: its test split differs from the run's saved "
@@ -126,6 +127,7 @@ def format_report(report: dict) -> str:
         lines.append(" " * width + " " + " ".join(f"{n:>{width}}" for n in names))
         for name, row in zip(names, report["confusion_matrix"], strict=True):
             lines.append(f"{name:>{width}} " + " ".join(f"{c:>{width}d}" for c in row))
+    lines += format_dna(report)
     if "plot" in report:
         lines.append(f"plot: {report['plot']}")
     return "\n".join(lines)
@@ -146,13 +148,13 @@ def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
     dataset = xs = ys = None
     if data in (None, "", "test"):
         dataset = _load(task)
-        source = dataset.name
+        source, test_x = dataset.name, dataset.test_x
         items = task.prep.encode_items(dataset.test_x, dataset.test_y, f"{source} test")
     else:
         xs, ys = read_inputs(task, data, labelled=True)
-        source, items = str(data), task.prep.encode_items(xs, ys, str(data))
+        source, test_x, items = str(data), xs, task.prep.encode_items(xs, ys, str(data))
     report = {"data": source, "n_items": len(items), **task.score(model, items)}
-    if baselines and not task.prep.regression:
+    if baselines and not task.prep.regression and task.prep.kind != "dna":  # DNA: k-mer below
         try:
             dataset = dataset or _load(task)
         except DataError as err:  # a file evaluated after the training data went away
@@ -161,6 +163,8 @@ def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
         else:
             report["baselines"] = _baselines(task, dataset, xs, ys, run_dir)
             report["baseline_wins"] = _compare(report)
+    if task.prep.kind == "dna":  # per-class F1 and the k-mer baseline on the same test items
+        report.update(dna_extras(task, report, test_x, [task.prep.classes[y] for _, y in items]))
     if run_dir is not None and not task.prep.regression:
         path = Path(run_dir) / "confusion_matrix.png"
         cm = np.array(report["confusion_matrix"])

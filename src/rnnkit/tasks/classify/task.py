@@ -14,12 +14,16 @@ from rnnkit.config import build
 from rnnkit.data.augment import augment_series
 from rnnkit.data.batching import bucket_batches, class_weights, pad_batch, shard_batches
 from rnnkit.data.datasets import Dataset, load_dataset, load_files, stratified_split
+from rnnkit.data.dna_sets import is_dna_file, is_dna_set, load_dna_files, load_dna_set
+from rnnkit.data.fasta import is_fasta_name
 from rnnkit.data.subwords import check_buckets
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.functional.registry import CellName
 from rnnkit.models.classifier import ClassifierConfig, build_classifier
+from rnnkit.models.dna import DnaClassifier
 from rnnkit.models.ensemble import Ensemble
 from rnnkit.tasks._contract import StepOutput
+from rnnkit.tasks._dna import DnaConfig, augment_strands
 from rnnkit.tasks._metrics import classification_report
 from rnnkit.tasks.classify.auto import resolve_auto
 from rnnkit.tasks.classify.prep import Prep, fit_prep
@@ -94,10 +98,12 @@ def _section(cls, value, name: str):
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    dna: DnaConfig = field(default_factory=DnaConfig)  # DNA data only (docs/genomes.md)
 
     def __post_init__(self):  # Config(**json_dict) rebuilds the nested sections
         self.data = _section(DataConfig, self.data, "data")
         self.model = _section(ModelConfig, self.model, "model")
+        self.dna = _section(DnaConfig, self.dna, "dna")
 
 
 # Small datasets (UCR sets hold tens to hundreds of series): evaluate often, stop when the
@@ -136,15 +142,21 @@ class ClassifyTask:
 
     def build_model(self) -> torch.nn.Module:
         m, p = self.cfg.model, self.prep
-        return build_classifier(ClassifierConfig(
+        dna = self.cfg.dna.model_config() if p.kind == "dna" else None
+        head = ClassifierConfig(  # DNA: a series model over the embedded bases
             input_kind="tokens" if p.kind == "text" else "series",
-            vocab_size=p.vocab.size if p.vocab else 0, input_size=p.input_size,
-            subword_buckets=p.subword_buckets, embed_dim=m.embed_dim, cell=m.cell,
+            vocab_size=p.vocab.size if p.vocab else 0,
+            input_size=dna.width if dna else p.input_size, subword_buckets=p.subword_buckets,
+            embed_dim=0 if dna else m.embed_dim, cell=m.cell,
             hidden_size=m.hidden_size,
             num_layers=m.num_layers, bidirectional=m.bidirectional, dropout=m.dropout,
             pooling=m.pooling, impl=m.impl, n_outputs=len(p.classes) if p.classes else 1,
-            regression=p.regression, conv_filters=max(m.conv_filters, 0),
-            downsample=max(m.downsample, 1)))
+            regression=p.regression,
+            conv_filters=0 if dna else max(m.conv_filters, 0),  # DNA: its own front (models/dna)
+            downsample=1 if dna else max(m.downsample, 1))
+        if dna:  # base ids: embedded by the DNA front, then the same head
+            return DnaClassifier(dna, head)
+        return build_classifier(head)
 
     def ensemble(self, models: list[torch.nn.Module]) -> torch.nn.Module:
         """Members built by build_model() as one model: mean class probabilities (regression:
@@ -187,6 +199,8 @@ class ClassifyTask:
                     batch["x"][..., 0] = drop_tokens(batch["x"][..., 0], drop, rng)
                 else:
                     batch["x"] = drop_tokens(batch["x"], drop, rng)
+            if self.prep.kind == "dna" and self.cfg.dna.strands == "augment":
+                batch = augment_strands(batch, np.random.default_rng((d.seed, epoch, int(idx[0]))))
             yield batch
 
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -244,8 +258,14 @@ class ClassifyTask:
         return {"task": self.name, **self.prep.to_dict(), "split": self.split}
 
 
-def _load_data(cfg: DataConfig) -> Dataset:
+def load_data(cfg: DataConfig) -> Dataset:
+    """The data set `cfg` names (a bundled set or your own files), with its test split."""
     train_path = cfg.train_path or (cfg.name if _is_file_name(cfg.name) else "")
+    if train_path and is_dna_file(train_path, cfg.text_column):
+        return load_dna_files(train_path, cfg.test_path, cfg.label_column, cfg.test_fraction,
+                              cfg.seed)
+    if not train_path and is_dna_set(cfg.name):
+        return load_dna_set(cfg.name, cfg.test_fraction, cfg.valid_fraction, cfg.seed)
     if train_path:
         return load_files(train_path, cfg.test_path, cfg.text_column, cfg.label_column,
                           cfg.test_fraction, cfg.seed)
@@ -253,8 +273,8 @@ def _load_data(cfg: DataConfig) -> Dataset:
 
 
 def _is_file_name(name: str) -> bool:
-    """data.name names a file (a .ts or CSV file) rather than a bundled data set."""
-    return name.lower().endswith((".ts", ".csv"))
+    """data.name names a file (a .ts, CSV or FASTA file) rather than a bundled data set."""
+    return name.lower().endswith((".ts", ".csv")) or is_fasta_name(name)
 
 
 def make_task(cfg: Config) -> ClassifyTask:
@@ -262,9 +282,15 @@ def make_task(cfg: Config) -> ClassifyTask:
     if not isinstance(cfg, Config):
         cfg = Config(**cfg)
     d = cfg.data
-    data = _load_data(d)
+    data = load_data(d)
     split = {"test": data.split, "valid": {"fraction": d.valid_fraction, "seed": d.seed}}
-    if d.valid_fraction > 0:
+    if "valid_indices" in data.split:  # the data's own validation part (DNA: by genome region)
+        held = np.array(data.split["valid_indices"], dtype=np.int64)
+        kept = np.setdiff1d(np.arange(len(data.train_y)), held)
+        split["valid"]["indices"] = held.tolist()
+        if held.size == 0:
+            held = None
+    elif d.valid_fraction > 0:
         strata = data.train_y if data.classes is not None else [0] * len(data.train_y)
         kept, held = stratified_split(strata, d.valid_fraction, d.seed)
         split["valid"]["indices"] = held.tolist()
@@ -293,4 +319,4 @@ def task_from_metadata(cfg: Config, metadata: dict) -> ClassifyTask:
 def config_from_run(config: dict) -> Config:
     """The task section of a run's resolved config (the engine nests it under 'task')."""
     section = config.get("task") if isinstance(config.get("task"), dict) else config
-    return Config(**{k: v for k, v in section.items() if k in ("data", "model")})
+    return Config(**{k: v for k, v in section.items() if k in ("data", "model", "dna")})
