@@ -21,6 +21,11 @@ $(STAMP): pyproject.toml Makefile
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -q && apt-get install -y -q espeak-ng; \
 	  else echo "note: spoken-digits needs espeak-ng; install it: sudo apt-get install espeak-ng"; fi; }
+	@# the viewer's browser test (tests/viewer/test_browser.py) drives Debian's headless chromium
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && apt-get install -y -q chromium chromium-driver; \
+	  else echo "note: the browser test needs chromium: sudo apt-get install chromium chromium-driver"; fi; }
 	touch $(STAMP)
 
 # The main job: train the language model on the embedded corpus (the Python standard library)
