@@ -67,23 +67,26 @@ class Config:
 
 
 # The best setting found for 15 minutes on 2 shared CPU cores (BENCHMARKS.md, "Language
-# modelling"): a 2 x 256 LSTM, 32 streams of 128 characters, AdamW 3e-3 on a cosine over 2400
-# steps, which is about 15 minutes there; the run stops at whichever of 2400 steps and 15 minutes
-# comes first. One thread: on a machine whose cores are busy with other work, torch's two
-# threads ran several times slower (each product waits for the slower thread); on an idle
+# modelling"): a 2 x 256 LSTM, 32 streams of 128 characters, AdamW 3e-3 with a cosine that ends
+# when the run does: by default after 15 minutes (the cosine follows the clock, so a faster
+# machine takes more steps in them), with --steps N after N steps, with --minutes M after M
+# minutes (rnnkit.training.schedules). Early stopping after 4 evaluations without a new best
+# validation loss: on a small corpus the model can over-fit before the time is up, and `best/`
+# keeps the best one. One thread: on a machine whose cores are busy with other work, torch's
+# two threads ran several times slower (each product waits for the slower thread); on an idle
 # machine pass --train.threads=0 (torch's default).
 DATA_KEY = "data.corpus"  # what `rnnkit train lm --data X` sets
 
 TRAIN_DEFAULTS: dict = {
-    "train.steps": 2400,
+    "train.steps": 0,  # no step limit: the 15 minutes below end the run
     "train.minutes": 15.0,
     "train.threads": 1,
     "train.eval_every": 250,
+    "train.early_stop": 4,
     "train.clip_norm": 5.0,
     "optim.lr": 3e-3,
     "sched.name": "cosine",
     "sched.warmup_steps": 50,
-    "sched.total_steps": 2400,  # fixed, so --minutes (which sets train.steps=0) keeps it
     "sched.min_lr": 1e-4,
 }
 
