@@ -15,22 +15,21 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from rnnkit.diagnostics.stats import GATES
 from rnnkit.diagnostics.trace import capture_inputs, rnn_layers, trace_layer
 from rnnkit.errors import RnnkitError
-
-STATE_NAMES = {"LSTM": ("h", "c")}  # every other cell's state is (h,)
+from rnnkit.functional import registry
 
 
 def kinds_of(mode: str) -> tuple[str, ...]:
-    """The quantities a layer of cell family `mode` can show: its state, then its gates."""
-    states = STATE_NAMES.get(mode, ("h",))
-    return states + tuple(g for g, _ in GATES.get(mode, ()) if g not in states)
+    """The quantities a layer of cell family `mode` can show: its state, then its gates (as the
+    cell registry names them)."""
+    family = registry.by_mode(mode)
+    return family.states + tuple(g for g, _ in family.gate_stats if g not in family.states)
 
 
 def is_sigmoid(mode: str, kind: str) -> bool:
     """Whether `kind` of a `mode` layer lies in [0, 1] (a sigmoid gate)."""
-    return any(g == kind and sig for g, sig in GATES.get(mode, ()))
+    return any(g == kind and sig for g, sig in registry.by_mode(mode).gate_stats)
 
 
 @dataclass
@@ -100,7 +99,7 @@ def record(model, ids: np.ndarray, kinds: tuple[str, ...], top_k: int = 5,
 
 def _collect(traces, kind: str, L: int, mode: str) -> np.ndarray:
     """(t, L*H) of one kind over a chunk: from the state tuples (h[, c]) or the step caches."""
-    names, columns = STATE_NAMES.get(mode, ("h",)), []
+    names, columns = registry.by_mode(mode).states, []
     for index in range(L):
         tr = traces[(index, 0)]
         if kind in names:
