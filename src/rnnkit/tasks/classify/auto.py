@@ -17,9 +17,9 @@ from __future__ import annotations
 import math
 
 FILTERS = 32
-MAX_STEPS = 256
-JITTER = 0.0
-SCALING = 0.0
+MAX_STEPS = 128
+JITTER = 0.03
+SCALING = 0.1
 
 
 def resolve_auto(cfg, kind: str, train_x: list) -> dict:

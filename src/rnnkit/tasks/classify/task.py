@@ -3,6 +3,7 @@ and the validation metrics (the package's __init__ says what the task does)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -39,7 +40,7 @@ class DataConfig:
     test_fraction: float = 0.2  # for data without a test split of its own
     valid_fraction: float = 0.1  # of the training split, for evaluate(); 0 = use the test split
     seed: int = 0  # the stratified test / validation split
-    batch_size: int = 32  # sequences per batch
+    batch_size: int = 32  # sequences per batch (training: equal batches of at most this)
     bucket: bool = True  # group similar lengths into a batch (less padding)
     class_weights: bool = False  # weight the loss by inverse class frequency
     token_dropout: float = 0.0  # text: share of training tokens replaced by <unk> (regulariser)
@@ -160,11 +161,13 @@ class ClassifyTask:
         dtype = torch.float32 if self.prep.regression else torch.int64
         return {"x": x, "lengths": lengths, "y": torch.tensor([y for _, y in items], dtype=dtype)}
 
-    def _batches(self, items, shuffle: bool, seed: int, rank: int = 0, world_size: int = 1):
-        """(item indices, batch) pairs; bucketed by length when data.bucket is set."""
+    def _batches(self, items, shuffle: bool, seed: int, rank: int = 0, world_size: int = 1,
+                 size: int = 0):
+        """(item indices, batch) pairs of `size` (0: data.batch_size) items; bucketed by length
+        when data.bucket is set."""
         lengths = [len(a) for a, _ in items]
-        order = bucket_batches(lengths, self.cfg.data.batch_size, shuffle=shuffle, seed=seed,
-                               bucket=self.cfg.data.bucket)
+        order = bucket_batches(lengths, size or self.cfg.data.batch_size, shuffle=shuffle,
+                               seed=seed, bucket=self.cfg.data.bucket)
         for idx in shard_batches(order, rank, world_size):
             yield idx, self.collate([items[i] for i in idx])
 
@@ -174,7 +177,10 @@ class ClassifyTask:
         d = self.cfg.data
         seed = d.seed * 100_003 + epoch  # a fresh, reproducible order per epoch
         drop = d.token_dropout if self.prep.kind == "text" else 0.0
-        for idx, batch in self._batches(self.train, True, seed, rank, world_size):
+        # Equal batches of at most data.batch_size: 33 items are 17 + 16, not 32 + 1 (a batch of
+        # one gives BatchNorm and the gradient a single, noisy item).
+        size = math.ceil(len(self.train) / math.ceil(len(self.train) / d.batch_size))
+        for idx, batch in self._batches(self.train, True, seed, rank, world_size, size):
             if self.prep.kind == "series" and not self.prep.regression and \
                     (d.jitter > 0 or d.scaling > 0):
                 rng = np.random.default_rng((d.seed, epoch, int(idx[0]), 1))
