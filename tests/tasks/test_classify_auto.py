@@ -66,3 +66,19 @@ def test_training_batches_are_equal_not_a_full_one_and_a_single_item(tmp_path):
                        "batch_size": 32, "valid_fraction": 0.0})
     sizes = sorted(len(b["y"]) for b in make_task(cfg).train_batches(0))
     assert sizes == [16, 17]
+
+
+def test_series_norm_is_chosen_when_the_training_scales_are_far_apart(tmp_path):
+    rng = np.random.default_rng(0)
+    lines = ["@problemName toy", "@univariate true", "@classLabel true a b", "@data"]
+    for i in range(20):  # scales 1e-3 .. 1e3: the class is the shape, not the level
+        x = 10.0 ** rng.uniform(-3, 3) * np.sin(np.linspace(0, 6, 30) * (1 + i % 2))
+        lines.append(",".join(f"{v:.6g}" for v in x) + (":a" if i % 2 else ":b"))
+    (tmp_path / "tr.ts").write_text("\n".join(lines) + "\n")
+    task = make_task(Config(data={"train_path": str(tmp_path / "tr.ts")}))
+    assert task.cfg.data.series_norm == "on" and task.prep.model_inputs == 2
+    x, _ = task.train[0]
+    assert x.shape == (30, 2)  # the z-normalised series and its log scale
+    assert np.ptp(x[:, 1]) == 0  # the scale channel is constant over time
+    plain = series_task(tmp_path, 30, 30)
+    assert plain.cfg.data.series_norm == "off" and plain.prep.model_inputs == 1

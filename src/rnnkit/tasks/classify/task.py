@@ -37,6 +37,9 @@ class DataConfig:
     max_vocab: int = 20000  # text: keep the most frequent tokens only
     max_len: int = 0  # text: keep at most this many tokens (0 = all)
     normalize: bool = True  # series: per-channel standardisation fitted on train
+    # series: z-normalise each series on its own and add its log scale as channels; auto = on
+    # when the training series' scales are far apart
+    series_norm: Literal["auto", "on", "off"] = "auto"
     test_fraction: float = 0.2  # for data without a test split of its own
     valid_fraction: float = 0.1  # of the training split, for evaluate(); 0 = use the test split
     seed: int = 0  # the stratified test / validation split
@@ -138,7 +141,7 @@ class ClassifyTask:
         m, p = self.cfg.model, self.prep
         return build_classifier(ClassifierConfig(
             input_kind="tokens" if p.kind == "text" else "series",
-            vocab_size=p.vocab.size if p.vocab else 0, input_size=p.input_size,
+            vocab_size=p.vocab.size if p.vocab else 0, input_size=p.model_inputs,
             subword_buckets=p.subword_buckets, embed_dim=m.embed_dim, cell=m.cell,
             hidden_size=m.hidden_size,
             num_layers=m.num_layers, bidirectional=m.bidirectional, dropout=m.dropout,
