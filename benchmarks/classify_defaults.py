@@ -52,7 +52,7 @@ def run_set(name: str, out: Path, overrides: list[str], baselines: bool = True) 
             "steps": summary.get("step"),
             "chosen": {"conv_filters": model.get("conv_filters"),
                        "downsample": model.get("downsample"), "jitter": data.get("jitter"),
-                       "scaling": data.get("scaling")}}
+                       "scaling": data.get("scaling"), "series_norm": data.get("series_norm")}}
 
 
 def main() -> None:
