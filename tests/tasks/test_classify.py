@@ -236,6 +236,13 @@ def test_evaluate_cli_writes_metrics_and_plot(fake_run, fake_record, capsys):
                                                           "  pos     0    20"]
 
 
+def test_evaluate_cli_no_baselines(fake_run, capsys):
+    assert main(["evaluate", str(fake_run), "--json"]) == 0
+    assert "TF-IDF + logistic regression" in json.loads(capsys.readouterr().out)["baselines"]
+    assert main(["evaluate", str(fake_run), "--json", "--no-baselines"]) == 0
+    assert "baselines" not in json.loads(capsys.readouterr().out)
+
+
 def test_predict_cli_csv_and_json(fake_run, tmp_path, capsys):
     path = tmp_path / "new.csv"
     path.write_text("text\nthe good cat\nbad tree bad\nsomething new\n")

@@ -30,7 +30,7 @@ def series_task(tmp_path, train_len, test_len, **data):
 def test_auto_settings_come_from_the_training_split_and_are_saved(tmp_path):
     task = series_task(tmp_path, 2 * MAX_STEPS + 1, 10 * MAX_STEPS)  # long test series
     saved = asdict(task.cfg)
-    assert saved["model"]["downsample"] == 3  # ceil(513 / 256): training lengths only
+    assert saved["model"]["downsample"] == 3  # ceil(2 * MAX_STEPS + 1 / MAX_STEPS): training only
     assert saved["model"]["conv_filters"] == FILTERS
     assert saved["data"]["jitter"] >= 0 and saved["data"]["scaling"] >= 0
     again = make_task(Config(**saved))  # a saved config rebuilds the same model
@@ -58,3 +58,27 @@ def test_augmentation_changes_training_batches_only(tmp_path):
     out_plain, _ = plain.outputs(model, plain.valid)
     out_aug, _ = aug.outputs(model, aug.valid)  # evaluation reads the series as they are
     assert np.array_equal(out_plain, out_aug)
+
+
+def test_training_batches_are_equal_not_a_full_one_and_a_single_item(tmp_path):
+    cfg = Config(data={"train_path": write_ts(tmp_path / "tr.ts", [12] * 33, 0),
+                       "test_path": write_ts(tmp_path / "te.ts", [12] * 4, 1),
+                       "batch_size": 32, "valid_fraction": 0.0})
+    sizes = sorted(len(b["y"]) for b in make_task(cfg).train_batches(0))
+    assert sizes == [16, 17]
+
+
+def test_series_norm_is_chosen_when_the_training_scales_are_far_apart(tmp_path):
+    rng = np.random.default_rng(0)
+    lines = ["@problemName toy", "@univariate true", "@classLabel true a b", "@data"]
+    for i in range(20):  # scales 1e-3 .. 1e3: the class is the shape, not the level
+        x = 10.0 ** rng.uniform(-3, 3) * np.sin(np.linspace(0, 6, 30) * (1 + i % 2))
+        lines.append(",".join(f"{v:.6g}" for v in x) + (":a" if i % 2 else ":b"))
+    (tmp_path / "tr.ts").write_text("\n".join(lines) + "\n")
+    task = make_task(Config(data={"train_path": str(tmp_path / "tr.ts")}))
+    assert task.cfg.data.series_norm == "on" and task.prep.model_inputs == 2
+    x, _ = task.train[0]
+    assert x.shape == (30, 2)  # the z-normalised series and its log scale
+    assert np.ptp(x[:, 1]) == 0  # the scale channel is constant over time
+    plain = series_task(tmp_path, 30, 30)
+    assert plain.cfg.data.series_norm == "off" and plain.prep.model_inputs == 1

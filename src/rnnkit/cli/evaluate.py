@@ -32,6 +32,9 @@ def add_parser(sub) -> None:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default cpu)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--no-baselines", dest="baselines", action="store_false",
+                   help="classify: skip the baselines (1-NN Euclidean and DTW for series, "
+                        "TF-IDF + logistic regression for text) printed beside the run")
     p.add_argument("--refit", action="store_true",
                    help="forecast: before each backtest origin, train the run's config again "
                         "(same steps, seed, ensemble) on the history before it, as the "
@@ -70,6 +73,11 @@ def run(args) -> int:
     elif args.lm:
         raise RnnkitError(f"--lm: task {config.get('task_name')!r} has no beam search; "
                           "expected a recognize run")
+    if "baselines" in inspect.signature(module.evaluate_loaded).parameters:  # classify runs
+        extra["baselines"] = args.baselines
+    elif not args.baselines:
+        raise RnnkitError(f"--no-baselines: task {config.get('task_name')!r} prints no "
+                          "baselines; expected a classify run")
     metrics = module.evaluate_loaded(
         config, metadata, state_dict, args.data, batch_size=args.batch_size, device=device,
         run_dir=args.run_dir, **extra,

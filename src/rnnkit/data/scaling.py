@@ -12,6 +12,7 @@ Refused with a DataError (never turned into numbers): an infinite value, in `fit
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,3 +71,28 @@ def _check(x: np.ndarray, where: str) -> None:
         if empty.size:
             raise DataError(f"{where}: channel {int(empty[0]) + 1} has no values (all missing); "
                             "nothing to impute them from")
+
+
+def per_series(x: np.ndarray, where: str = "series") -> np.ndarray:
+    """(T, C) -> (T, 2C): each channel z-normalised over this series' own steps, then each
+    channel's log10 standard deviation as a constant extra channel, so the shape is compared
+    at one scale and the level of the signal is still known. Missing values (NaN) stay NaN (the
+    ChannelScaler imputes them); a constant channel gives zeros and log10 of 1e-8."""
+    x = np.asarray(x, dtype=np.float64)
+    if np.isinf(x).any():
+        raise DataError(f"{where}: an infinite value; expected finite numbers (NaN for missing)")
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN channel: NaN stays
+        mean = np.nanmean(x, axis=0)
+        std = np.nanstd(x, axis=0)
+    std = np.where(std > 1e-8, std, 1e-8)
+    level = np.broadcast_to(np.log10(std), x.shape)
+    return np.concatenate([(x - mean) / std, level], axis=1)
+
+
+def scale_spread(series: list[np.ndarray]) -> float:
+    """How far apart the series' scales are: the 90th over the 10th percentile of their
+    standard deviations (1 for series normalised alike)."""
+    stds = np.array([np.nanstd(np.asarray(s, dtype=np.float64)) for s in series])
+    lo, hi = np.percentile(np.maximum(stds, 1e-12), [10, 90])
+    return float(hi / lo)

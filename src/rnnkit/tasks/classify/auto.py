@@ -6,8 +6,11 @@ them and `rnnkit evaluate` / `predict` / `--resume` rebuild the same model.
 Series (the reasons and the measurements: BENCHMARKS.md, "Classification"):
 - `model.conv_filters`: FILTERS, a fully convolutional branch beside the RNN (LSTM-FCN style,
   rnnkit.models.conv_frontend); text: 0.
-- `model.downsample`: the input is average-pooled over s steps, s = ceil(longest training series
-  / MAX_STEPS), so the RNN and the convolutions read at most MAX_STEPS steps.
+- `model.downsample`: the input is average-pooled over s steps, s = ceil(median training length
+  / MAX_STEPS), so the RNN and the convolutions read about MAX_STEPS steps (longer series more).
+- `data.series_norm`: "on" when the training series' scales are far apart (the 90th percentile
+  of their standard deviations over the 10th > SPREAD), else "off": each series is then
+  z-normalised on its own and its log scale added as channels (rnnkit.data.scaling.per_series).
 - `data.jitter`, `data.scaling`: training-time augmentation (rnnkit.data.augment), JITTER and
   SCALING for series; 0 for text.
 """
@@ -16,10 +19,15 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from rnnkit.data.scaling import scale_spread
+
 FILTERS = 32
-MAX_STEPS = 256
-JITTER = 0.0
-SCALING = 0.0
+MAX_STEPS = 128
+SPREAD = 10.0
+JITTER = 0.03
+SCALING = 0.1
 
 
 def resolve_auto(cfg, kind: str, train_x: list) -> dict:
@@ -30,8 +38,11 @@ def resolve_auto(cfg, kind: str, train_x: list) -> dict:
     if m.conv_filters < 0:
         m.conv_filters = chosen["model.conv_filters"] = FILTERS if series else 0
     if m.downsample == 0:
-        longest = max(len(x) for x in train_x) if series else 1
-        m.downsample = chosen["model.downsample"] = max(1, math.ceil(longest / MAX_STEPS))
+        typical = float(np.median([len(x) for x in train_x])) if series else 1.0
+        m.downsample = chosen["model.downsample"] = max(1, math.ceil(typical / MAX_STEPS))
+    if d.series_norm == "auto":
+        spread = scale_spread(train_x) if series else 1.0
+        d.series_norm = chosen["data.series_norm"] = "on" if spread > SPREAD else "off"
     if d.jitter < 0:
         d.jitter = chosen["data.jitter"] = JITTER if series else 0.0
     if d.scaling < 0:

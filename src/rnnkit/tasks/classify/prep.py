@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnkit.data.dna import clean, encode
-from rnnkit.data.scaling import ChannelScaler
+from rnnkit.data.scaling import ChannelScaler, per_series
 from rnnkit.data.subwords import check_buckets, subword_matrix
 from rnnkit.data.text_vocab import TextVocab
 from rnnkit.errors import DataError
@@ -24,6 +24,7 @@ class Prep:
     kind: str  # "series" | "text" | "dna"
     classes: list[str] | None  # None: regression
     input_size: int = 0  # series: channels
+    series_norm: bool = False  # series: per-series z-normalisation + log-scale channels
     scaler: ChannelScaler | None = None
     vocab: TextVocab | None = None
     max_len: int = 0
@@ -34,6 +35,11 @@ class Prep:
     @property
     def regression(self) -> bool:
         return self.classes is None
+
+    @property
+    def model_inputs(self) -> int:
+        """Features per step the model reads (series: channels, doubled by series_norm)."""
+        return self.input_size * (2 if self.series_norm else 1)
 
     def encode_x(self, raw, where: str = "input", i: int = 0) -> np.ndarray:
         if self.kind == "dna":  # base ids (T,), rnnkit.data.dna
@@ -51,6 +57,8 @@ class Prep:
         if x.ndim != 2 or x.shape[1] != self.input_size or x.shape[0] < 1:
             raise DataError(f"{where}: item {i + 1}: expected a series of shape (T, "
                             f"{self.input_size}), got {x.shape}")
+        if self.series_norm:
+            x = per_series(x, f"{where}: item {i + 1}")
         return self.scaler.transform(x, f"{where}: item {i + 1}")
 
     def encode_y(self, label, where: str = "labels", i: int = 0):
@@ -82,6 +90,7 @@ class Prep:
     def to_dict(self) -> dict:
         return {
             "kind": self.kind, "classes": self.classes, "input_size": self.input_size,
+            "series_norm": self.series_norm,
             "scaler": self.scaler.to_dict() if self.scaler else None,
             "tokenizer": self.vocab.to_dict() if self.vocab else None,
             "max_len": self.max_len, "subword_buckets": self.subword_buckets,
@@ -95,6 +104,7 @@ class Prep:
             target = d.get("target") or {}
             return cls(
                 kind=d["kind"], classes=d["classes"], input_size=int(d.get("input_size", 0)),
+                series_norm=bool(d.get("series_norm", False)),
                 scaler=ChannelScaler.from_dict(d["scaler"]) if d.get("scaler") else None,
                 vocab=TextVocab.from_dict(d["tokenizer"]) if d.get("tokenizer") else None,
                 max_len=int(d.get("max_len", 0)),
@@ -124,8 +134,12 @@ def fit_prep(dcfg, kind: str, classes, train_x: list, train_y: list) -> Prep:
         pass  # base ids need nothing fitted
     else:
         prep.input_size = int(np.asarray(train_x[0]).shape[1])
+        prep.series_norm = dcfg.series_norm == "on"
+        if prep.series_norm:
+            train_x = [per_series(x, f"training data: item {i + 1}")
+                       for i, x in enumerate(train_x)]
         prep.scaler = (ChannelScaler.fit(train_x) if dcfg.normalize
-                       else ChannelScaler.identity(prep.input_size))
+                       else ChannelScaler.identity(prep.model_inputs))
     if prep.regression:
         y = np.asarray(train_y, dtype=np.float64)
         prep.target_mean = float(y.mean())

@@ -3,6 +3,7 @@ and the validation metrics (the package's __init__ says what the task does)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -41,10 +42,13 @@ class DataConfig:
     max_vocab: int = 20000  # text: keep the most frequent tokens only
     max_len: int = 0  # text: keep at most this many tokens (0 = all)
     normalize: bool = True  # series: per-channel standardisation fitted on train
+    # series: z-normalise each series on its own and add its log scale as channels; auto = on
+    # when the training series' scales are far apart
+    series_norm: Literal["auto", "on", "off"] = "auto"
     test_fraction: float = 0.2  # for data without a test split of its own
     valid_fraction: float = 0.1  # of the training split, for evaluate(); 0 = use the test split
     seed: int = 0  # the stratified test / validation split
-    batch_size: int = 32  # sequences per batch
+    batch_size: int = 32  # sequences per batch (training: equal batches of at most this)
     bucket: bool = True  # group similar lengths into a batch (less padding)
     class_weights: bool = False  # weight the loss by inverse class frequency
     token_dropout: float = 0.0  # text: share of training tokens replaced by <unk> (regulariser)
@@ -146,7 +150,7 @@ class ClassifyTask:
         head = ClassifierConfig(  # DNA: a series model over the embedded bases
             input_kind="tokens" if p.kind == "text" else "series",
             vocab_size=p.vocab.size if p.vocab else 0,
-            input_size=dna.width if dna else p.input_size, subword_buckets=p.subword_buckets,
+            input_size=dna.width if dna else p.model_inputs, subword_buckets=p.subword_buckets,
             embed_dim=0 if dna else m.embed_dim, cell=m.cell,
             hidden_size=m.hidden_size,
             num_layers=m.num_layers, bidirectional=m.bidirectional, dropout=m.dropout,
@@ -173,11 +177,13 @@ class ClassifyTask:
         dtype = torch.float32 if self.prep.regression else torch.int64
         return {"x": x, "lengths": lengths, "y": torch.tensor([y for _, y in items], dtype=dtype)}
 
-    def _batches(self, items, shuffle: bool, seed: int, rank: int = 0, world_size: int = 1):
-        """(item indices, batch) pairs; bucketed by length when data.bucket is set."""
+    def _batches(self, items, shuffle: bool, seed: int, rank: int = 0, world_size: int = 1,
+                 size: int = 0):
+        """(item indices, batch) pairs of `size` (0: data.batch_size) items; bucketed by length
+        when data.bucket is set."""
         lengths = [len(a) for a, _ in items]
-        order = bucket_batches(lengths, self.cfg.data.batch_size, shuffle=shuffle, seed=seed,
-                               bucket=self.cfg.data.bucket)
+        order = bucket_batches(lengths, size or self.cfg.data.batch_size, shuffle=shuffle,
+                               seed=seed, bucket=self.cfg.data.bucket)
         for idx in shard_batches(order, rank, world_size):
             yield idx, self.collate([items[i] for i in idx])
 
@@ -187,7 +193,10 @@ class ClassifyTask:
         d = self.cfg.data
         seed = d.seed * 100_003 + epoch  # a fresh, reproducible order per epoch
         drop = d.token_dropout if self.prep.kind == "text" else 0.0
-        for idx, batch in self._batches(self.train, True, seed, rank, world_size):
+        # Equal batches of at most data.batch_size: 33 items are 17 + 16, not 32 + 1 (a batch of
+        # one gives BatchNorm and the gradient a single, noisy item).
+        size = math.ceil(len(self.train) / math.ceil(len(self.train) / d.batch_size))
+        for idx, batch in self._batches(self.train, True, seed, rank, world_size, size):
             if self.prep.kind == "series" and not self.prep.regression and \
                     (d.jitter > 0 or d.scaling > 0):
                 rng = np.random.default_rng((d.seed, epoch, int(idx[0]), 1))
