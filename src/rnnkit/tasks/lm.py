@@ -77,15 +77,15 @@ class Config:
 # machine takes more steps in them), with --steps N after N steps, with --minutes M after M
 # minutes (rnnkit.training.schedules). Early stopping after 4 evaluations without a new best
 # validation loss: on a small corpus the model can over-fit before the time is up, and `best/`
-# keeps the best one. One thread: on a machine whose cores are busy with other work, torch's
-# two threads ran several times slower (each product waits for the slower thread); on an idle
-# machine pass --train.threads=0 (torch's default).
+# keeps the best one. Threads measured, not assumed (rnnkit.training.threads): on a machine whose
+# cores are busy with other work torch's two threads ran several times slower than one (each
+# product waits for the slower thread), on an idle one they are faster.
 DATA_KEY = "data.corpus"  # what `rnnkit train lm --data X` sets
 
 TRAIN_DEFAULTS: dict = {
     "train.steps": 0,  # no step limit: the 15 minutes below end the run
     "train.minutes": 15.0,
-    "train.threads": 1,
+    "train.threads": "auto",
     "train.eval_every": 250,
     "train.early_stop": 4,
     "train.clip_norm": 5.0,

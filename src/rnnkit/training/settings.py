@@ -37,7 +37,7 @@ class TrainConfig:
     ensemble: int = 1  # train this many members (seeds seed..seed+N-1); evaluate averages them
     carry_state: bool = True  # truncated BPTT: carry the state across chunks
     device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
-    threads: int = 0  # torch CPU threads; 0 = torch's default
+    threads: int | Literal["auto"] = 0  # torch CPU threads; 0 = torch's default; auto = measured
 
 
 @dataclass
