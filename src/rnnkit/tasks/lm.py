@@ -47,7 +47,7 @@ class DataConfig:
     tokenizer: Literal["char", "byte", "word"] = "char"  # byte: UTF-8 bytes, any text encodes
     min_freq: int = 1  # word tokenizer: rarer words become <unk>
     valid_fraction: float = 0.1  # the share of the corpus that validates (a 90/10 split)
-    valid_slices: int = 5  # ... as up to this many slices spread over it (1 = its end)
+    valid_slices: int = 5  # validation = up to this many slices spread over the corpus; 1 = its end
     max_chars: int = 0  # use only the first max_chars characters of the corpus; 0 = all
     batch_size: int = 32  # B parallel streams
     seq_len: int = 128  # T: tokens per truncated-BPTT chunk
