@@ -60,7 +60,7 @@ class SchedConfig:
     gamma: float = 0.5  # step/exponential: factor per decay; plateau: factor per reduction
     start_epoch: int = 1  # step/exponential: first epoch (0-based) with decayed lr
     every_epochs: int = 1  # step: epochs between decays
-    total_steps: int = 0  # cosine: its length in steps (0 = train.steps); or train.minutes
+    total_steps: int = 0  # cosine: a fixed length in steps; 0 = to the end of the run
     min_lr: float = 0.0  # cosine floor; plateau floor
     patience: int = 2  # plateau: evaluations without improvement before a reduction
 
