@@ -114,6 +114,8 @@ def check(tp: Any, value: Any, key: str, source: str) -> Any:
                 return check(a, value, key, source)
             except ConfigError as err:
                 errors.append(err)
+        if len(inner) > 1:
+            return _bad(key, source, _either(tp), value)
         raise errors[0]
     if origin in (list, tuple):
         if not isinstance(value, list | tuple):
@@ -172,7 +174,15 @@ def parse_text(tp: Any, raw: str, key: str, source: str) -> Any:
         if text.lower() in ("none", "null") and type(None) in args:
             return None
         inner = [a for a in args if a is not type(None)]
-        return parse_text(inner[0], raw, key, source)
+        errors = []
+        for a in inner:  # the first type that reads it: int | Literal["auto"] takes 4 and auto
+            try:
+                return parse_text(a, raw, key, source)
+            except ConfigError as err:
+                errors.append(err)
+        if len(inner) > 1:
+            return _bad(key, source, _either(tp), raw)
+        raise errors[0]
     if origin is Literal:
         for choice in args:
             if str(choice) == text:
@@ -251,6 +261,12 @@ def _deep_merge(base: dict, new: dict) -> dict:
         else:
             out[key] = value
     return out
+
+
+def _either(tp: Any) -> str:
+    """What a union of several types expects: 'an int or auto'."""
+    return " or ".join(f"an {type_label(a)}" if a is int else type_label(a)
+                       for a in typing.get_args(tp) if a is not type(None))
 
 
 def _bad(key: str, source: str, expected: str, got: Any):

@@ -66,3 +66,17 @@ def test_toy_shards_are_the_global_batch_split():
     halves = [[x for x, _ in task.train_batches(0, rank, 2)] for rank in (0, 1)]
     for w, h0, h1 in zip(whole, *halves, strict=True):
         assert torch.equal(torch.cat([h0, h1]), w)
+
+
+def test_a_time_limited_cosine_run_stops_every_rank_together(tmp_path):
+    """--minutes with a cosine over the time: rank 0's clock decides the stop and the learning
+    rate for both ranks (a disagreement would hang one rank at the next collective)."""
+    run = tmp_path / "ddp_time"
+    done = _torchrun("toy", "--out", str(run), "--train.device=cpu", "--data.batch_size=8",
+                     "--data.chunks_per_epoch=5", "--model.hidden_size=16", "--train.steps=0",
+                     "--train.minutes=0.05", "--sched.name=cosine", "--sched.min_lr=0",
+                     "--train.eval_every=0", "--train.threads=auto")
+    assert done.stdout.count("(time)") == 1 and "under torchrun" in done.stdout
+    lrs = [r["lr"] for r in records(run, "train")]
+    assert len(lrs) > 1 and all(a >= b for a, b in zip(lrs[:-1], lrs[1:], strict=True))
+    assert lrs[-1] < lrs[0]  # on its way down the cosine, by rank 0's clock

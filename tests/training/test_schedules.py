@@ -84,3 +84,10 @@ def test_cosine_ends_at_the_first_limit_and_resumes_from_its_progress():
     del old["progress"]  # a checkpoint from before the time-based cosine
     resumed.load_state_dict(old)
     assert resumed.lr(62, 0, elapsed=0.0) == pytest.approx(1.0)
+
+
+def test_a_fixed_cosine_length_ignores_the_time():
+    cfg = SchedConfig(name="cosine", total_steps=100, min_lr=0.0)
+    s = Schedule(cfg, 1.0, 0, minutes=1)
+    assert s.lr(0, 0, elapsed=0.0) == pytest.approx(1.0)
+    assert s.lr(50, 0, elapsed=59.0) == pytest.approx(0.5)  # by steps alone

@@ -71,7 +71,7 @@ def sample_tokens(logits: torch.Tensor, sampling: Sampling,
     # a smaller one rounds to 0 in float32 (0 / 0 = nan) and samples the same anyway.
     logits = logits.float()
     tiny = torch.finfo(torch.float32).tiny
-    logits = (logits - logits.max(dim=-1, keepdim=True).values) / max(sampling.temperature, tiny)
+    logits = (logits - logits.amax(dim=-1, keepdim=True)) / max(sampling.temperature, tiny)
     ids = None
     if 0 < sampling.top_k < logits.shape[-1]:
         logits, ids = torch.topk(logits, sampling.top_k, dim=-1)  # sorted, most likely first

@@ -48,7 +48,7 @@ class DataConfig:
     tokenizer: Literal["char", "byte", "word"] = "char"  # byte: UTF-8 bytes, any text encodes
     min_freq: int = 1  # word tokenizer: rarer words become <unk>
     valid_fraction: float = 0.1  # the share of the corpus that validates (a 90/10 split)
-    valid_slices: int = 5  # ... as up to this many slices spread over it (1 = its end)
+    valid_slices: int = 5  # validation = up to this many slices spread over the corpus; 1 = its end
     max_chars: int = 0  # use only the first max_chars characters of the corpus; 0 = all
     batch_size: int = 32  # B parallel streams
     seq_len: int = 128  # T: tokens per truncated-BPTT chunk
@@ -78,15 +78,15 @@ class Config:
 # machine takes more steps in them), with --steps N after N steps, with --minutes M after M
 # minutes (rnnkit.training.schedules). Early stopping after 4 evaluations without a new best
 # validation loss: on a small corpus the model can over-fit before the time is up, and `best/`
-# keeps the best one. One thread: on a machine whose cores are busy with other work, torch's
-# two threads ran several times slower (each product waits for the slower thread); on an idle
-# machine pass --train.threads=0 (torch's default).
+# keeps the best one. Threads measured, not assumed (rnnkit.training.threads): on a machine whose
+# cores are busy with other work torch's two threads ran several times slower than one (each
+# product waits for the slower thread), on an idle one they are faster.
 DATA_KEY = "data.corpus"  # what `rnnkit train lm --data X` sets
 
 TRAIN_DEFAULTS: dict = {
     "train.steps": 0,  # no step limit: the 15 minutes below end the run
     "train.minutes": 15.0,
-    "train.threads": 1,
+    "train.threads": "auto",
     "train.eval_every": 250,
     "train.early_stop": 4,
     "train.clip_norm": 5.0,

@@ -32,6 +32,7 @@ from rnnkit.training.rng import seed_everything
 from rnnkit.training.rundir import RunLock, check_fresh, check_no_links
 from rnnkit.training.settings import RunConfig, load_file, resolve
 from rnnkit.training.task import Task
+from rnnkit.training.threads import auto_threads
 from rnnkit.training.trainer import Trainer
 
 
@@ -155,7 +156,7 @@ def _train_claimed(task: Task, cfg: RunConfig, run_dir: Path, resume: bool,
 def _train_one(task: Task, cfg: RunConfig, run_dir: Path, resume: bool,
                argv: list[str] | None, progress: str) -> dict:
     t = cfg.train
-    if t.threads > 0:
+    if t.threads != "auto" and t.threads > 0:
         torch.set_num_threads(t.threads)
     device = _device(t.device)
     dist = D.setup(device.type)
@@ -192,6 +193,8 @@ def _train_in_group(task: Task, cfg: RunConfig, run_dir: Path, dist: D.DistInfo,
     if dist.rank > 0:
         seed_everything(t.seed + dist.rank)  # own dropout masks; DDP copies rank 0's weights
     trainer = Trainer(task, model, cfg, run_dir, dist, device, progress=progress)
+    if t.threads == "auto":
+        trainer.threads = auto_threads(device.type, dist.enabled)
     try:
         if resume:
             trainer.resume_from(run_dir)

@@ -8,8 +8,9 @@ epoch and a small JSON state (plateau reductions), times the guards' factor:
   exponential  gamma ** (1 + epoch - start_epoch)                    from start_epoch on
                (Zaremba et al. 2014: lr 1, gamma 0.5 from epoch 4 or 6 on; epochs count from 0)
   cosine       min_lr/lr + (1 - min_lr/lr) * (1 + cos(pi * t)) / 2, t = the run's progress
-               after the warm-up, in [0, 1]: the larger of
-                 steps after warm-up / the cosine's length (sched.total_steps, or train.steps)
+               after the warm-up, in [0, 1]. With sched.total_steps set, t = steps after
+               warm-up / (total_steps - warm-up): a length fixed in steps. Left at 0, the larger of
+                 steps after warm-up / (train.steps - warm-up)     (if train.steps > 0)
                  time after warm-up / the time left of train.minutes at the warm-up's end
                so the cosine ends when the run does, at whichever limit comes first. The time
                fraction is the step estimate re-made at every step: the steps that fit are
@@ -41,7 +42,7 @@ class Schedule:
         if cfg.every_epochs < 1:
             raise ConfigError(f"sched.every_epochs: expected >= 1, got {cfg.every_epochs}")
         self.cfg, self.base_lr = cfg, base_lr
-        self.budget = 60.0 * minutes  # seconds
+        self.budget = 0.0 if cfg.total_steps else 60.0 * minutes  # seconds; fixed length: none
         self.guard_scale = 1.0  # lowered by the guards on each restore
         self.reductions = 0  # plateau
         self.best = math.inf  # plateau

@@ -37,7 +37,7 @@ class TrainConfig:
     ensemble: int = 1  # train this many members (seeds seed..seed+N-1); evaluate averages them
     carry_state: bool = True  # truncated BPTT: carry the state across chunks
     device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
-    threads: int = 0  # torch CPU threads; 0 = torch's default
+    threads: int | Literal["auto"] = 0  # torch CPU threads; 0 = torch's default; auto = measured
 
 
 @dataclass
@@ -60,7 +60,7 @@ class SchedConfig:
     gamma: float = 0.5  # step/exponential: factor per decay; plateau: factor per reduction
     start_epoch: int = 1  # step/exponential: first epoch (0-based) with decayed lr
     every_epochs: int = 1  # step: epochs between decays
-    total_steps: int = 0  # cosine: length of the cosine; 0 = train.steps
+    total_steps: int = 0  # cosine: a fixed length in steps; 0 = to the end of the run
     min_lr: float = 0.0  # cosine floor; plateau floor
     patience: int = 2  # plateau: evaluations without improvement before a reduction
 

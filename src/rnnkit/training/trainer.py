@@ -45,6 +45,7 @@ from rnnkit.training.schedules import Schedule
 from rnnkit.training.settings import RunConfig
 from rnnkit.training.task import Task, check_step_output
 from rnnkit.training.tbptt import detach_state
+from rnnkit.training.threads import ThreadProbe
 
 _END = object()
 
@@ -63,6 +64,7 @@ class Trainer:
         self.optimizer = build_optimizer(model.parameters(), cfg.optim)
         self.schedule = Schedule(cfg.sched, cfg.optim.lr, cfg.train.steps, cfg.train.minutes)
         self.elapsed = 0.0  # seconds of this invocation, as rank 0's clock measured them
+        self.threads: ThreadProbe | None = None  # train.threads=auto (rnnkit.training.threads)
         self.guard = Guard(cfg.guard)
         self.step = 0  # training batches done (skipped ones included)
         self.epoch = 0
@@ -89,6 +91,8 @@ class Trainer:
                             fancy={"plain": False, "rich": True}.get(self.progress_mode),
                             minutes=t.minutes)
         start, self.elapsed = self.clock(), 0.0
+        if self.threads is not None and not self.threads.probing:
+            self._threads_chosen(progress, self.threads.message())
         batches = self._open_epoch(self.batch_index, rng_after=self._rng_after)
         stop = self._limit_reached()  # resumed at its end (an ensemble member): no step more
         try:
@@ -102,9 +106,11 @@ class Trainer:
                         batches = self._open_epoch(0)
                     continue
                 self.batch_index += 1
-                verdict, record = self._train_step(batch)
+                verdict, record, threads_line = self._timed_step(batch)
                 self.step += 1
                 self.log.write("train", self.step, epoch=self.epoch, **record)
+                if threads_line is not None:  # train.threads=auto has chosen, after this step
+                    self._threads_chosen(progress, threads_line)
                 if t.diag_every and self.step % t.diag_every == 0 and self.dist.is_main:
                     self._diagnose(batch)
                 progress.update(self.step, record["loss"], record["grad_norm"], record["lr"],
@@ -116,6 +122,8 @@ class Trainer:
                     batches = self._open_epoch(self.batch_index, rng_after=self._rng_after)
                     continue
                 stop = self._after_step(start, good=verdict is Verdict.OK)
+            if self.threads is not None and self.threads.probing:  # ended within the probe
+                self._threads_chosen(progress, self.threads.finish())
             self._finish(stop)
         finally:
             progress.close()
@@ -133,6 +141,20 @@ class Trainer:
         except ValueError as err:  # no rnnkit layer, or sequences of unequal length
             raise RnnkitError(f"train.diag_every: {err}") from None
         self.log.write("diag", self.step, **figures)
+
+    def _timed_step(self, batch: Any) -> tuple[Verdict, dict, str | None]:
+        """`_train_step`, under the thread count train.threads=auto is probing; the probe's
+        log line once it has chosen."""
+        if self.threads is None or not self.threads.probing:
+            return *self._train_step(batch), None
+        self.threads.before_step()
+        t0 = time.perf_counter()
+        verdict, record = self._train_step(batch)
+        return verdict, record, self.threads.after_step(time.perf_counter() - t0)
+
+    def _threads_chosen(self, progress: Progress, line: str) -> None:
+        progress.message(line)
+        self.log.write("event", self.step, **self.threads.record())
 
     def _train_step(self, batch: Any) -> tuple[Verdict, dict]:
         t = self.cfg.train
