@@ -116,3 +116,18 @@ def test_hovering_a_token_shows_its_values(browser, page):
     best = data["vocab"][int(rec.top_ids[t, 0])]
     assert f"next: {best!r}".replace("'", '"') in tip or f'next: "{best}"' in tip
     assert np.isfinite(rec.top_probs[t, 0])
+
+
+def test_switching_the_kind_recolours_and_reranks(browser, page):
+    from selenium.webdriver.support.ui import Select
+
+    _, data, _ = page
+    unit = browser.execute_script("return document.body.dataset.unit")
+    before = _colours(browser)
+    Select(browser.find_element("id", "kind")).select_by_value("f")
+    _wait(browser, "return document.body.dataset.kind === 'f'")
+    assert browser.execute_script("return document.body.dataset.unit") == unit
+    assert _colours(browser) != before
+    first = browser.find_element("css selector", "#units li").get_attribute("data-u")
+    corr = np.abs(np.array(data["kinds"]["f"]["corr"])).max(axis=1)
+    assert corr[int(first)] == corr.max()  # ranked by the gate's own correlations

@@ -135,7 +135,10 @@
   }
   function select(kind, u) {
     u = Math.min(Math.max(u | 0, 0), U - 1);
+    if (!(kind in D.kinds)) throw new Error(`no kind ${kind} in this page`);
+    const reRank = kind !== state.kind;
     state.kind = kind; state.unit = u;
+    if (reRank) rank();
     const pal = palette(kind, u), c = code[kind], base = u * T;
     for (let t = 0; t < T; t++) spans[t].style.backgroundColor = pal[c[base + t]];
     drawTraces(kind, u);
@@ -172,8 +175,7 @@
     const li = e.target.closest("li");
     if (li) select(state.kind, +li.dataset.u);
   });
-  $("kind").addEventListener("change", () => { state.kind = $("kind").value; rank();
-    select(state.kind, state.unit); });
+  $("kind").addEventListener("change", () => select($("kind").value, state.unit));
   $("prop").addEventListener("change", () => { state.prop = $("prop").value; rank();
     select(state.kind, state.order[0]); });
   $("unit").addEventListener("change", () => select(state.kind, +$("unit").value));
