@@ -69,7 +69,8 @@ def sample_token(logits: torch.Tensor, sampling: Sampling, generator: torch.Gene
     return int(ids[choice]) if ids is not None else choice
 
 
-def _start_ids(tokenizer, prime: str) -> list[int]:
+def start_ids(tokenizer, prime: str) -> list[int]:
+    """The ids generation starts from: the prime's, or a line break's (else id 0)."""
     if prime:
         return tokenizer.encode(prime).tolist()
     # No prime: start as after a line break when the vocabulary has one, else from id 0.
@@ -97,7 +98,7 @@ def generate(
         ok, reason = can_use_fast_step(model)
         if not ok:
             raise ConfigError(f"fast generation is not possible: {reason}; pass fast=False")
-    start = _start_ids(tokenizer, prime)  # DataError now for characters the vocabulary lacks
+    start = start_ids(tokenizer, prime)  # DataError now for characters the vocabulary lacks
     return _stream(model, tokenizer.stream_decoder(), start, length, sampling, fast)
 
 
