@@ -76,6 +76,12 @@ def main() -> None:
             if abs(r) > abs(best[0]):
                 best = (r, kind, u, name)
         print(f"{name:<14} " + " ".join(f"{c:>16}" for c in cells))
+    memory = max(((float(corr[k][u, j]), k, u, NAMES[j]) for k in kinds
+                  for j in range(len(NAMES)) if NAMES[j] != "in_word"
+                  for u in [int(np.argmax(np.abs(corr[k][:, j])))]), key=lambda b: abs(b[0]))
+    print(f"best on a property that needs memory (all but in_word, which the current "
+          f"character decides): unit {memory[2]} (layer {memory[2] // H + 1} "
+          f"#{memory[2] % H}) {memory[1]}: r = {memory[0]:+.3f} with {memory[3]}")
     r, kind, u, name = best
     verdict = "reaches" if abs(r) >= BAR else "does NOT reach"
     print(f"best: unit {u} (layer {u // H + 1} #{u % H}) {kind}: r = {r:+.3f} with {name}; "
