@@ -76,10 +76,27 @@ def test_a_wrong_graph_is_caught_before_writing(tmp_path, monkeypatch):
     assert not (tmp_path / "bad.onnx").exists()
 
 
-def test_an_ensemble_is_refused_with_the_way_out(tmp_path):
-    ens = ForecastEnsemble([_model("gaussian", "last", {}, s) for s in (0, 1)])
-    with pytest.raises(ExportError, match="export one member"):
-        forecaster_to_onnx(ens, tmp_path / "e.onnx")
+@pytest.mark.parametrize("head", ["gaussian", "student_t", "quantile"])
+def test_a_seed_ensemble_is_its_mixture(head, tmp_path):
+    members = [_model(head, "seasonal", {"window_scale": s == 1}, seed=s) for s in (0, 1, 2)]
+    with torch.no_grad():
+        for m in members:  # moderate outputs: the mixture's variance is a difference
+            for p in m.parameters():
+                p.mul_(0.4)
+    ens = Calibrated(ForecastEnsemble(members), head, 0.8)
+    forecaster_to_onnx(ens, tmp_path / "e.onnx")
+    x = torch.randn(3, 12, 2)
+    with torch.no_grad():
+        expected, first = ens(x).numpy(), members[0](x).numpy()
+    got = _run(tmp_path / "e.onnx", x.numpy())
+    np.testing.assert_allclose(got, expected, atol=2e-4)
+    assert np.abs(got - first).max() > 1e-2  # not just one member
+
+
+def test_what_cannot_be_exported_is_one_line(tmp_path):
+    with pytest.raises(ExportError, match="exports a Forecaster or a ForecastEnsemble"):
+        forecaster_to_onnx(torch.nn.Linear(2, 2), tmp_path / "e.onnx")
     with pytest.raises(ExportError, match="lookback >= 6"):
         forecaster_to_onnx(_model("gaussian", "trend_season", {}), tmp_path / "t.onnx",
                            lookback=5)
+    assert not list(tmp_path.iterdir())

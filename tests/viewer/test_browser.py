@@ -116,3 +116,35 @@ def test_hovering_a_token_shows_its_values(browser, page):
     best = data["vocab"][int(rec.top_ids[t, 0])]
     assert f"next: {best!r}".replace("'", '"') in tip or f'next: "{best}"' in tip
     assert np.isfinite(rec.top_probs[t, 0])
+
+
+def test_switching_the_kind_recolours_and_reranks(browser, page):
+    from selenium.webdriver.support.ui import Select
+
+    _, data, _ = page
+    unit = browser.execute_script("return document.body.dataset.unit")
+    before = _colours(browser)
+    Select(browser.find_element("id", "kind")).select_by_value("f")
+    _wait(browser, "return document.body.dataset.kind === 'f'")
+    assert browser.execute_script("return document.body.dataset.unit") == unit
+    assert _colours(browser) != before
+    first = browser.find_element("css selector", "#units li").get_attribute("data-u")
+    corr = np.abs(np.array(data["kinds"]["f"]["corr"])).max(axis=1)
+    assert corr[int(first)] == corr.max()  # ranked by the gate's own correlations
+
+
+def test_a_word_tokenizers_whitespace_runs_start_the_next_line(browser, tmp_path):
+    """A token such as "\\n    " is cut at its newline: the indentation starts the next line."""
+    from rnnkit.data.tokenizers import build_tokenizer
+
+    tok = build_tokenizer("word", TEXT)
+    model = LanguageModel(tok.vocab_size, 4, 5, 1, cell="gru").eval()
+    path = tmp_path / "words.html"
+    write_page(path, render(inspect_data(model, tok, TEXT, ("h",))))
+    browser.get(path.as_uri())
+    _wait(browser, "return document.body.dataset.ready === '1'")
+    lines = browser.execute_script(
+        "return [...document.querySelectorAll('#text .line')].map(d => d.textContent)")
+    shown = [ln.replace("\u21b5", "") for ln in lines]
+    assert shown == TEXT.split("\n")  # the last line is the empty one after the final newline
+    assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]

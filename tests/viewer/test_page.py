@@ -104,3 +104,22 @@ def test_write_page_replaces_its_own_page_only(tmp_path):
     with pytest.raises(RnnkitError, match="symbolic link"):
         write_page(link, f"<html>{GENERATOR}three</html>")
     assert "two" in page.read_text()
+
+
+def test_a_vocabulary_over_256_stores_two_byte_ids():
+    from rnnkit.data.tokenizers import WordTokenizer
+    from rnnkit.viewer.record import record
+
+    text = " ".join(f"w{i}" for i in range(300)) + "\n"
+    tok = WordTokenizer.build(text)
+    assert tok.vocab_size > 256
+    torch.manual_seed(0)
+    model = LanguageModel(tok.vocab_size, 4, 5, 1, cell="gru").eval()
+    with torch.no_grad():
+        model.decoder.bias[280:] += 5.0  # ids past 255 at the top
+    data = inspect_data(model, tok, text, ("h",), top_k=2)
+    assert data["top_wide"]
+    ids = np.frombuffer(zlib.decompress(base64.b64decode(data["top_ids"])), "<u2")
+    rec = record(model, tok.encode(text), ("h",), top_k=2)
+    np.testing.assert_array_equal(ids.reshape(-1, 2), rec.top_ids)
+    assert rec.top_ids.max() >= 280

@@ -1,4 +1,5 @@
-"""`rnnkit generate RUN_DIR`: sample text from a trained language model, streamed to stdout."""
+"""`rnnkit generate RUN_DIR`: sample text from a trained language model, streamed to stdout;
+`rnnkit generate --onnx lm.step.onnx`: the same with the exported model run in onnxruntime."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ import sys
 from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
 from rnnkit.cli._runs import require_task
 from rnnkit.devices import check_device, check_threads
+from rnnkit.errors import RnnkitError
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("generate", help="sample text from a trained language model (task lm)")
-    p.add_argument("run_dir", metavar="RUN_DIR", help="run directory of `rnnkit train lm`")
+    p.add_argument("run_dir", metavar="RUN_DIR", nargs="?", default=None,
+                   help="run directory of `rnnkit train lm` (or --onnx instead)")
+    p.add_argument("--onnx", metavar="STEP_MODEL", default=None,
+                   help="sample with onnxruntime from the one-step model `rnnkit export RUN_DIR "
+                        "--step` wrote (its tokenizer is in the file), instead of RUN_DIR")
     p.add_argument("--prime", default="", help="text to continue (default: start of a line)")
     p.add_argument("--length", type=int, default=500, help="tokens to generate (default 500)")
     p.add_argument("--temperature", type=float, default=1.0,
@@ -37,8 +43,22 @@ def run(args) -> int:
     from rnnkit.tasks.lm import model_from_run
 
     sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed)
+    if (args.run_dir is None) == (args.onnx is None):
+        raise RnnkitError("rnnkit generate: give RUN_DIR or --onnx STEP_MODEL (one of them)")
+    threads = check_threads(args.threads, "--threads")
+    if args.onnx is not None:
+        from rnnkit.export.runtime import OnnxStepModel, generate_onnx
+
+        if args.device not in ("cpu", "auto"):
+            raise RnnkitError("--onnx runs on onnxruntime's CPU provider: leave --device out")
+        if args.num_samples != 1:
+            raise RnnkitError("--onnx samples one stream: leave --num-samples out (or sample "
+                              "from RUN_DIR)")
+        pieces = generate_onnx(OnnxStepModel(args.onnx, threads), args.prime, args.length,
+                               sampling)
+        return _write(args.prime, pieces)
     device = check_device(args.device, "--device")
-    if check_threads(args.threads, "--threads"):
+    if threads:
         torch.set_num_threads(args.threads)  # this process only: the CLI owns it
     config, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
     require_task(config, metadata, args.run_dir, "rnnkit generate", "lm")
@@ -48,8 +68,12 @@ def run(args) -> int:
                                                sampling, args.num_samples),
                               args.prime, args.num_samples)
     pieces = generate(model, tokenizer, args.prime, args.length, sampling)  # checks the prime
+    return _write(args.prime, pieces)
+
+
+def _write(prime: str, pieces) -> int:
     out = sys.stdout
-    out.write(args.prime)
+    out.write(prime)
     for piece in pieces:
         out.write(piece)
         out.flush()

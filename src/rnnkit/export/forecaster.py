@@ -11,8 +11,9 @@ of that length); the batch is dynamic. Everything the forward does is written ou
 residual encoder inputs, window_scale, the recurrent stack (rnnkit.export.graph), the head and
 its clamps, the linear highway, and a calibration's scale. What a run does around the model
 (its transform and scaler, the intervals from the parameters) is not in the graph: the
-checkpoint's metadata is stored as JSON under `rnnkit.metadata`. Refused with a reason: seed
-ensembles (export one member with `forecaster_to_onnx`).
+checkpoint's metadata is stored as JSON under `rnnkit.metadata`. A seed ensemble
+(ForecastEnsemble) is every member's graph on the same input, combined as its forward does
+(the mixture's mean and variance; quantiles sorted, then averaged).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import torch
 from rnnkit.export.check import CheckReport, ExportError, require_onnx, session
 from rnnkit.files import write_bytes
 from rnnkit.models.forecast_calibration import Calibrated
-from rnnkit.models.forecaster import Forecaster, trend_season_map
+from rnnkit.models.forecaster import ForecastEnsemble, Forecaster, trend_season_map
 
 CHECK_BATCHES = (1, 3, 8)
 
@@ -43,10 +44,11 @@ def forecaster_to_onnx(model, path: str | Path, metadata: dict | None = None,
     scale = None
     if isinstance(model, Calibrated):
         model, scale = model.model, model.scale
-    if not isinstance(model, Forecaster):
-        raise ExportError(f"forecaster_to_onnx exports a Forecaster, got {type(model).__name__} "
-                          "(a seed ensemble: export one member, model.members[k])")
-    L = lookback or model.cfg.lookback
+    if not isinstance(model, Forecaster | ForecastEnsemble):
+        raise ExportError(f"forecaster_to_onnx exports a Forecaster or a ForecastEnsemble, got "
+                          f"{type(model).__name__}")
+    cfg = model.members[0].cfg if isinstance(model, ForecastEnsemble) else model.cfg
+    L = lookback or cfg.lookback
     if not L or L < 1:
         raise ExportError("forecaster_to_onnx: the window length is unknown: pass lookback=")
     model = copy.deepcopy(model).cpu().eval()
@@ -163,9 +165,24 @@ def _build(model, L: int, scale: float | None, meta: dict) -> bytes:
 
     from rnnkit.export.graph import FLOAT, GraphBuilder
 
-    g, c = GraphBuilder(), model.cfg
+    members = list(model.members) if isinstance(model, ForecastEnsemble) else [model]
+    g, c = GraphBuilder(), members[0].cfg
     o = _Ops(g)
     x = g.add_input("x", FLOAT, ["batch", L, c.n_targets + c.n_covariates])
+    outs = [_member(o, m, x, L) for m in members]
+    out = outs[0] if len(outs) == 1 else _mixture(o, c.head, outs)
+    if scale is not None:
+        out = _calibrate(o, c.head, out, scale)
+    P = 2 if c.head == "gaussian" else 3
+    g.add_output("params", out, FLOAT, ["batch", c.horizon, c.n_targets, P])
+    proto = g.model("rnnkit_forecaster", "rnnkit direct multi-step forecaster")
+    helper.set_model_props(proto, meta)
+    return proto.SerializeToString()
+
+
+def _member(o: _Ops, model, x: str, L: int) -> str:
+    """(B, H, K, P) parameters of one Forecaster (its forward)."""
+    g, c = o.g, model.cfg
     y = o.take(x, 0, c.n_targets, 2)  # (B, L, K)
     base = _base(o, c, y, L)
     inputs, targets = _encoder_inputs(o, c, x, y, L)
@@ -176,13 +193,34 @@ def _build(model, L: int, scale: float | None, meta: dict) -> bytes:
         ar = o.linear(g.node("Transpose", [targets], perm=[0, 2, 1]), model.linear)  # (B, K, H)
         base = g.node("Add", [base, g.node("Transpose", [ar], perm=[0, 2, 1])])
     base = g.node("Unsqueeze", [base, o.i64(3)])  # (B, H, K, 1)
-    out = _distribution(o, c, raw, base)
-    if scale is not None:
-        out = _calibrate(o, c.head, out, scale)
-    g.add_output("params", out, FLOAT, ["batch", c.horizon, c.n_targets, model.n_params])
-    proto = g.model("rnnkit_forecaster", "rnnkit direct multi-step forecaster")
-    helper.set_model_props(proto, meta)
-    return proto.SerializeToString()
+    return _distribution(o, c, raw, base)
+
+
+def _mixture(o: _Ops, head: str, outs: list[str]) -> str:
+    """ForecastEnsemble's combination of its members' (B, H, K, P) parameters."""
+    g = o.g
+    mean_of = lambda parts: g.node("Div", [g.node("Sum", parts), o.f32(float(len(parts)))])  # noqa: E731
+    if head == "quantile":
+        return mean_of([g.node("TopK", [p, o.i64(3)], n_out=2, axis=3, largest=0, sorted=1)[0]
+                        for p in outs])
+    mus, second, nus = [], [], []
+    for p in outs:
+        mu, var = o.take(p, 0, 1, 3), g.node("Exp", [o.take(p, 1, 2, 3)])
+        if head == "student_t":  # variance sigma^2 nu / (nu - 2)
+            nu = g.node("Add", [g.node("Exp", [o.take(p, 2, 3, 3)]), o.f32(2.0)])
+            var = g.node("Div", [g.node("Mul", [var, nu]), g.node("Sub", [nu, o.f32(2.0)])])
+            nus.append(nu)
+        mus.append(mu)
+        second.append(g.node("Add", [var, g.node("Mul", [mu, mu])]))
+    mean = mean_of(mus)
+    mix = g.node("Sub", [mean_of(second), g.node("Mul", [mean, mean])])
+    if head == "gaussian":
+        return g.node("Concat", [mean, g.node("Log", [g.node("Max", [mix, o.f32(1e-12)])])],
+                      axis=3)
+    nu = mean_of(nus)
+    s2 = g.node("Div", [g.node("Mul", [mix, g.node("Sub", [nu, o.f32(2.0)])]), nu])
+    return g.node("Concat", [mean, g.node("Log", [g.node("Max", [s2, o.f32(1e-12)])]),
+                             g.node("Log", [g.node("Sub", [nu, o.f32(2.0)])])], axis=3)
 
 
 def _distribution(o: _Ops, c, raw: str, base: str) -> str:
@@ -217,10 +255,11 @@ def _calibrate(o: _Ops, head: str, params: str, scale: float) -> str:
 
 def _verify(model, scale, data: bytes, L: int, seed: int) -> CheckReport:
     ref = copy.deepcopy(model).to(torch.float64).eval()
+    cfg = model.members[0].cfg if isinstance(model, ForecastEnsemble) else model.cfg
     if scale is not None:
-        ref = Calibrated(ref, model.cfg.head, scale)
+        ref = Calibrated(ref, cfg.head, scale)
     sess, gen, report = session(data), torch.Generator().manual_seed(seed), CheckReport()
-    channels = model.cfg.n_targets + model.cfg.n_covariates
+    channels = cfg.n_targets + cfg.n_covariates
     for B in CHECK_BATCHES:
         x = torch.randn(B, L, channels, generator=gen, dtype=torch.float64)
         with torch.no_grad():

@@ -89,7 +89,8 @@ def sample_tokens(logits: torch.Tensor, sampling: Sampling,
     return [int(row[c]) for row, c in zip(ids, choices, strict=True)]
 
 
-def _start_ids(tokenizer, prime: str) -> list[int]:
+def start_ids(tokenizer, prime: str) -> list[int]:
+    """The ids generation starts from: the prime's, or a line break's (else id 0)."""
     if prime:
         return tokenizer.encode(prime).tolist()
     # No prime: start as after a line break when the vocabulary has one, else from id 0.
@@ -114,7 +115,7 @@ def generate(
         raise ConfigError(f"--length: expected an integer >= 0, got {length!r}")
     sampling = sampling or Sampling()
     _check_fast(model, fast)
-    start = _start_ids(tokenizer, prime)  # DataError now for characters the vocabulary lacks
+    start = start_ids(tokenizer, prime)  # DataError now for characters the vocabulary lacks
     return _stream(model, tokenizer.stream_decoder(), start, length, sampling, fast)
 
 
@@ -184,7 +185,7 @@ def generate_samples(
         raise ConfigError(f"--num-samples: expected an integer >= 1, got {num_samples!r}")
     sampling = sampling or Sampling()
     _check_fast(model, fast)
-    start = _start_ids(tokenizer, prime)
+    start = start_ids(tokenizer, prime)
     decoders = [tokenizer.stream_decoder() for _ in range(num_samples)]
     return _stream_batch(model, decoders, start, length, sampling, fast)
 

@@ -46,7 +46,9 @@
     return w || 8;
   })();
   $("text").style.setProperty("--cw", cw + "px");
-  const spans = new Array(T), lines = [], lineOf = new Int32Array(T), colOf = new Int32Array(T);
+  // cells: [span, token] pairs; a token whose text holds a newline (a word tokenizer's
+  // whitespace run) is cut there, its rest starting the next line
+  const cells = [], lines = [], lineOf = new Int32Array(T), colOf = new Int32Array(T);
   {
     const frag = document.createDocumentFragment();
     let div = null, line = null, col = 0;
@@ -61,23 +63,27 @@
       frag.appendChild(canvas);
       col = 0;
     };
-    newLine();
-    for (let t = 0; t < T; t++) {
-      const piece = D.pieces[t], text = show(piece), n = Math.max(text.length, 1);
+    const addCell = (t, piece) => {
+      const text = show(piece), n = Math.max(text.length, 1);
       const span = document.createElement("span");
       span.textContent = text || "\u00b7";
       span.dataset.i = t;
       if (text !== piece || !piece) span.className = "ctl";
       if (n !== 1) span.style.width = n * cw + "px";
       div.appendChild(span);
-      spans[t] = span;
-      lineOf[t] = lines.length - 1;
-      colOf[t] = col;
+      cells.push([span, t]);
       line.tokens.push(t);
       line.xs.push((col + n / 2) * cw);
       col += n;
       line.width = col * cw;
-      if (piece.includes("\n")) newLine();
+      if (piece.endsWith("\n")) newLine();
+    };
+    newLine();
+    for (let t = 0; t < T; t++) {
+      lineOf[t] = lines.length - 1;
+      colOf[t] = col;
+      const parts = D.pieces[t].split(/(?<=\n)/);  // each part ends at a newline, but the last
+      parts.forEach((part, k) => { if (part || k === 0) addCell(t, part); });
     }
     $("text").appendChild(frag);
   }
@@ -135,9 +141,12 @@
   }
   function select(kind, u) {
     u = Math.min(Math.max(u | 0, 0), U - 1);
+    if (!(kind in D.kinds)) throw new Error(`no kind ${kind} in this page`);
+    const reRank = kind !== state.kind;
     state.kind = kind; state.unit = u;
+    if (reRank) rank();
     const pal = palette(kind, u), c = code[kind], base = u * T;
-    for (let t = 0; t < T; t++) spans[t].style.backgroundColor = pal[c[base + t]];
+    for (const [span, t] of cells) span.style.backgroundColor = pal[c[base + t]];
     drawTraces(kind, u);
     legend(kind, u);
     const r = D.kinds[kind].corr[u];
@@ -172,8 +181,7 @@
     const li = e.target.closest("li");
     if (li) select(state.kind, +li.dataset.u);
   });
-  $("kind").addEventListener("change", () => { state.kind = $("kind").value; rank();
-    select(state.kind, state.unit); });
+  $("kind").addEventListener("change", () => select($("kind").value, state.unit));
   $("prop").addEventListener("change", () => { state.prop = $("prop").value; rank();
     select(state.kind, state.order[0]); });
   $("unit").addEventListener("change", () => select(state.kind, +$("unit").value));
