@@ -39,6 +39,7 @@ class GRUCellMath:
         self.same_dgx_dgh = False
         # rnn_kernel.cpp has torch's form only (reset gate after the product)
         self.kernel = "gru" if reset_after else None
+        self.single_product = reset_after  # W_hh multiplies h alone (recurrent dropout's mask)
 
     @staticmethod
     def state_sizes(w: LayerWeights) -> tuple[int, ...]:
