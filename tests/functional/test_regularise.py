@@ -145,3 +145,76 @@ def test_bad_rates_are_one_clear_error(kw, message):
 def test_recurrent_dropout_refuses_the_gru_of_cho():
     with pytest.raises(ValueError, match="use reset_after=True"):
         rnnkit.Recurrent("gru", 4, 3, reset_after=False, recurrent_dropout=0.2)
+
+
+def semeniuta_reference(name, x, state0, w, m):
+    """The equations with the mask on the candidate: c = f c + i (g m); h = (1 - z)(n m) + z h."""
+    state, outs = state0, []
+    for t in range(x.shape[0]):
+        if name == "lstm":
+            h, c = state
+            i, f, g, o = (x[t] @ w.W_ih.t() + w.b_ih + h @ w.W_hh.t() + w.b_hh).chunk(4, dim=1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g) * m
+            state = (torch.sigmoid(o) * torch.tanh(c), c)
+        else:
+            (h,) = state
+            xr, xz, xn = (x[t] @ w.W_ih.t() + w.b_ih).chunk(3, dim=1)
+            hr, hz, hn = (h @ w.W_hh.t() + w.b_hh).chunk(3, dim=1)
+            r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+            state = ((1 - z) * torch.tanh(xn + r * hn) * m + z * h,)
+        outs.append(state[0])
+    return torch.stack(outs), state
+
+
+def with_candidate_mask(family, m):
+    cell = family.math()
+    cell.candidate_mask, cell.kernel = m, None
+    return cell
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru"])
+def test_semeniuta_hand_backward_equals_the_equations(name):
+    family, x, state0, w, m, _ = setup(name)
+    out, state = fused_sequence(with_candidate_mask(family, m), x, state0, w)
+    ref_out, ref_state = semeniuta_reference(name, x, state0, w, m)
+    torch.testing.assert_close(out, ref_out)
+    g = torch.Generator().manual_seed(1)
+    ups = [torch.randn(t.shape, generator=g, dtype=f64) for t in (out, *state)]
+    inputs = [x, *state0, *w[:4]]
+    mine = torch.autograd.grad((out, *state), inputs, ups)
+    theirs = torch.autograd.grad((ref_out, *ref_state), inputs, ups)
+    for a, b in zip(mine, theirs, strict=True):
+        torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru", "ln_lstm", "ln_gru", "peephole_lstm"])
+def test_semeniuta_gradcheck_for_every_cell_with_a_candidate(name):
+    family, x, state0, w, m, _ = setup(name, T=3, B=2, I=2, H=2)
+    extra = tuple(torch.rand(*s.shape(2), dtype=f64).add_(0.5).requires_grad_()
+                  for s in family.extra)
+    w = LayerWeights(*w[:5], extra)
+    n = len(state0)
+    cell = with_candidate_mask(family, m)
+
+    def run(x, *rest):
+        out, state = fused_sequence(cell, x, rest[:n], LayerWeights.from_tensors(rest[n:]))
+        return (out, *state)
+
+    assert torch.autograd.gradcheck(run, (x, *state0, *w.tensors()))
+
+
+def test_semeniuta_layer_setting_and_its_refusals():
+    layer = rnnkit.Recurrent("gru", 4, 3, recurrent_dropout=0.4,
+                             recurrent_dropout_mode="semeniuta", reset_after=False)
+    x = torch.randn(5, 2, 4)
+    out, _ = layer(x)
+    assert layer.last_impl == "fused"
+    plain = rnnkit.GRU(4, 3, reset_after=False)
+    plain.load_state_dict(layer.state_dict())
+    assert not torch.allclose(out, plain(x)[0])
+    torch.testing.assert_close(layer.eval()(x)[0], plain(x)[0])  # eval: no mask
+    with pytest.raises(ValueError, match="the rnn_tanh cell has no candidate to drop"):
+        rnnkit.Recurrent("rnn_tanh", 4, 3, recurrent_dropout=0.4,
+                         recurrent_dropout_mode="semeniuta")
+    with pytest.raises(ValueError, match="recurrent_dropout_mode: expected one of variational"):
+        rnnkit.Recurrent("lstm", 4, 3, recurrent_dropout_mode="gal")

@@ -9,6 +9,13 @@ frameworks): one mask per sequence on the state that enters the recurrent produc
 the same m at every step, so the noise does not accumulate over time as per-step dropout on h
 does. The state itself (the GRU's z * h_{t-1}, the LSTM's c) is not masked. Off in eval.
 
+Semeniuta, Severyn & Barth 2016 ("Recurrent dropout without memory loss"): the mask acts on the
+candidate instead, the LSTM's g in c_t = f c_{t-1} + i (g * m) and the GRU's n in
+h_t = (1 - z) (n * m) + z h_{t-1}, so what the cell already holds is never dropped. Here too one
+mask per sequence (the paper found per-step and per-sequence masks to work alike). The step math
+applies it (its `candidate_mask`: lstm.py, gru.py and the variants); the Elman RNN, which has no
+candidate, refuses it. Off in eval.
+
 Zoneout (Krueger et al. 2017) on every state tensor (h, and c for the LSTM-like cells): each unit
 keeps its previous value with probability p, a fresh mask per step,
 
@@ -26,6 +33,7 @@ same masks. No compiled loop runs a wrapped cell (its `kernel` is None): the gen
 
 from __future__ import annotations
 
+import copy
 from typing import NamedTuple
 
 import torch
@@ -82,13 +90,28 @@ class Regularised:
         return dgx, dgh, dprev
 
 
-def regularise(cell, x: Tensor, state0: tuple, dropout: float, zoneout: float, training: bool):
+MODES = ("variational", "semeniuta")
+
+
+def has_candidate(cell) -> bool:
+    """Whether the step math takes a dropout mask on its candidate (Semeniuta's dropout)."""
+    return hasattr(cell, "candidate_mask")
+
+
+def regularise(cell, x: Tensor, state0: tuple, dropout: float, zoneout: float, training: bool,
+               mode: str = "variational"):
     """`cell` wrapped for one sequence x (T, B, I) from state0, or `cell` itself where neither
-    setting acts (no dropout in eval; zoneout's eval uses the expectation p)."""
+    setting acts (no dropout in eval; zoneout's eval uses the expectation p). mode: where the
+    dropout mask acts, "variational" or "semeniuta" (see the module docstring)."""
     drop = None
-    if dropout and training:  # the layer refuses a cell whose W_hh multiplies more than h
+    if dropout and training:  # the layer refuses a cell that cannot take the mode
         h0 = state0[0]
-        drop = torch.bernoulli(torch.full_like(h0, 1 - dropout)).div_(1 - dropout)  # (B, H_out)
+        mask = torch.bernoulli(torch.full_like(h0, 1 - dropout)).div_(1 - dropout)  # (B, H)
+        if mode == "semeniuta":
+            cell = copy.copy(cell)  # this sequence's math: its own mask, no compiled loop
+            cell.candidate_mask, cell.kernel = mask, None
+        else:
+            drop = mask
     zone: tuple = (None,) * len(state0)
     if zoneout:
         if training:
@@ -98,5 +121,5 @@ def regularise(cell, x: Tensor, state0: tuple, dropout: float, zoneout: float, t
         else:
             zone = tuple(torch.tensor(zoneout, dtype=s.dtype, device=s.device) for s in state0)
     if drop is None and all(z is None for z in zone):
-        return cell
+        return cell  # (a copy with its candidate mask for Semeniuta's dropout)
     return Regularised(cell, drop, zone)

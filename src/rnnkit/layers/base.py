@@ -24,7 +24,7 @@ from rnnkit.checks import (
     check_state,
 )
 from rnnkit.functional import LayerWeights, registry
-from rnnkit.functional.regularise import regularise
+from rnnkit.functional.regularise import MODES, has_candidate, regularise
 
 
 class RecurrentBase(nn.Module):
@@ -39,6 +39,7 @@ class RecurrentBase(nn.Module):
         bidirectional: bool = False, proj_size: int = 0, nonlinearity: str = "tanh",
         reset_after: bool = True, impl: str = "auto", device=None, dtype=None, *,
         recurrent_dropout: float = 0.0, zoneout: float = 0.0,
+        recurrent_dropout_mode: str = "variational",
     ):
         super().__init__()
         registry.by_mode(mode)  # a known mode; `family` looks it up (a module keeps no lambdas)
@@ -58,9 +59,19 @@ class RecurrentBase(nn.Module):
         # Set by rnnkit.diagnostics: {(layer, direction): [per-forward lists of dL/dh_t]}.
         self.dh_recorder: dict | None = None
         self._cell = registry.by_mode(mode).math(nonlinearity, reset_after)
-        if recurrent_dropout and not getattr(self._cell, "single_product", True):
+        if recurrent_dropout_mode not in MODES:
+            raise ShapeError(f"recurrent_dropout_mode: expected one of {', '.join(MODES)}, got "
+                             f"{recurrent_dropout_mode!r}")
+        self.recurrent_dropout_mode = recurrent_dropout_mode
+        semeniuta = recurrent_dropout_mode == "semeniuta"
+        if recurrent_dropout and semeniuta and not has_candidate(self._cell):
+            raise ShapeError(f"recurrent_dropout_mode=semeniuta: the {self.family.name} cell has "
+                             f"no candidate to drop; use recurrent_dropout_mode=variational")
+        if recurrent_dropout and not semeniuta and not getattr(self._cell, "single_product",
+                                                               True):
             raise ShapeError("recurrent_dropout: the GRU with reset_after=False multiplies W_hh "
-                             "by r * h as well as h; use reset_after=True")
+                             "by r * h as well as h; use reset_after=True or "
+                             "recurrent_dropout_mode=semeniuta")
         D, G, H = self.num_directions, self.family.gates, hidden_size
         H_out = proj_size or hidden_size
         factory = {"device": device, "dtype": dtype}
@@ -127,7 +138,9 @@ class RecurrentBase(nn.Module):
         s = f"{self.input_size}, {self.hidden_size}"
         for name, default in (("proj_size", 0), ("num_layers", 1), ("bias", True),
                               ("batch_first", False), ("dropout", 0.0), ("bidirectional", False),
-                              ("recurrent_dropout", 0.0), ("zoneout", 0.0), ("impl", "auto")):
+                              ("recurrent_dropout", 0.0),
+                              ("recurrent_dropout_mode", "variational"), ("zoneout", 0.0),
+                              ("impl", "auto")):
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)!r}"
         if self.family.nonlinearity != "tanh":
@@ -239,7 +252,7 @@ class RecurrentBase(nn.Module):
                     record = []
                     self.dh_recorder.setdefault((layer, d), []).append(record)
                 cell = regularise(self._cell, layer_input, s0, self.recurrent_dropout,
-                                  self.zoneout, self.training)
+                                  self.zoneout, self.training, self.recurrent_dropout_mode)
                 out, sT = run_direction(impl, cell, layer_input, s0, self._weights(layer, d),
                                         mask, bool(d), record)
                 outs.append(out)

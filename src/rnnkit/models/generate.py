@@ -7,8 +7,10 @@ state is carried one step at a time and the prefix is never run again. Each step
 
 restricted to the `top_k` most likely tokens (0 = all) and then to the smallest set whose
 probability reaches `top_p` (1.0 = all). `seed` makes the draws reproducible.
-By default the steps run on `FastLMStepper` (weights pre-arranged, one addmm per layer);
-`fast=False` calls the model's own forward on each (1, 1) token instead.
+By default the steps run on `FastLMStepper` (weights pre-arranged, one addmm per layer) where it
+can run the model (`can_use_fast_step`: torch.nn's four cells), else on the model's own forward
+on each (1, 1) token; `fast=True` demands the stepper (an error says why it cannot run),
+`fast=False` always takes the model's forward.
 """
 
 from __future__ import annotations
@@ -86,17 +88,18 @@ def generate(
     prime: str = "",
     length: int = 500,
     sampling: Sampling | None = None,
-    fast: bool = True,
+    fast: bool | None = None,
 ) -> Iterator[str]:
     """An iterator over the text of `length` sampled tokens continuing `prime` (the prime itself
     is not repeated). Arguments and the prime are checked here, before the first token."""
     if isinstance(length, bool) or not isinstance(length, int) or length < 0:
         raise ConfigError(f"--length: expected an integer >= 0, got {length!r}")
     sampling = sampling or Sampling()
-    if fast:
+    if fast is not False:
         ok, reason = can_use_fast_step(model)
-        if not ok:
+        if fast and not ok:
             raise ConfigError(f"fast generation is not possible: {reason}; pass fast=False")
+        fast = ok
     start = _start_ids(tokenizer, prime)  # DataError now for characters the vocabulary lacks
     return _stream(model, tokenizer.stream_decoder(), start, length, sampling, fast)
 
