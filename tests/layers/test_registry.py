@@ -130,3 +130,25 @@ def test_the_fast_generation_step_refuses_a_cell_it_does_not_know():
         FastLMStepper(model)
     assert not can_use_fast_step(LanguageModel(10, 4, 4, 1, zoneout=0.1))[0]
     assert can_use_fast_step(LanguageModel(10, 4, 4, 1, cell="rnn_relu"))[0]
+
+
+def test_a_whole_sequence_training_form_takes_the_place_of_the_step_loop():
+    """Room for a scan-trained cell (minGRU-like): the family's `sequence` pair is what the
+    fused path runs."""
+    from rnnkit.cells.function import sequence_path
+    from rnnkit.functional import LayerWeights
+    from rnnkit.functional.family import CellFamily
+    from rnnkit.functional.gru import GRUCellMath
+
+    def forward(*args):
+        raise NotImplementedError
+
+    def backward(*args):
+        raise NotImplementedError
+
+    family = CellFamily("scan", "SCAN", lambda **_: GRUCellMath(), blocks="rzn",
+                        sequence=(forward, backward))
+    w = LayerWeights(torch.zeros(6, 2), torch.zeros(6, 2), None, None)
+    assert sequence_path(family.math(), None, w, torch.zeros(3, 1, 2)) == (forward, backward)
+    plain = registry.get("gru").math()
+    assert sequence_path(plain, None, w, torch.zeros(3, 1, 2))[0] is not forward
