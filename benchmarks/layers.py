@@ -6,6 +6,7 @@ process. Prints, per point, torch.nn's time divided by each contender's time (hi
     python benchmarks/layers.py --quick          # a few points
     python benchmarks/layers.py --threads 2 --clock wall --cells lstm --T 50 --B 16 --H 256
     python benchmarks/layers.py --contenders auto,fused,torch.nn-again   # + a control column
+    python benchmarks/layers.py --variants --T 100 --B 16 --H 256   # the cell variants' section
 
 Timings are interleaved (each repeat runs every contender once) and the fastest repeat counts.
 --clock cpu (default) measures this process's CPU time, which other processes on a shared
@@ -116,6 +117,54 @@ def bench_point(cell, T, B, H, layers, I, repeats, names):
     return result
 
 
+# The variants section: each against torch.nn.LSTM of the same hidden size (training step).
+VARIANTS = {
+    "lstm fused": ("lstm", {"impl": "fused"}),
+    "ln_lstm": ("ln_lstm", {}),
+    "ln_gru": ("ln_gru", {}),
+    "peephole_lstm": ("peephole_lstm", {}),
+    "lstm rec.drop": ("lstm", {"recurrent_dropout": 0.25}),
+    "lstm semeniuta": ("lstm", {"recurrent_dropout": 0.25, "recurrent_dropout_mode": "semeniuta"}),
+    "lstm zoneout": ("lstm", {"zoneout": 0.1}),
+}
+
+
+def bench_variants(T, B, H, layers, I, repeats) -> dict[str, float]:
+    """{name: training-step time} for torch.nn.LSTM and every variant, interleaved."""
+    torch.manual_seed(0)
+    models = {"torch.nn.LSTM": nn.LSTM(I, H, num_layers=layers)}
+    for name, (cell, kw) in VARIANTS.items():
+        models[name] = rnnkit.Recurrent(cell, I, H, num_layers=layers, **kw)
+    x, g = torch.randn(T, B, I), torch.randn(T, B, H)
+
+    def train(m):
+        out, _ = m(x.clone().requires_grad_())
+        out.backward(g)
+
+    times = {n: [] for n in models}
+    for rep in range(repeats + 1):  # the first round warms up; not counted
+        for n, m in models.items():
+            t = timed(lambda m=m: train(m))
+            if rep:
+                times[n].append(t)
+    return {n: min(v) for n, v in times.items()}
+
+
+def variants_main(args, ints) -> int:
+    names = list(VARIANTS)
+    print("# variants: torch.nn.LSTM training-step time / the variant's (higher = faster)")
+    print(f"{'L':>2} {'T':>4} {'B':>3} {'H':>4} | {'LSTM ms':>8} | "
+          + " | ".join(f"{n:>14}" for n in names))
+    for layers, T, B, H in itertools.product(ints(args.layers), ints(args.T), ints(args.B),
+                                             ints(args.H)):
+        r = bench_variants(T, B, H, layers, args.input_size, repeats_for(T, B, H, layers))
+        ref = r["torch.nn.LSTM"]
+        print(f"{layers:>2} {T:>4} {B:>3} {H:>4} | {ref * 1e3:8.1f} | "
+              + " | ".join(f"{ref / r[n]:14.2f}" for n in names), flush=True)
+    print(f"# done, load average {os.getloadavg()[0]:.1f}")
+    return 0
+
+
 def repeats_for(T, B, H, layers) -> int:
     work = T * B * H * H * layers  # rough cost; fewer repeats for the big points
     return 5 if work < 2e9 else 3 if work < 2e10 else 2
@@ -133,6 +182,9 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="T=50, B=16, H=64,256, 1 layer")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--clock", choices=sorted(CLOCK), default="cpu")
+    p.add_argument("--variants", action="store_true",
+                   help="the cell variants (ln_lstm, ..., recurrent dropout, zoneout) against "
+                        "torch.nn.LSTM, training step")
     args = p.parse_args(argv)
     global clock
     clock = CLOCK[args.clock]
@@ -140,6 +192,11 @@ def main(argv=None) -> int:
     if args.quick:
         args.T, args.B, args.H, args.layers = "50", "16", "64,256", "1"
     ints = lambda s: [int(v) for v in s.split(",")]  # noqa: E731
+    if args.variants:
+        print(f"# rnnkit {rnnkit.__version__}, torch {torch.__version__}, "
+              f"{torch.get_num_threads()} threads, {args.clock} clock, input_size "
+              f"{args.input_size}, load average {os.getloadavg()[0]:.1f}")
+        return variants_main(args, ints)
     names = args.contenders.split(",")
     if "torch.nn" not in names:
         names.insert(0, "torch.nn")

@@ -83,6 +83,13 @@ def check_settings(
     check_nonlinearity(nonlinearity)
 
 
+def check_rate(name: str, value) -> float:
+    """A probability in [0, 1): recurrent dropout, zoneout."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise ShapeError(f"{name}: expected a number in [0, 1), got {value!r}")
+    return float(value)
+
+
 def check_dtype(what: str, t: Tensor, weight_dtype: torch.dtype | None) -> None:
     """torch.nn's check (skipped under autocast, as torch skips it), before any matmul fails."""
     if weight_dtype is None or t.dtype == weight_dtype or torch._C._is_any_autocast_enabled():

@@ -24,7 +24,11 @@ from rnnkit.functional.infer import sequence_infer
 def sequence_path(cell, mask, w: LayerWeights, x: Tensor):
     """The (forward, backward) pair of rnnkit's BPTT for this call: the whole-sequence LSTM path
     where `lstm_seq.can_run` allows it, the compiled Elman / GRU loops where `rnn_seq.can_run`
-    does, else the general loop. All are tested equal."""
+    does, the family's whole-sequence form where its math has one (`sequence`, family.py), else
+    the general loop. All are tested equal."""
+    whole = getattr(cell, "sequence", None)
+    if whole is not None:
+        return whole
     if lstm_seq.can_run(cell, mask, w)[0]:
         return lstm_seq.lstm_sequence_forward, lstm_seq.lstm_sequence_backward
     if w.W_hr is None and rnn_seq.can_run(cell, mask, w, x)[0]:

@@ -70,5 +70,10 @@ class CellFamily:
 
     def math(self, nonlinearity: str = "tanh", reset_after: bool = True):
         """The step math of one layer; `nonlinearity` and `reset_after` for the families that
-        have them (the Elman RNN, the GRU), ignored by the others."""
-        return self.make_math(nonlinearity=nonlinearity, reset_after=reset_after)
+        have them (the Elman RNN, the GRU), ignored by the others. A family with a
+        whole-sequence training form hands it on as the math's `sequence`, which
+        cells.function.sequence_path prefers to the step loop."""
+        math = self.make_math(nonlinearity=nonlinearity, reset_after=reset_after)
+        if self.sequence is not None:
+            math.sequence = self.sequence
+        return math

@@ -33,12 +33,14 @@ class GRUCache(NamedTuple):
 class GRUCellMath:
     gates = 3
     fold_bias_hh = False  # b_hn must stay inside r * (...)
+    candidate_mask = None  # (B, H) dropout on n (Semeniuta et al. 2016; regularise.py)
 
     def __init__(self, reset_after: bool = True):
         self.reset_after = reset_after
         self.same_dgx_dgh = False
         # rnn_kernel.cpp has torch's form only (reset gate after the product)
         self.kernel = "gru" if reset_after else None
+        self.single_product = reset_after  # W_hh multiplies h alone (recurrent dropout's mask)
 
     @staticmethod
     def state_sizes(w: LayerWeights) -> tuple[int, ...]:
@@ -65,7 +67,8 @@ class GRUCellMath:
             a_n = hn @ W_n.t() if b_n is None else torch.addmm(b_n, hn, W_n.t())
             n = tanh(gx_t[:, 2 * H:] + a_n)
             rin = torch.cat((h_prev, hn), dim=1)  # (B, 2H): W_rz sees h, W_n sees r * h
-        h = torch.lerp(n, h_prev, z)  # (1 - z) n + z h_prev
+        m = self.candidate_mask
+        h = torch.lerp(n if m is None else n * m, h_prev, z)  # (1 - z) n + z h_prev
         return (h,), rin, GRUCache(r, z, n, h_prev, hn)
 
     def step_backward(self, dstate: tuple, cache: GRUCache, w: LayerWeights, grads: dict,
@@ -73,8 +76,9 @@ class GRUCellMath:
         (dh,) = dstate
         r, z, n, h_prev, hn = cache
         H = h_prev.shape[-1]
-        dz = dh * (h_prev - n)  # through the interpolation
-        dn = dh * (1 - z)
+        m = self.candidate_mask
+        dz = dh * (h_prev - (n if m is None else n * m))  # through the interpolation
+        dn = dh * (1 - z) if m is None else dh * (1 - z) * m
         da_n = dn * (1 - n * n)  # through tanh
         if self.reset_after:
             da_r = da_n * hn * r * (1 - r)  # through r * (h W_hn^T + b_hn), then sigmoid

@@ -45,9 +45,9 @@ class LNGRUCellMath:
     owns_biases = True  # b_ih, b_hh are added after the norms, in the step
     same_dgx_dgh = False
     recurrent_weight_grad = staticmethod(default_recurrent_weight_grad)
+    candidate_mask = None  # (B, H) dropout on n (Semeniuta et al. 2016; regularise.py)
 
-    @staticmethod
-    def step_forward(gx_t: Tensor, state: tuple, w: LayerWeights, recurrent):
+    def step_forward(self, gx_t: Tensor, state: tuple, w: LayerWeights, recurrent):
         (h_prev,) = state
         g_ih, g_hh = w.extra
         H = h_prev.shape[-1]
@@ -60,17 +60,20 @@ class LNGRUCellMath:
         r, z = rz[:, :H], rz[:, H:]
         hn = ah[:, 2 * H:]
         n = tanh(torch.addcmul(ax[:, 2 * H:], r, hn))
-        h = torch.lerp(n, h_prev, z)  # (1 - z) n + z h_prev
+        m = self.candidate_mask
+        h = torch.lerp(n if m is None else n * m, h_prev, z)  # (1 - z) n + z h_prev
         return (h,), h_prev, LNGRUCache(nx, rx, nh, rh, r, z, n, h_prev, hn)
 
-    @staticmethod
-    def step_backward(dstate: tuple, cache: LNGRUCache, w: LayerWeights, grads: dict,
+    def step_backward(self, dstate: tuple, cache: LNGRUCache, w: LayerWeights, grads: dict,
                       through_w):
         (dh,) = dstate
         nx, rx, nh, rh, r, z, n, h_prev, hn = cache
         g_ih, g_hh = w.extra
-        dz = dh * (h_prev - n)  # through the interpolation
+        m = self.candidate_mask
+        dz = dh * (h_prev - (n if m is None else n * m))  # through the interpolation
         da_n = dh * (1 - z) * (1 - n * n)  # ... and through tanh
+        if m is not None:
+            da_n = da_n * m
         da_r = da_n * hn * r * (1 - r)  # through r * a_h,n, then sigmoid
         da_z = dz * z * (1 - z)
         dax = torch.cat((da_r, da_z, da_n), dim=1)  # (B, 3H) dL/da_x

@@ -63,9 +63,9 @@ class LNLSTMCellMath:
     owns_biases = True  # b_ih, b_hh are added after the norms, in the step
     same_dgx_dgh = False
     recurrent_weight_grad = staticmethod(default_recurrent_weight_grad)
+    candidate_mask = None  # (B, H) dropout on g (Semeniuta et al. 2016; regularise.py)
 
-    @staticmethod
-    def step_forward(gx_t: Tensor, state: tuple, w: LayerWeights, recurrent):
+    def step_forward(self, gx_t: Tensor, state: tuple, w: LayerWeights, recurrent):
         h_prev, c_prev = state
         g_ih, g_hh, g_c, b_c = w.extra
         nx, rx = norm(gx_t)  # gx_t = x_t W_ih^T, no bias (owns_biases)
@@ -77,14 +77,14 @@ class LNLSTMCellMath:
         act = torch.sigmoid(a)
         i, f, o = act[:, :H], act[:, H:2 * H], act[:, 3 * H:]
         g = tanh(a[:, 2 * H:3 * H])
-        c = torch.addcmul(f * c_prev, i, g)
+        m = self.candidate_mask
+        c = torch.addcmul(f * c_prev, i, g if m is None else g * m)
         nc, rc = norm(c)
         th = tanh(nc * g_c + b_c)
         h = o * th
         return (h, c), h_prev, LNLSTMCache(nx, rx, nh, rh, i, f, g, o, c_prev, nc, rc, th)
 
-    @staticmethod
-    def step_backward(dstate: tuple, cache: LNLSTMCache, w: LayerWeights, grads: dict,
+    def step_backward(self, dstate: tuple, cache: LNLSTMCache, w: LayerWeights, grads: dict,
                       through_w):
         dh, dc_next = dstate
         nx, rx, nh, rh, i, f, g, o, c_prev, nc, rc, th = cache
@@ -95,11 +95,13 @@ class LNLSTMCellMath:
         d_extra[2].add_((dy * nc).sum(0))
         d_extra[3].add_(dy.sum(0))
         dc = dc_next + norm_backward(dy * g_c, nc, rc)  # through LN(c)
+        m = self.candidate_mask
+        dg = dc * i if m is None else dc * i * m  # through c = f c_prev + i (g m)
         da = torch.cat(
             (
-                dc * g * i * (1 - i),  # through c = f c_prev + i g, then sigmoid
+                dc * (g if m is None else g * m) * i * (1 - i),  # through i, then sigmoid
                 dc * c_prev * f * (1 - f),
-                dc * i * (1 - g * g),  # through tanh
+                dg * (1 - g * g),  # through tanh
                 do * o * (1 - o),
             ),
             dim=1,

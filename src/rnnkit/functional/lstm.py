@@ -36,20 +36,21 @@ class LSTMCellMath:
     fold_bias_hh = True
     same_dgx_dgh = True
     recurrent_weight_grad = staticmethod(default_recurrent_weight_grad)
+    candidate_mask = None  # (B, H) dropout on g (Semeniuta et al. 2016; regularise.py)
 
     @staticmethod
     def state_sizes(w: LayerWeights) -> tuple[int, ...]:
         return (w.W_hh.shape[1], w.W_hh.shape[0] // 4)
 
-    @staticmethod
-    def step_forward(gx_t: Tensor, state: tuple, w: LayerWeights, recurrent):
+    def step_forward(self, gx_t: Tensor, state: tuple, w: LayerWeights, recurrent):
         h_prev, c_prev = state
         gates = gx_t + recurrent(h_prev)  # (B, 4H); recurrent(h) = h W_hh^T
         H = c_prev.shape[-1]
         act = torch.sigmoid(gates)  # i, f, o used; the g slice is replaced by its tanh below
         i, f, o = act[:, :H], act[:, H:2 * H], act[:, 3 * H:]
         g = tanh(gates[:, 2 * H:3 * H])
-        c = torch.addcmul(f * c_prev, i, g)
+        m = self.candidate_mask
+        c = torch.addcmul(f * c_prev, i, g if m is None else g * m)
         tanh_c = tanh(c)
         h = o * tanh_c
         h_raw = None
@@ -57,8 +58,8 @@ class LSTMCellMath:
             h_raw, h = h, h @ w.W_hr.t()  # (B, P)
         return (h, c), h_prev, LSTMCache(i, f, g, o, c_prev, tanh_c, h_raw)
 
-    @staticmethod
-    def step_backward(dstate: tuple, cache: LSTMCache, w: LayerWeights, grads: dict, through_w):
+    def step_backward(self, dstate: tuple, cache: LSTMCache, w: LayerWeights, grads: dict,
+                      through_w):
         dh, dc_next = dstate
         i, f, g, o, c_prev, tanh_c, h_raw = cache
         if h_raw is not None:
@@ -66,11 +67,13 @@ class LSTMCellMath:
             dh = dh @ w.W_hr
         do = dh * tanh_c  # through h = o * tanh(c)
         dc = torch.addcmul(dc_next, dh * o, 1 - tanh_c * tanh_c)  # ... and through tanh(c)
+        m = self.candidate_mask
+        dg = dc * i if m is None else dc * i * m  # through c = f c_prev + i (g m)
         da = torch.cat(
             (
-                dc * g * i * (1 - i),  # through c = f c_prev + i g, then sigmoid
+                dc * (g if m is None else g * m) * i * (1 - i),  # through i, then sigmoid
                 dc * c_prev * f * (1 - f),
-                dc * i * (1 - g * g),  # through tanh
+                dg * (1 - g * g),  # through tanh
                 do * o * (1 - o),
             ),
             dim=1,

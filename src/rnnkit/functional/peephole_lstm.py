@@ -41,9 +41,9 @@ class PeepholeLSTMCellMath:
     fold_bias_hh = True
     same_dgx_dgh = True
     recurrent_weight_grad = staticmethod(default_recurrent_weight_grad)
+    candidate_mask = None  # (B, H) dropout on g (Semeniuta et al. 2016; regularise.py)
 
-    @staticmethod
-    def step_forward(gx_t: Tensor, state: tuple, w: LayerWeights, recurrent):
+    def step_forward(self, gx_t: Tensor, state: tuple, w: LayerWeights, recurrent):
         h_prev, c_prev = state
         w_ci, w_cf, w_co = w.extra
         a = gx_t + recurrent(h_prev)  # (B, 4H)
@@ -51,13 +51,13 @@ class PeepholeLSTMCellMath:
         i = torch.sigmoid(torch.addcmul(a[:, :H], w_ci, c_prev))
         f = torch.sigmoid(torch.addcmul(a[:, H:2 * H], w_cf, c_prev))
         g = tanh(a[:, 2 * H:3 * H])
-        c = torch.addcmul(f * c_prev, i, g)
+        m = self.candidate_mask
+        c = torch.addcmul(f * c_prev, i, g if m is None else g * m)
         o = torch.sigmoid(torch.addcmul(a[:, 3 * H:], w_co, c))
         tanh_c = tanh(c)
         return (o * tanh_c, c), h_prev, PeepholeCache(i, f, g, o, c_prev, c, tanh_c)
 
-    @staticmethod
-    def step_backward(dstate: tuple, cache: PeepholeCache, w: LayerWeights, grads: dict,
+    def step_backward(self, dstate: tuple, cache: PeepholeCache, w: LayerWeights, grads: dict,
                       through_w):
         dh, dc_next = dstate
         i, f, g, o, c_prev, c, tanh_c = cache
@@ -65,9 +65,10 @@ class PeepholeLSTMCellMath:
         da_o = dh * tanh_c * o * (1 - o)  # through h = o tanh(c), then sigmoid
         # c reaches the loss through tanh(c), through the output gate's peephole and onwards
         dc = dc_next + dh * o * (1 - tanh_c * tanh_c) + da_o * w_co
-        da_i = dc * g * i * (1 - i)  # through c = f c_prev + i g, then sigmoid
+        m = self.candidate_mask
+        da_i = dc * (g if m is None else g * m) * i * (1 - i)  # through c = f c_prev + i g m
         da_f = dc * c_prev * f * (1 - f)
-        da_g = dc * i * (1 - g * g)  # through tanh
+        da_g = dc * i * (1 - g * g) * (1 if m is None else m)  # ... and through tanh
         d_extra = grads["extra"]
         d_extra[0].add_((da_i * c_prev).sum(0))
         d_extra[1].add_((da_f * c_prev).sum(0))

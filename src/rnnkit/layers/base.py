@@ -19,10 +19,12 @@ from rnnkit.checks import (
     check_dtype,
     check_input,
     check_lengths,
+    check_rate,
     check_settings,
     check_state,
 )
 from rnnkit.functional import LayerWeights, registry
+from rnnkit.functional.regularise import MODES, has_candidate, regularise
 
 
 class RecurrentBase(nn.Module):
@@ -35,7 +37,9 @@ class RecurrentBase(nn.Module):
         self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
         bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
         bidirectional: bool = False, proj_size: int = 0, nonlinearity: str = "tanh",
-        reset_after: bool = True, impl: str = "auto", device=None, dtype=None,
+        reset_after: bool = True, impl: str = "auto", device=None, dtype=None, *,
+        recurrent_dropout: float = 0.0, zoneout: float = 0.0,
+        recurrent_dropout_mode: str = "variational",
     ):
         super().__init__()
         registry.by_mode(mode)  # a known mode; `family` looks it up (a module keeps no lambdas)
@@ -49,10 +53,25 @@ class RecurrentBase(nn.Module):
         self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
         self.dropout, self.bidirectional = float(dropout), bidirectional
         self.proj_size, self.reset_after = proj_size, reset_after
+        self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
+        self.zoneout = check_rate("zoneout", zoneout)
         self.last_impl: str | None = None  # which implementation ran the last forward
         # Set by rnnkit.diagnostics: {(layer, direction): [per-forward lists of dL/dh_t]}.
         self.dh_recorder: dict | None = None
         self._cell = registry.by_mode(mode).math(nonlinearity, reset_after)
+        if recurrent_dropout_mode not in MODES:
+            raise ShapeError(f"recurrent_dropout_mode: expected one of {', '.join(MODES)}, got "
+                             f"{recurrent_dropout_mode!r}")
+        self.recurrent_dropout_mode = recurrent_dropout_mode
+        semeniuta = recurrent_dropout_mode == "semeniuta"
+        if recurrent_dropout and semeniuta and not has_candidate(self._cell):
+            raise ShapeError(f"recurrent_dropout_mode=semeniuta: the {self.family.name} cell has "
+                             f"no candidate to drop; use recurrent_dropout_mode=variational")
+        if recurrent_dropout and not semeniuta and not getattr(self._cell, "single_product",
+                                                               True):
+            raise ShapeError("recurrent_dropout: the GRU with reset_after=False multiplies W_hh "
+                             "by r * h as well as h; use reset_after=True or "
+                             "recurrent_dropout_mode=semeniuta")
         D, G, H = self.num_directions, self.family.gates, hidden_size
         H_out = proj_size or hidden_size
         factory = {"device": device, "dtype": dtype}
@@ -119,6 +138,8 @@ class RecurrentBase(nn.Module):
         s = f"{self.input_size}, {self.hidden_size}"
         for name, default in (("proj_size", 0), ("num_layers", 1), ("bias", True),
                               ("batch_first", False), ("dropout", 0.0), ("bidirectional", False),
+                              ("recurrent_dropout", 0.0),
+                              ("recurrent_dropout_mode", "variational"), ("zoneout", 0.0),
                               ("impl", "auto")):
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)!r}"
@@ -195,7 +216,9 @@ class RecurrentBase(nn.Module):
             state0 = self._zero_state(B, x)
         training = torch.is_grad_enabled() and (
             x.requires_grad or any(p.requires_grad for p in self._flat_weights))
-        impl = choose(self.impl, LayerSpec(self.mode, self.reset_after, self.hidden_size), x,
+        regularised = bool(self.zoneout or (self.recurrent_dropout and self.training))
+        impl = choose(self.impl, LayerSpec(self.mode, self.reset_after, self.hidden_size,
+                                           regularised), x,
                       training, masked=packed or lengths is not None)
         if self.impl == "auto" and transforms_active():
             impl = "reference"  # torch.func / forward AD: the one path every transform traces
@@ -228,7 +251,9 @@ class RecurrentBase(nn.Module):
                 if self.dh_recorder is not None:
                     record = []
                     self.dh_recorder.setdefault((layer, d), []).append(record)
-                out, sT = run_direction(impl, self._cell, layer_input, s0, self._weights(layer, d),
+                cell = regularise(self._cell, layer_input, s0, self.recurrent_dropout,
+                                  self.zoneout, self.training, self.recurrent_dropout_mode)
+                out, sT = run_direction(impl, cell, layer_input, s0, self._weights(layer, d),
                                         mask, bool(d), record)
                 outs.append(out)
                 finals.append(sT)

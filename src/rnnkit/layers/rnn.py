@@ -89,17 +89,22 @@ class Recurrent(RecurrentBase):
     arguments. Recurrent("lstm", ...) is rnnkit.LSTM(...) in all but its class name: the same
     parameters, state_dict and state; a variant adds its extra parameters (`ln_ih_weight_l0`,
     ...) after torch.nn's. `proj_size` only where the family takes it; `reset_after` only matters
-    for the GRU."""
+    for the GRU. `recurrent_dropout` (one mask per sequence; off in eval) on h entering the
+    recurrent product (`recurrent_dropout_mode="variational"`, Gal & Ghahramani) or on the
+    candidate ("semeniuta", Semeniuta et al.), and `zoneout` (on h and c; eval uses the
+    expectation) act on any family: rnnkit.functional.regularise."""
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, proj_size: int = 0, reset_after: bool = True,
-                 impl: str = "auto", device=None, dtype=None):
+                 impl: str = "auto", device=None, dtype=None, *, recurrent_dropout: float = 0.0,
+                 zoneout: float = 0.0, recurrent_dropout_mode: str = "variational"):
         family = registry.get(cell, key="cell")
         super().__init__(family.mode, input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, proj_size=proj_size,
                          nonlinearity=family.nonlinearity, reset_after=reset_after, impl=impl,
-                         device=device, dtype=dtype)
+                         device=device, dtype=dtype, recurrent_dropout=recurrent_dropout,
+                         zoneout=zoneout, recurrent_dropout_mode=recurrent_dropout_mode)
         self.cell = family.name
 
     def extra_repr(self) -> str:

@@ -60,6 +60,9 @@ class ClassifierConfig:
     num_layers: int = 1
     bidirectional: bool = False
     dropout: float = 0.0
+    recurrent_dropout: float = 0.0  # rnnkit.functional.regularise
+    zoneout: float = 0.0
+    recurrent_dropout_mode: str = "variational"
     pooling: str = "last"
     impl: str = "auto"  # rnnkit layer implementation: auto | reference | fused | native
     n_outputs: int = 2
@@ -100,7 +103,9 @@ class ClassifierConfig:
 def _make_rnn(cfg: ClassifierConfig, input_size: int) -> nn.Module:
     return Recurrent(cfg.cell, input_size, cfg.hidden_size, num_layers=cfg.num_layers,
                      batch_first=True, bidirectional=cfg.bidirectional, impl=cfg.impl,
-                     dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
+                     dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
+                     recurrent_dropout=cfg.recurrent_dropout, zoneout=cfg.zoneout,
+                     recurrent_dropout_mode=cfg.recurrent_dropout_mode)
 
 
 class SequenceClassifier(nn.Module):

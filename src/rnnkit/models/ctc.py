@@ -35,6 +35,9 @@ class CTCModelConfig:
     num_layers: int = 2
     bidirectional: bool = True
     dropout: float = 0.1  # between recurrent layers and before the readout
+    recurrent_dropout: float = 0.0  # rnnkit.functional.regularise
+    zoneout: float = 0.0
+    recurrent_dropout_mode: str = "variational"
     subsample: str = "none"  # "none" | "stack" | "conv"
     factor: int = 2  # frames per output frame when subsampling
     conv_channels: int = 128
@@ -73,7 +76,9 @@ class CTCRecognizer(nn.Module):
         self.rnn = rnnkit.Recurrent(cfg.cell, width, cfg.hidden_size, cfg.num_layers,
                                     batch_first=True, bidirectional=cfg.bidirectional,
                                     dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
-                                    impl=cfg.impl)
+                                    impl=cfg.impl, recurrent_dropout=cfg.recurrent_dropout,
+                                    zoneout=cfg.zoneout,
+                                    recurrent_dropout_mode=cfg.recurrent_dropout_mode)
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.hidden_size * (2 if cfg.bidirectional else 1), cfg.n_classes)
 

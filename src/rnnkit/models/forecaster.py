@@ -87,6 +87,9 @@ class ForecasterConfig:
     hidden_size: int = 32
     num_layers: int = 1
     dropout: float = 0.0
+    recurrent_dropout: float = 0.0  # rnnkit.functional.regularise
+    zoneout: float = 0.0
+    recurrent_dropout_mode: str = "variational"
     head: str = "gaussian"
     df: float = 0.0  # student_t: degrees of freedom, 0 = learned per step and target
     level: float = 0.9  # the quantile head's interval; the Gaussian's default interval
@@ -128,7 +131,9 @@ class Forecaster(nn.Module):
         self.n_params = 2 if cfg.head == "gaussian" else 3  # mean, log sigma^2 (, log(nu - 2))
         self.rnn = Recurrent(cfg.cell, cfg.n_targets + cfg.n_covariates, cfg.hidden_size,
                              cfg.num_layers, batch_first=True,
-                             dropout=cfg.dropout if cfg.num_layers > 1 else 0.0, impl=cfg.impl)
+                             dropout=cfg.dropout if cfg.num_layers > 1 else 0.0, impl=cfg.impl,
+                             recurrent_dropout=cfg.recurrent_dropout, zoneout=cfg.zoneout,
+                             recurrent_dropout_mode=cfg.recurrent_dropout_mode)
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.hidden_size, cfg.horizon * cfg.n_targets * self.n_params)
         self.linear = None

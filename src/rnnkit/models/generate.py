@@ -7,8 +7,10 @@ state is carried one step at a time and the prefix is never run again. Each step
 
 restricted to the `top_k` most likely tokens (0 = all) and then to the smallest set whose
 probability reaches `top_p` (1.0 = all). `seed` makes the draws reproducible.
-By default the steps run on `FastLMStepper` (weights pre-arranged, one addmm per layer);
-`fast=False` calls the model's own forward on each (1, 1) token instead.
+By default the steps run on `FastLMStepper` (weights pre-arranged, one addmm per layer) where it
+can run the model (`can_use_fast_step`: torch.nn's four cells), else on the model's own forward
+on each (1, 1) token; `fast=True` demands the stepper (an error says why it cannot run),
+`fast=False` always takes the model's forward.
 
 `generate_samples` makes N independent samples of the same prime in one batch
 (`BatchLMStepper`: one (N x in) matrix product per layer and step). Sample i draws from its own
@@ -107,23 +109,27 @@ def generate(
     prime: str = "",
     length: int = 500,
     sampling: Sampling | None = None,
-    fast: bool = True,
+    fast: bool | None = None,
 ) -> Iterator[str]:
     """An iterator over the text of `length` sampled tokens continuing `prime` (the prime itself
     is not repeated). Arguments and the prime are checked here, before the first token."""
     if isinstance(length, bool) or not isinstance(length, int) or length < 0:
         raise ConfigError(f"--length: expected an integer >= 0, got {length!r}")
     sampling = sampling or Sampling()
-    _check_fast(model, fast)
+    fast = _check_fast(model, fast)
     start = start_ids(tokenizer, prime)  # DataError now for characters the vocabulary lacks
     return _stream(model, tokenizer.stream_decoder(), start, length, sampling, fast)
 
 
-def _check_fast(model, fast: bool) -> None:
-    if fast:
-        ok, reason = can_use_fast_step(model)
-        if not ok:
-            raise ConfigError(f"fast generation is not possible: {reason}; pass fast=False")
+def _check_fast(model, fast: bool | None) -> bool:
+    """Whether the steps run on a stepper: fast=True demands one (an error says why it cannot
+    run), None takes one where it can run, False never."""
+    if fast is False:
+        return False
+    ok, reason = can_use_fast_step(model)
+    if fast and not ok:
+        raise ConfigError(f"fast generation is not possible: {reason}; pass fast=False")
+    return ok
 
 
 def sample_seed(seed: int, i: int) -> int:
@@ -173,7 +179,7 @@ def generate_samples(
     length: int = 500,
     sampling: Sampling | None = None,
     num_samples: int = 1,
-    fast: bool = True,
+    fast: bool | None = None,
 ) -> Iterator[list[str]]:
     """An iterator over the steps of `num_samples` samples continuing `prime`, made together in
     one batch: each item holds the next piece of text of every sample (a list of N strings).
@@ -184,7 +190,7 @@ def generate_samples(
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
         raise ConfigError(f"--num-samples: expected an integer >= 1, got {num_samples!r}")
     sampling = sampling or Sampling()
-    _check_fast(model, fast)
+    fast = _check_fast(model, fast)
     start = start_ids(tokenizer, prime)
     decoders = [tokenizer.stream_decoder() for _ in range(num_samples)]
     return _stream_batch(model, decoders, start, length, sampling, fast)

@@ -24,10 +24,10 @@ IMPLS = ("auto", "reference", "fused", "native")
 
 
 def _recurrent_layer(cell: str, input_size: int, hidden_size: int, num_layers: int,
-                     dropout: float, impl: str):
+                     dropout: float, impl: str, **regularisation):
     dropout = dropout if num_layers > 1 else 0.0  # torch warns about dropout with one layer
     return Recurrent(cell, input_size, hidden_size, num_layers=num_layers, batch_first=True,
-                     dropout=dropout, impl=impl)
+                     dropout=dropout, impl=impl, **regularisation)
 
 
 class LanguageModel(nn.Module):
@@ -43,6 +43,9 @@ class LanguageModel(nn.Module):
         dropout: float = 0.0,
         tie_weights: bool = False,
         impl: str = "auto",
+        recurrent_dropout: float = 0.0,
+        zoneout: float = 0.0,
+        recurrent_dropout_mode: str = "variational",
     ):
         super().__init__()
         for name, value in [("vocab_size", vocab_size), ("model.embedding_size", embedding_size),
@@ -62,7 +65,9 @@ class LanguageModel(nn.Module):
         self.vocab_size, self.cell, self.tie_weights = vocab_size, cell, bool(tie_weights)
         self.embedding = nn.Embedding(vocab_size, embedding_size)
         self.drop = nn.Dropout(dropout)
-        self.rnn = _recurrent_layer(cell, embedding_size, hidden_size, num_layers, dropout, impl)
+        self.rnn = _recurrent_layer(cell, embedding_size, hidden_size, num_layers, dropout, impl,
+                                    recurrent_dropout=recurrent_dropout, zoneout=zoneout,
+                                    recurrent_dropout_mode=recurrent_dropout_mode)
         self.decoder = nn.Linear(hidden_size, vocab_size)
         if self.tie_weights:
             self.decoder.weight = self.embedding.weight

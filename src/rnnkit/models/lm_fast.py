@@ -47,6 +47,8 @@ def can_use_fast_step(model) -> tuple[bool, str]:
         name = family.name if family is not None else type(rnn).__name__
         return False, (f"the fast step knows the lstm, gru, rnn_tanh and rnn_relu cells, not "
                        f"{name}")
+    if getattr(rnn, "zoneout", 0.0):
+        return False, "zoneout (eval takes its expectation) is not in the fast step"
     if getattr(rnn, "bidirectional", False):
         return False, "a bidirectional recurrent layer cannot generate left to right"
     if getattr(rnn, "proj_size", 0):

@@ -46,10 +46,10 @@ def _check_int(name: str, value, low: int = 1) -> None:
 
 
 def _layer(cell: str, size: int, hidden: int, layers: int, bidirectional: bool, dropout: float,
-           impl: str):
+           impl: str, **regularisation):
     return Recurrent(cell, size, hidden, num_layers=layers, batch_first=True,
                      bidirectional=bidirectional, dropout=dropout if layers > 1 else 0.0,
-                     impl=impl)
+                     impl=impl, **regularisation)
 
 
 class Seq2Seq(nn.Module):
@@ -62,7 +62,9 @@ class Seq2Seq(nn.Module):
     def __init__(self, src_vocab: int, tgt_vocab: int, embedding_size: int = 64,
                  hidden_size: int = 128, num_layers: int = 1, cell: str = "lstm",
                  bidirectional: bool = True, dropout: float = 0.0, attention: str = "general",
-                 input_feed: bool = True, share_embeddings: bool = False, impl: str = "auto"):
+                 input_feed: bool = True, share_embeddings: bool = False, impl: str = "auto",
+                 recurrent_dropout: float = 0.0, zoneout: float = 0.0,
+                 recurrent_dropout_mode: str = "variational"):
         super().__init__()
         for name, value in [("src_vocab", src_vocab), ("tgt_vocab", tgt_vocab),
                             ("model.embedding_size", embedding_size),
@@ -90,8 +92,11 @@ class Seq2Seq(nn.Module):
         self.src_embed = nn.Embedding(src_vocab, embedding_size, padding_idx=0)
         self.tgt_embed = self.src_embed if share_embeddings else nn.Embedding(
             tgt_vocab, embedding_size, padding_idx=0)
+        # recurrent dropout and zoneout act in the encoder; the decoder's cells step one token
+        # at a time and have no sequence to hold a mask for
         self.encoder = _layer(cell, embedding_size, hidden_size // D, num_layers, bidirectional,
-                              dropout, impl)
+                              dropout, impl, recurrent_dropout=recurrent_dropout, zoneout=zoneout,
+                              recurrent_dropout_mode=recurrent_dropout_mode)
         first = embedding_size + (hidden_size if self.input_feed else 0)
         self.decoder = nn.ModuleList(
             RecurrentCell(cell, first if k == 0 else hidden_size, hidden_size)

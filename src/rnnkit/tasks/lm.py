@@ -62,6 +62,10 @@ class ModelConfig:
     hidden_size: int = 256  # units per recurrent layer
     num_layers: int = 2  # stacked recurrent layers
     dropout: float = 0.0  # on the embedding, between layers and before the decoder
+    recurrent_dropout: float = 0.0  # variational, on h entering the recurrent product (off in eval)
+    zoneout: float = 0.0  # zoneout on h (and c): each unit keeps its value w.p. this; eval: mean
+    # where recurrent_dropout's mask acts: h entering the product, or the candidate (g, n)
+    recurrent_dropout_mode: Literal["variational", "semeniuta"] = "variational"
     tie_weights: bool = False  # needs hidden_size == embedding_size
     impl: Literal["auto", "reference", "fused", "native"] = "auto"  # rnnkit layer implementation
 

@@ -82,6 +82,10 @@ class ModelConfig:
     num_layers: int = 1  # stacked recurrent layers
     bidirectional: bool = False  # read each sequence both ways
     dropout: float = 0.0  # between layers and before the head
+    recurrent_dropout: float = 0.0  # variational, on h entering the recurrent product (off in eval)
+    zoneout: float = 0.0  # zoneout on h (and c): each unit keeps its value w.p. this; eval: mean
+    # where recurrent_dropout's mask acts: h entering the product, or the candidate (g, n)
+    recurrent_dropout_mode: Literal["variational", "semeniuta"] = "variational"
     embed_dim: int = 64  # series: width of the per-step projection, 0 = none
     # the states -> one vector: last real state of each direction, mean / max over real
     # steps, or attention
@@ -154,6 +158,8 @@ class ClassifyTask:
             embed_dim=0 if dna else m.embed_dim, cell=m.cell,
             hidden_size=m.hidden_size,
             num_layers=m.num_layers, bidirectional=m.bidirectional, dropout=m.dropout,
+            recurrent_dropout=m.recurrent_dropout, zoneout=m.zoneout,
+            recurrent_dropout_mode=m.recurrent_dropout_mode,
             pooling=m.pooling, impl=m.impl, n_outputs=len(p.classes) if p.classes else 1,
             regression=p.regression,
             conv_filters=0 if dna else max(m.conv_filters, 0),  # DNA: its own front (models/dna)

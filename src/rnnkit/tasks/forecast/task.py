@@ -59,6 +59,10 @@ class ModelConfig:
     hidden_size: int = 32  # units per recurrent layer
     num_layers: int = 1  # stacked recurrent layers
     dropout: float = 0.0  # between layers and before the head
+    recurrent_dropout: float = 0.0  # variational, on h entering the recurrent product (off in eval)
+    zoneout: float = 0.0  # zoneout on h (and c): each unit keeps its value w.p. this; eval: mean
+    # where recurrent_dropout's mask acts: h entering the product, or the candidate (g, n)
+    recurrent_dropout_mode: Literal["variational", "semeniuta"] = "variational"
     head: Literal["gaussian", "student_t", "quantile"] = "gaussian"  # the output distribution
     df: float = 0.0  # student_t: degrees of freedom nu (> 2), 0 = learned per step and target
     point_weight: float = 0.0  # w: loss + w * mean squared error of the point forecast
@@ -154,7 +158,9 @@ class ForecastTask:
         return ForecasterConfig(
             n_targets=len(i["targets"]), n_covariates=len(i["covariates"]),
             horizon=i["layout"]["horizon"], cell=m.cell, hidden_size=m.hidden_size,
-            num_layers=m.num_layers, dropout=m.dropout, head=m.head, df=m.df, level=m.level,
+            num_layers=m.num_layers, dropout=m.dropout, recurrent_dropout=m.recurrent_dropout,
+            zoneout=m.zoneout, recurrent_dropout_mode=m.recurrent_dropout_mode,
+            head=m.head, df=m.df, level=m.level,
             base=i["base"], season=i["season"], relative=m.relative, residual=m.residual,
             window_scale=m.window_scale, linear=m.linear,
             lookback=i["layout"]["lookback"], impl=m.impl)

@@ -53,6 +53,10 @@ class ModelConfig:
     num_layers: int = 2  # stacked recurrent layers
     bidirectional: bool = True  # read the input both ways
     dropout: float = 0.1  # dropout between the recurrent layers
+    recurrent_dropout: float = 0.0  # variational, on h entering the recurrent product (off in eval)
+    zoneout: float = 0.0  # zoneout on h (and c): each unit keeps its value w.p. this; eval: mean
+    # where recurrent_dropout's mask acts: h entering the product, or the candidate (g, n)
+    recurrent_dropout_mode: Literal["variational", "semeniuta"] = "variational"
     # shorten the input: none, stack (frame stacking) or conv (a strided Conv1d)
     subsample: Literal["none", "stack", "conv"] = "stack"
     factor: int = 2  # frames merged into one by the subsampling (stride of the conv)

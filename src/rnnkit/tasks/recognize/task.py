@@ -68,7 +68,9 @@ class RecognizeTask:
         return CTCModelConfig(
             input_size=len(self.mean), n_classes=len(self.alphabet.chars) + 1, cell=m.cell,
             hidden_size=m.hidden_size, num_layers=m.num_layers, bidirectional=m.bidirectional,
-            dropout=m.dropout, subsample=m.subsample, factor=m.factor,
+            dropout=m.dropout, recurrent_dropout=m.recurrent_dropout, zoneout=m.zoneout,
+            recurrent_dropout_mode=m.recurrent_dropout_mode,
+            subsample=m.subsample, factor=m.factor,
             conv_channels=m.conv_channels, impl=m.impl)
 
     def build_model(self) -> torch.nn.Module:

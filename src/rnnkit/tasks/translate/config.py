@@ -43,6 +43,10 @@ class ModelConfig:
     num_layers: int = 1  # encoder and decoder each
     bidirectional: bool = True  # the encoder
     dropout: float = 0.0  # on embeddings, between layers and before the output layer
+    recurrent_dropout: float = 0.0  # the encoder's: variational, on h entering its product
+    zoneout: float = 0.0  # the encoder's zoneout on h (and c); eval: the expectation
+    # where recurrent_dropout's mask acts: h entering the product, or the candidate (g, n)
+    recurrent_dropout_mode: Literal["variational", "semeniuta"] = "variational"
     # Luong general / dot, Bahdanau additive, or none (the last encoder state only)
     attention: Literal["general", "dot", "bahdanau", "none"] = "general"
     input_feed: bool = True  # the previous attentional vector joins the decoder's input
