@@ -23,7 +23,7 @@ export PYTHONPATH=src PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 mkdir -p "$OUT" "$RUNS"
 OUT=$(cd "$OUT" && pwd)
 
-COMMON=(--config configs/handwriting.toml --data.n_train=128000 --data.n_valid=400
+COMMON=(--data.name=handwriting --model.factor=4 --data.n_train=128000 --data.n_valid=400
         --data.batch_size=64 --data.wobble=1.0 --model.hidden_size=192 --model.dropout=0.2
         --optim.lr=3e-3 --sched.name=cosine --sched.warmup_steps=200 --train.steps=12000
         --train.minutes="$MINUTES" --train.eval_every=500 --train.threads=2

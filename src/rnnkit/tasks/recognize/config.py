@@ -19,7 +19,7 @@ class DataConfig:
     seed: int = 0  # seed of the generated items and of the own-data split
     batch_size: int = 32  # items per training batch
     # handwriting: training fonts, and the unseen fonts of the validation and test items
-    fonts: str = "cursive,scripts,futural,futuram,rowmans,rowmand,timesr,timesi,timesib"
+    fonts: str = "cursive,scripts,futural,futuram,timesr,timesi,timesib"
     valid_font: str = "timesrb"  # handwriting: the validation font(s), comma-separated
     test_font: str = "scriptc"  # handwriting: the test font (never trained on)
     cache_dir: str = ""  # spoken-digits: where the WAVs are kept ("" = ~/.cache/rnnkit)
