@@ -54,9 +54,27 @@ class ModelConfig:
     dropout: float = 0.1  # dropout between the recurrent layers
     # shorten the input: none, stack (frame stacking) or conv (a strided Conv1d)
     subsample: Literal["none", "stack", "conv"] = "stack"
-    factor: int = 2  # frames merged into one by the subsampling (stride of the conv)
+    # frames merged into one by the subsampling (stride of the conv); 0 = by the kind of data
+    # (FACTOR_BY_KIND: speech 3, pen strokes 4, other 2)
+    factor: int = 0
     conv_channels: int = 128  # subsample=conv: output channels of the strided Conv1d
     impl: Literal["auto", "reference", "fused", "native"] = "auto"  # the recurrent layers' impl
+
+
+    def __post_init__(self):
+        if not isinstance(self.factor, int) or self.factor < 0:
+            raise ConfigError(f"model.factor: expected an integer >= 0 (0 = by the kind of "
+                              f"data), got {self.factor!r}")
+
+
+# model.factor=0: frames per output frame by the kind of data (docs/recognize.md, "Settings":
+# how these were chosen). A run records the factor it used (task metadata), so changing this
+# table never changes how an old run is rebuilt.
+FACTOR_BY_KIND = {"speech": 3, "strokes": 4}
+
+
+def factor_for(factor: int, kind: str) -> int:
+    return factor or FACTOR_BY_KIND.get(kind, 2)
 
 
 @dataclass
