@@ -118,3 +118,30 @@ def test_validation_items_may_come_from_several_fonts():
     assert len(src.valid) == 40 and src.train == [] and src.test == []
     with pytest.raises(ConfigError, match="data.pen_noise"):
         tiny("handwriting", pen_noise=3.0)
+
+
+def test_model_factor_zero_takes_the_factor_of_the_data_kind_and_the_run_keeps_it():
+    import dataclasses
+
+    from rnnkit.tasks.recognize.config import FACTOR_BY_KIND
+    from rnnkit.tasks.recognize.run import rebuild
+
+    cfg = Config(data={"name": "handwriting", "n_train": 8, "n_valid": 2, "n_test": 2,
+                       "fonts": "futural", "valid_font": "cursive"},
+                 model={"hidden_size": 8, "num_layers": 1})
+    assert cfg.model.factor == 0
+    task = make_task(cfg)
+    assert task.factor == FACTOR_BY_KIND["strokes"] == task.metadata()["factor"]
+    model = task.build_model()
+    assert model.rnn.input_size == 4 * task.factor  # 4 features per point, stacked
+    toy = make_task(Config(data={"name": "ctc-toy", "n_train": 8, "n_valid": 2},
+                           model={"hidden_size": 8, "num_layers": 1}))
+    assert toy.factor == 2
+    # a run rebuilds with the factor it used, whatever the table says now
+    meta = {**task.metadata(), "factor": 5}
+    cfg5 = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, factor=5))
+    state = make_task(cfg5).build_model().state_dict()
+    _, again = rebuild({"task": dataclasses.asdict(cfg)}, meta, state)
+    assert again.cfg.factor == 5
+    with pytest.raises(ConfigError, match="model.factor"):
+        Config(model={"factor": -1})

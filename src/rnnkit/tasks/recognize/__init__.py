@@ -46,13 +46,13 @@ def make_task(cfg: Config) -> RecognizeTask:
 def _report_short_items(task: RecognizeTask) -> None:
     """One line on stderr when training items are too short for their text (CTC: no path)."""
     m = task.cfg.model
-    k = 1 if m.subsample == "none" else m.factor
+    k = 1 if m.subsample == "none" else task.factor
     short = [t for x, t, labels in task.train
              if -(-len(x) // k) < len(labels) + sum(a == b for a, b in zip(labels, labels[1:],
                                                                            strict=False))]
     if short:
         print(f"recognize: {len(short)} training item(s) have fewer frames than their text "
-              f"needs after subsampling by {m.factor} (e.g. {short[0]!r}); loss.infeasible="
+              f"needs after subsampling by {k} (e.g. {short[0]!r}); loss.infeasible="
               f"{task.cfg.loss.infeasible}", file=sys.stderr)
 
 

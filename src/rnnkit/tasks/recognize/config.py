@@ -20,7 +20,7 @@ class DataConfig:
     seed: int = 0  # seed of the generated items and of the own-data split
     batch_size: int = 32  # items per training batch
     # handwriting: training fonts, and the unseen fonts of the validation and test items
-    fonts: str = "cursive,scripts,futural,futuram,rowmans,rowmand,timesr,timesi,timesib"
+    fonts: str = "cursive,scripts,futural,futuram,timesr,timesi,timesib"
     valid_font: str = "timesrb"  # handwriting: the validation font(s), comma-separated
     test_font: str = "scriptc"  # handwriting: the test font (never trained on)
     cache_dir: str = ""  # spoken-digits: where the WAVs are kept ("" = ~/.cache/rnnkit)
@@ -59,9 +59,27 @@ class ModelConfig:
     recurrent_dropout_mode: Literal["variational", "semeniuta"] = "variational"
     # shorten the input: none, stack (frame stacking) or conv (a strided Conv1d)
     subsample: Literal["none", "stack", "conv"] = "stack"
-    factor: int = 2  # frames merged into one by the subsampling (stride of the conv)
+    # frames merged into one by the subsampling (stride of the conv); 0 = by the kind of data
+    # (FACTOR_BY_KIND: speech 3, pen strokes 4, other 2)
+    factor: int = 0
     conv_channels: int = 128  # subsample=conv: output channels of the strided Conv1d
     impl: Literal["auto", "reference", "fused", "native"] = "auto"  # the recurrent layers' impl
+
+
+    def __post_init__(self):
+        if not isinstance(self.factor, int) or self.factor < 0:
+            raise ConfigError(f"model.factor: expected an integer >= 0 (0 = by the kind of "
+                              f"data), got {self.factor!r}")
+
+
+# model.factor=0: frames per output frame by the kind of data (docs/recognize.md, "Settings":
+# how these were chosen). A run records the factor it used (task metadata), so changing this
+# table never changes how an old run is rebuilt.
+FACTOR_BY_KIND = {"speech": 3, "strokes": 4}
+
+
+def factor_for(factor: int, kind: str) -> int:
+    return factor or FACTOR_BY_KIND.get(kind, 2)
 
 
 @dataclass

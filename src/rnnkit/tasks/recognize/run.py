@@ -32,7 +32,10 @@ def rebuild(config: dict, metadata: dict, state_dict: dict, device: str = "cpu")
     """(task without data, model in eval mode on `device`)."""
     if metadata.get("task") != "recognize":
         raise DataError(f"expected a recognize run, got task {metadata.get('task')!r}")
-    task = RecognizeTask(config_from_run(config), Alphabet(metadata["alphabet"]),
+    cfg = config_from_run(config)
+    if metadata.get("factor"):  # the factor the run used (model.factor=0: chosen by kind)
+        cfg.model.factor = int(metadata["factor"])
+    task = RecognizeTask(cfg, Alphabet(metadata["alphabet"]),
                          metadata["kind"], np.array(metadata["mean"]), np.array(metadata["scale"]))
     model = build_checked(task.build_model, state_dict)  # shapes checked before allocating
     return task, model.to(device).eval()

@@ -20,6 +20,7 @@ from rnnkit.functional.ctc import ctc_loss, min_input_lengths
 from rnnkit.models.ctc import CTCModelConfig, CTCRecognizer
 from rnnkit.models.ctc_decode import decode_batch
 from rnnkit.tasks._contract import StepOutput
+from rnnkit.tasks.recognize.config import factor_for
 from rnnkit.tasks.recognize.metrics import error_rates
 
 
@@ -63,6 +64,11 @@ class RecognizeTask:
                             f"{tuple(x.shape)}")
         return (x - self.mean) / self.scale, text, self.alphabet.encode(text, where)
 
+    @property
+    def factor(self) -> int:
+        """The subsampling factor this task's model uses (model.factor, or by kind if 0)."""
+        return factor_for(self.cfg.model.factor, self.kind)
+
     def model_config(self) -> CTCModelConfig:
         m = self.cfg.model
         return CTCModelConfig(
@@ -70,7 +76,7 @@ class RecognizeTask:
             hidden_size=m.hidden_size, num_layers=m.num_layers, bidirectional=m.bidirectional,
             dropout=m.dropout, recurrent_dropout=m.recurrent_dropout, zoneout=m.zoneout,
             recurrent_dropout_mode=m.recurrent_dropout_mode,
-            subsample=m.subsample, factor=m.factor,
+            subsample=m.subsample, factor=self.factor,
             conv_channels=m.conv_channels, impl=m.impl)
 
     def build_model(self) -> torch.nn.Module:
@@ -190,7 +196,7 @@ class RecognizeTask:
 
     def metadata(self) -> dict:
         return {"task": self.name, "alphabet": self.alphabet.chars, "kind": self.kind,
-                "mean": self.mean.tolist(), "scale": self.scale.tolist()}
+                "mean": self.mean.tolist(), "scale": self.scale.tolist(), "factor": self.factor}
 
 
 def frame_features(kind: str, x) -> np.ndarray:
