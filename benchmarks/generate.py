@@ -1,6 +1,8 @@
-"""Batch-1 generation speed: rnnkit's fast step vs calling torch.nn once per step.
+"""Generation speed: rnnkit's fast batch-1 step vs calling torch.nn once per step, and the
+batched sampler (`rnnkit generate --num-samples N`) against batch 1, in one process.
 
     PYTHONPATH=src python benchmarks/generate.py [--hidden 512] [--layers 2] [--vocab 100]
+        [--num-samples 16]
 
 Characters per second (one character = one token, sampling at temperature 1 included) for a
 `LanguageModel` (char vocabulary, LSTM), all paths with the same weights, under inference_mode:
@@ -8,6 +10,8 @@ Characters per second (one character = one token, sampling at temperature 1 incl
               cut into one column slice per thread; "1 slice": the same on one thread)
   nn.LSTM     torch.nn.LSTM called on one (1, 1, D) step at a time, state carried
   nn.LSTMCell one torch.nn.LSTMCell per layer, called per step
+  batch N     rnnkit.models.lm_batch.BatchLMStepper: N samples per step, each row drawn with its
+              own generator (as `generate --num-samples N`); characters/s counts all N
 and the memory-streaming limit: bytes of weights the fast step reads / measured read bandwidth.
 """
 
@@ -20,16 +24,31 @@ import time
 import torch
 from torch import nn
 
-from rnnkit.models.generate import Sampling, sample_token
+from rnnkit.models.generate import Sampling, sample_token, sample_tokens
 from rnnkit.models.lm import LanguageModel
+from rnnkit.models.lm_batch import BatchLMStepper
 from rnnkit.models.lm_fast import FastLMStepper
 
 
+class Batched:
+    """`step` for `seconds`: N rows per step through BatchLMStepper, one generator per row."""
+
+    def __init__(self, model: LanguageModel, n: int):
+        self.stepper, self.n = BatchLMStepper(model, n), n
+        self.gens = [torch.Generator().manual_seed(i) for i in range(n)]
+
+
 def seconds(step, n_steps: int) -> float:
-    """Time of n_steps sampled steps through `step(token) -> logits`."""
+    """Time of n_steps sampled steps through `step(token) -> logits` (or a `Batched`)."""
     sampling, gen = Sampling(temperature=1.0), torch.Generator().manual_seed(0)
     with torch.inference_mode():
         token, t0 = 0, time.perf_counter()
+        if isinstance(step, Batched):
+            tokens = torch.zeros(step.n, dtype=torch.int64)
+            for _ in range(n_steps):
+                drawn = sample_tokens(step.stepper.step(tokens), sampling, step.gens)
+                tokens = torch.tensor(drawn, dtype=torch.int64)
+            return time.perf_counter() - t0
         for _ in range(n_steps):
             token = sample_token(step(token), sampling, gen)
         return time.perf_counter() - t0
@@ -113,6 +132,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=2000, help="steps per timing of the fast path")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    p.add_argument("--num-samples", type=int, default=16, help="N of the batched sampler")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -129,13 +149,16 @@ def main() -> None:
         "fast, 1 slice": (FastLMStepper(model, slices=1).step, args.steps),
         "nn.LSTM per step": (nn_lstm_step(model), max(50, args.steps // 10)),
         "nn.LSTMCell": (nn_lstmcell_step(model), max(100, args.steps // 4)),
+        f"batch {args.num_samples}": (Batched(model, args.num_samples),
+                                      max(20, args.steps // args.num_samples)),
     }
     rates = steps_per_second(paths, args.repeats)
-    base = rates["nn.LSTM per step"]
+    rates[f"batch {args.num_samples}"] *= args.num_samples  # characters: N per step
+    base, one = rates["nn.LSTM per step"], rates["fast (rnnkit)"]
     print(f"load average after:  {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"{'path':<18} {'chars/s':>10} {'vs nn.LSTM':>11}")
+    print(f"{'path':<18} {'chars/s':>10} {'vs nn.LSTM':>11} {'vs batch 1':>11}")
     for name, rate in rates.items():
-        print(f"{name:<18} {rate:>10.0f} {rate / base:>10.1f}x")
+        print(f"{name:<18} {rate:>10.0f} {rate / base:>10.1f}x {rate / one:>10.2f}x")
     n_bytes = fast_step_bytes(fast)
     read_gbs, copy_gbs = read_bandwidth()
     cache_gbs, _ = read_bandwidth(n_bytes, repeats=50)

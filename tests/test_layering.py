@@ -24,7 +24,7 @@ LEVELS = [
     {"diagnostics", "models"},
     {"experiments", "tasks"},
     {"training"},
-    {"export"},
+    {"export", "viewer"},
     {"cli"},
     {"__main__"},
 ]

@@ -53,9 +53,10 @@ def check_nonlinearity(nonlinearity) -> None:
 
 def check_settings(
     mode: str, input_size, hidden_size, num_layers, dropout, proj_size, nonlinearity, *,
-    min_size: int = 1,
+    min_size: int = 1, projection: bool = False,
 ) -> None:
-    """The layer's numeric settings (min_size 0 for cells, whose sizes torch lets be 0)."""
+    """The layer's numeric settings (min_size 0 for cells, whose sizes torch lets be 0);
+    projection: whether the cell family takes proj_size."""
     check_int("input_size", input_size, min_size)
     check_int("hidden_size", hidden_size, min_size)
     check_int("num_layers", num_layers, 1)
@@ -72,8 +73,9 @@ def check_settings(
             stacklevel=4,
         )
     check_int("proj_size", proj_size, 0)
-    if proj_size and mode != "LSTM":
-        raise ShapeError("proj_size argument is only supported for LSTM, not RNN or GRU")
+    if proj_size and not projection:
+        raise ShapeError(f"proj_size argument is only supported for LSTM, not RNN or GRU (this "
+                         f"layer's cell: {mode}); remove it")
     if proj_size and proj_size >= hidden_size:
         raise ShapeError(
             f"proj_size has to be smaller than hidden_size ({hidden_size}), got {proj_size}"

@@ -29,12 +29,14 @@ def lm_run(tmp_path, monkeypatch):
                                 for k in range(12)))
     ctask = classify.make_task(classify.Config(
         data={"train_path": str(series), "batch_size": 4},
-        model={"hidden_size": 6, "embed_dim": 4, "pooling": "max", "bidirectional": True}))
+        model={"hidden_size": 6, "embed_dim": 4, "pooling": "max", "bidirectional": True,
+               "conv_filters": 0, "downsample": 1}))
     cmodel = ctask.build_model().eval()
     run = {"lm": ({"task_name": "lm", "task": {}}, task.metadata(), model.state_dict()),
            "classify": ({"task_name": "classify", "task": asdict(ctask.cfg)}, ctask.metadata(),
                         cmodel.state_dict()),
-           "forecast": ({"task_name": "forecast"}, {"task": "forecast"}, {})}
+           "translate": ({"task_name": "translate"}, {"task": "translate"}, {}),
+           "toy": ({"task_name": "toy"}, {"task": "toy"}, {})}
     monkeypatch.setattr(export_cli, "_load_run", lambda run_dir, which: run[run_dir])
     return model, task, cmodel
 
@@ -68,12 +70,54 @@ def test_export_classify_run(lm_run, tmp_path, capsys):
     assert "--step is for language models" in capsys.readouterr().err
 
 
+def test_export_of_a_convolutional_series_classifier_is_refused(tmp_path):
+    from rnnkit.export import classifier_to_onnx
+    from rnnkit.export.check import ExportError
+    from rnnkit.models.classifier import ClassifierConfig, build_classifier
+
+    model = build_classifier(ClassifierConfig(input_kind="series", input_size=1, conv_filters=2))
+    with pytest.raises(ExportError, match="--model.conv_filters=0 --model.downsample=1"):
+        classifier_to_onnx(model, tmp_path / "c.onnx")
+    assert not (tmp_path / "c.onnx").exists()
+
+
 def test_export_errors_are_one_line(lm_run, tmp_path, capsys):
-    assert main(["export", "forecast", "--onnx", str(tmp_path / "c.onnx")]) == 2
+    assert main(["export", "translate", "--onnx", str(tmp_path / "c.onnx")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "forecast run" in err and "lm and classify" in err
+    assert err.count("\n") == 1 and "translate run, an encoder-decoder" in err
+    assert "does not export yet; it takes lm, classify, forecast runs" in err
+    assert main(["export", "toy", "--onnx", str(tmp_path / "c.onnx")]) == 2
+    assert "toy run; `rnnkit export` takes lm, classify, forecast" in capsys.readouterr().err
     assert main(["export", "lm", "--onnx", "a.onnx", "--step", "a.onnx"]) == 2
     assert "two different paths" in capsys.readouterr().err
     assert main(["export", "lm", "--onnx", "a.onnx", "--tolerance", "0"]) == 2
     assert "--tolerance" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "train.ts"]
+
+
+def test_export_a_trained_forecast_run(tmp_path, capsys):
+    """A real run (two steps), through the run's own rebuild: the file equals the model."""
+    from rnnkit.tasks.forecast.run import rebuild
+    from rnnkit.training.checkpoint import load_run
+
+    rng = np.random.default_rng(0)
+    y = 10 + np.sin(np.arange(80) * 2 * np.pi / 6) + 0.1 * rng.normal(size=80)
+    series = tmp_path / "s.csv"
+    series.write_text("step,y\n" + "".join(f"{i},{v:.4f}\n" for i, v in enumerate(y)))
+    run = tmp_path / "run"
+    assert main(["train", "forecast", f"--data.name={series}", "--data.time_column=step",
+                 "--data.season=6", "--data.lookback=14", "--data.horizon=4",
+                 "--model.hidden_size=5", "--model.head=quantile", "--train.threads=1",
+                 "--steps", "2", "--out", str(run), "--plain"]) == 0
+    capsys.readouterr()
+    path = tmp_path / "f.onnx"
+    assert main(["export", str(run), "--onnx", str(path)]) == 0
+    assert "B=8 L=14" in capsys.readouterr().out
+    _, model = rebuild(*load_run(run, "best"))
+    x = torch.randn(2, 14, 1)
+    with torch.no_grad():
+        expected = model(x).numpy()
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(sess.run(None, {"x": x.numpy()})[0], expected, atol=1e-5)
+    assert main(["export", str(run), "--onnx", "a.onnx", "--step", "b.onnx"]) == 2
+    assert "a forecast run has no step model" in capsys.readouterr().err

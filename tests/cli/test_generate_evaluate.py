@@ -1,5 +1,6 @@
 import json
 import math
+import re
 import sys
 import types
 
@@ -124,3 +125,18 @@ def test_evaluate_refit_needs_a_task_that_can_refit(fake_run, capsys):
     assert main(["evaluate", "RUN", "--data", str(corpus), "--refit"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--refit: task 'lm' cannot refit" in err
+
+
+def test_generate_num_samples_prints_each_sample_and_sample_0_is_the_single_one(fake_run, capsys):
+    args = ["generate", "RUN", "--prime", "ab", "--length", "30", "--seed", "4"]
+    assert main(args) == 0
+    single = capsys.readouterr().out
+    assert main([*args, "--num-samples", "3"]) == 0
+    out = capsys.readouterr().out
+    parts = re.split(r"^--- sample (\d) ---\n", out, flags=re.M)
+    assert parts[0] == "" and parts[1::2] == ["0", "1", "2"]
+    samples = parts[2::2]
+    assert samples[0] == single and len(set(samples)) == 3
+    assert all(s.startswith("ab") and len(s) == 2 + 30 + 1 for s in samples)
+    assert main([*args, "--num-samples", "0"]) == 2
+    assert "--num-samples" in capsys.readouterr().err

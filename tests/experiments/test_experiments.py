@@ -111,7 +111,8 @@ def test_cli_exploding_runs_clip_off_then_on(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["experiment", "nope"], "expected one of adding, copy, blocks, exploding"),
-    (["experiment", "adding", "--cells", "lstm,xyz"], "--cells: expected names"),
+    (["experiment", "adding", "--cells", "lstm,xyz"],
+     "--cells: unknown cell 'xyz'; known cells: lstm"),
     (["experiment", "adding", "--lengths", "a,b"], "--lengths: expected comma-separated"),
     (["experiment", "adding", "--steps", "0"], "--steps must be >= 1"),
     (["experiment", "adding", "--init", "chrono", "--chrono-tmax", "2"],

@@ -41,4 +41,4 @@ def test_demo_cli_runs(capsys):
 
 def test_demo_cli_rejects_unknown_cells(capsys):
     assert main(["demo", "--cells", "transformer"]) == 2
-    assert "--cells: expected names from rnn, lstm, gru" in capsys.readouterr().err
+    assert "--cells: unknown cell 'transformer'; known cells: lstm, gru" in capsys.readouterr().err

@@ -105,6 +105,19 @@ def test_input_too_short_is_infinite_or_zeroed_with_zero_gradient():
     assert torch.all(grad[:, 1] == 0) and torch.any(grad[:, 0] != 0)
 
 
+def test_an_infeasible_item_with_partial_paths_gets_a_zero_gradient_not_nan():
+    # 2 frames for 3 labels: some alpha and beta entries are finite, log p is -inf
+    z = logits(6, 3, 5, seed=2)
+    targets = torch.tensor([[1, 2, 3], [1, 2, 0], [2, 3, 4]])
+    args = (targets, torch.tensor([6, 6, 2]), torch.tensor([3, 2, 3]))
+    grads = []
+    for impl in ("reference", "torch"):
+        nll = ctc_loss(z.log_softmax(-1), *args, reduction="none", zero_infinity=True, impl=impl)
+        grads.append(torch.autograd.grad((nll * torch.tensor([1.0, 2.0, 3.0])).sum(), z)[0])
+    assert torch.all(torch.isfinite(grads[0])) and torch.all(grads[0][:, 2] == 0)
+    torch.testing.assert_close(grads[0], grads[1])
+
+
 def test_empty_target_is_all_blank():
     z = logits(4, 1, 3, seed=7)
     lp = z.log_softmax(-1)

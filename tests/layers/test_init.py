@@ -74,9 +74,12 @@ def test_chrono_is_reproducible_with_a_seeded_generator(cls):
     assert not torch.equal(a.bias_ih_l0[6:12], c.bias_ih_l0[6:12])
 
 
+CHRONO_LAYERS = "an rnnkit.LSTM or rnnkit.GRU (or another cell with a forget gate)"
+
+
 @pytest.mark.parametrize("layer, t_max, message", [
-    (rnnkit.RNN(2, 3), 10, "layer: expected an rnnkit.LSTM or rnnkit.GRU, got RNN"),
-    (torch.nn.Linear(2, 3), 10, "layer: expected an rnnkit.LSTM or rnnkit.GRU, got Linear"),
+    (rnnkit.RNN(2, 3), 10, f"layer: expected {CHRONO_LAYERS}, got RNN"),
+    (torch.nn.Linear(2, 3), 10, f"layer: expected {CHRONO_LAYERS}, got Linear"),
     (rnnkit.LSTM(2, 3, bias=False), 10, "expected a layer with bias=True, got bias=False"),
     (rnnkit.GRU(2, 3), 2, "t_max: expected a number > 2, got 2"),
     (rnnkit.LSTM(2, 3), -5.0, "t_max: expected a number > 2, got -5.0"),

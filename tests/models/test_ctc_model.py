@@ -37,7 +37,8 @@ def test_output_lengths_are_ceil_of_length_over_factor():
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("cell", "rnn", "model.cell"), ("subsample", "pool", "model.subsample"),
+    ("cell", "transformer", "model.cell: unknown cell .*known cells: lstm, gru"),
+    ("subsample", "pool", "model.subsample"),
     ("factor", 0, "model.factor"),
 ])
 def test_bad_settings_are_one_clear_error(field, value, message):

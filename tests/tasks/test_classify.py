@@ -16,6 +16,7 @@ from rnnkit.tasks.classify import (
     Config,
     drop_tokens,
     evaluate_loaded,
+    format_report,
     make_task,
     task_from_metadata,
 )
@@ -159,7 +160,7 @@ def test_config_rejects_unknown_keys_and_values_like_the_cli():
         Config(data={"valid_fraction": 1.5})
     with pytest.raises(ConfigError, match="data.tokenizer .*one of 'word', 'char', got 'bpe'"):
         Config(data={"tokenizer": "bpe"})
-    with pytest.raises(ConfigError, match="model.cell .*expected one of 'lstm', 'gru', 'rnn'"):
+    with pytest.raises(ConfigError, match="model.cell .*one of 'lstm', 'gru', .*'rnn', got 'tcn'"):
         Config(data={"name": "unittest"}, model={"cell": "tcn"})
 
 
@@ -275,3 +276,36 @@ def test_evaluate_loaded_from_a_loaded_run(fake_run, fake_record):
     report = evaluate_loaded(config, metadata, state, "test", batch_size=4, device="cpu")
     assert report["accuracy"] == 1.0 and report["n_items"] == 40 and "plot" not in report
     assert not (fake_run / "confusion_matrix.png").exists()
+
+
+def test_evaluate_says_when_a_baseline_wins_and_keeps_the_baselines(text_task, tmp_path):
+    untrained = text_task.build_model().state_dict()  # about chance against TF-IDF's 1.0
+    record = {"task": asdict(text_task.cfg), "train": {}}, text_task.metadata(), untrained
+    run_dir = tmp_path / "untrained"
+    run_dir.mkdir()
+    report = evaluate_loaded(*record, None, run_dir=run_dir)
+    assert report["baselines"]["TF-IDF + logistic regression"]["accuracy"] == 1.0
+    assert report["accuracy"] < 1.0
+    assert report["baseline_wins"] == [
+        f"TF-IDF + logistic regression beats this run: accuracy 1.0000 against "
+        f"{report['accuracy']:.4f}"]
+    text = format_report(report)
+    assert "  TF-IDF + logistic regression" in text and "NOTE: TF-IDF" in text
+    saved = json.loads((run_dir / "baselines.json").read_text())
+    saved["baselines"]["TF-IDF + logistic regression"]["accuracy"] = 0.25  # the kept numbers
+    (run_dir / "baselines.json").write_text(json.dumps(saved))  # are read, not recomputed
+    again = evaluate_loaded(*record, None, run_dir=run_dir)
+    assert again["baselines"]["TF-IDF + logistic regression"]["accuracy"] == 0.25
+    assert "baselines" not in evaluate_loaded(*record, None, baselines=False)
+
+
+def test_evaluate_series_run_has_both_nearest_neighbour_baselines(tmp_path):
+    cfg = Config(data={"train_path": str(series_ts(tmp_path / "tr.ts", 30, 0)),
+                       "test_path": str(series_ts(tmp_path / "te.ts", 20, 1)),
+                       "valid_fraction": 0.0}, model={"hidden_size": 8, "embed_dim": 4})
+    task = make_task(cfg)
+    model = task.build_model()
+    record = {"task": asdict(task.cfg), "train": {}}, task.metadata(), model.state_dict()
+    report = evaluate_loaded(*record, str(tmp_path / "te.ts"))
+    assert set(report["baselines"]) == {"1-NN Euclidean", "1-NN DTW"}
+    assert all(b["accuracy"] > 0.9 for b in report["baselines"].values())  # level: separable

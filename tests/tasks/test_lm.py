@@ -64,7 +64,7 @@ def test_a_tiny_corpus_overfits(tmp_path):
     torch.manual_seed(0)
     task = make_task(Config(
         data=DataConfig(corpus=str(path), batch_size=4, seq_len=32, valid_fraction=0.1,
-                        eval_batch_size=1),
+                        valid_slices=1, eval_batch_size=1),  # 36 characters: one slice
         model=ModelConfig(embedding_size=16, hidden_size=64, num_layers=1),
     ))
     model = task.build_model()
@@ -135,3 +135,30 @@ def test_unknown_characters_in_evaluation_data(corpus, tmp_path):
         lm.evaluate_loaded({}, task.metadata(), model.state_dict(), None)
     with pytest.raises(DataError, match="not a language-model run"):
         lm.model_from_run({"task": "classify"}, {})
+
+
+def test_no_validation_slice_overlaps_training(tmp_path):
+    # every line is unique, so a whole line found in both parts would be an overlap
+    lines = [f"line {i:05d}\n" for i in range(60_000)]  # 660,000 characters
+    path = tmp_path / "numbered.txt"
+    path.write_text("".join(lines))
+    task = make_task(Config(DataConfig(corpus=str(path), valid_fraction=0.1, valid_slices=6)))
+    assert lm.valid_slice_count(660_000, task.cfg.data) == 6
+    data, tok = task.data(), task.tokenizer
+    train, valid = tok.decode(data.train_ids), tok.decode(data.valid_ids)
+    assert len(train) + len(valid) == len("".join(lines))
+    whole = [line for line in valid.splitlines(keepends=True) if line in lines]
+    assert whole and not any(line in train for line in whole)
+    numbers = sorted(int(line[5:10]) for line in whole)
+    gaps = sum(b - a > 1 for a, b in zip(numbers[:-1], numbers[1:], strict=True))
+    assert gaps == 5 and numbers[-1] == 59_999  # 6 slices, the last at the corpus's end
+    assert len(data.valid_char_lengths) == len(data.valid_ids) == len(valid)
+
+
+def test_validation_slices_are_never_shorter_than_min_slice_chars():
+    d = DataConfig(valid_fraction=0.1, valid_slices=5)
+    assert lm.valid_slice_count(10 * 5 * lm.MIN_SLICE_CHARS, d) == 5
+    assert lm.valid_slice_count(10 * 2 * lm.MIN_SLICE_CHARS + 9, d) == 2
+    assert lm.valid_slice_count(1000, d) == 1  # a small corpus validates on its end
+    with pytest.raises(ConfigError, match="data.valid_slices"):
+        lm.valid_slice_count(10**7, DataConfig(valid_slices=0))

@@ -32,7 +32,8 @@ def test_handwriting_trains_on_some_fonts_and_validates_on_another():
 
 
 def test_a_validation_or_test_font_among_the_training_fonts_is_refused():
-    with pytest.raises(ConfigError, match="data.test_font: 'futural' is also in data.fonts"):
+    with pytest.raises(ConfigError, match="data.test_font: 'futural' draws the same glyphs as "
+                                          "training font 'futural'"):
         make_task(tiny("handwriting", fonts="futural,scripts", test_font="futural"))
 
 
@@ -100,3 +101,20 @@ def test_fresh_handwriting_items_each_epoch_are_reproducible():
     again = make_task(tiny("handwriting", fonts="futural,scripts", valid_font="cursive",
                            fresh=True))
     assert torch.equal(next(again.train_batches(1))["x"], next(task.train_batches(1))["x"])
+
+
+def test_a_font_that_is_a_training_font_under_another_name_is_refused():
+    with pytest.raises(ConfigError, match="data.valid_font: 'futural' draws the same glyphs as "
+                                          "training font 'rowmans'"):
+        make_task(tiny("handwriting", fonts="rowmans,scripts", valid_font="futural"))
+
+
+def test_validation_items_may_come_from_several_fonts():
+    from rnnkit.tasks.recognize.sources import load_source
+
+    d = tiny("handwriting", fonts="futural,scripts", valid_font="cursive, timesr",
+             n_valid=40, pen_noise=1.0).data
+    src = load_source(d, parts=("valid",))
+    assert len(src.valid) == 40 and src.train == [] and src.test == []
+    with pytest.raises(ConfigError, match="data.pen_noise"):
+        tiny("handwriting", pen_noise=3.0)

@@ -53,3 +53,34 @@ def test_optimizers():
     with pytest.raises(ConfigError, match="optim.lr"):
         build_optimizer(params, OptimConfig(lr=-1.0))
     assert math.isfinite(OptimConfig().lr)
+
+
+def test_cosine_over_the_time_budget():
+    # 10 minutes, 5 warm-up steps that took 60 s: the cosine spans the 540 s left after them
+    cfg = SchedConfig(name="cosine", warmup_steps=5, min_lr=0.0)
+    s = Schedule(cfg, 1.0, 0, minutes=10)
+    assert s.lr(2, 0, elapsed=20.0) == pytest.approx(3 / 5)  # warm-up: by steps
+    assert s.lr(5, 0, elapsed=60.0) == pytest.approx(1.0)
+    assert s.lr(6, 0, elapsed=60.0 + 270.0) == pytest.approx(0.5)  # half the time: half-way
+    assert s.lr(7, 0, elapsed=600.0) == pytest.approx(0.0)
+    assert s.lr(8, 0, elapsed=900.0) == pytest.approx(0.0)  # past the end: the floor
+    with pytest.raises(ConfigError, match="train.minutes"):
+        Schedule(cfg, 1.0, 0)
+
+
+def test_cosine_ends_at_the_first_limit_and_resumes_from_its_progress():
+    cfg = SchedConfig(name="cosine", min_lr=0.0)
+    s = Schedule(cfg, 1.0, 100, minutes=1)
+    assert s.lr(0, 0, elapsed=0.0) == pytest.approx(1.0)
+    assert s.lr(50, 0, elapsed=6.0) == pytest.approx(0.5)  # steps first: t = 0.5
+    assert s.lr(60, 0, elapsed=45.0) == pytest.approx(0.5 * (1 + math.cos(math.pi * 0.75)))
+    # a checkpoint at t = 0.75, resumed for 2 more minutes: the last quarter spans them
+    resumed = Schedule(cfg, 1.0, 0, minutes=2)
+    resumed.load_state_dict(s.state_dict())
+    assert resumed.lr(61, 0, elapsed=0.0) == pytest.approx(s.lr(60, 0, elapsed=45.0))
+    half = 0.5 * (1 + math.cos(math.pi * 0.875))
+    assert resumed.lr(62, 0, elapsed=60.0) == pytest.approx(half)
+    old = s.state_dict()
+    del old["progress"]  # a checkpoint from before the time-based cosine
+    resumed.load_state_dict(old)
+    assert resumed.lr(62, 0, elapsed=0.0) == pytest.approx(1.0)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from rnnkit.functional import compiled
+from rnnkit.functional import compiled, registry
 from rnnkit.functional.matmul import can_prepack, product_library
 
 IMPLS = ("auto", "reference", "fused", "native")
@@ -24,9 +24,10 @@ IMPLS = ("auto", "reference", "fused", "native")
 class LayerSpec:
     """What decides eligibility and speed: the layer's settings, not its weights."""
 
-    mode: str  # "RNN_TANH", "RNN_RELU", "LSTM", "GRU"
+    mode: str  # the cell family's mode (registry.py): "RNN_TANH", "RNN_RELU", "LSTM", "GRU", ...
     reset_after: bool = True
     hidden_size: int = 0
+    regularised: bool = False  # recurrent dropout or zoneout acts in this call
 
 
 # Where rnnkit's fused loops beat torch's kernels on the CPU (float32), by measurement
@@ -48,12 +49,23 @@ FUSED_MIN_WORK = {
 
 
 def can_use_native(spec: LayerSpec, x: Tensor | None = None) -> tuple[bool, str]:
-    if spec.mode == "GRU" and not spec.reset_after:
+    family = registry.by_mode(spec.mode)
+    if not family.native:
+        return False, (f"torch has no kernel for the {family.name} cell; pass impl='fused' or "
+                       f"impl='reference'")
+    if not _math(spec).kernel and not spec.reset_after:
         return False, (
             "torch has no kernel for the GRU with reset_after=False (reset gate before the "
             "matmul, as in Cho et al. 2014); pass impl='fused' or impl='reference'"
         )
+    if spec.regularised:
+        return False, ("torch's kernels have no recurrent dropout or zoneout; pass "
+                       "impl='fused' or impl='reference'")
     return True, "torch has a kernel for this layer"
+
+
+def _math(spec: LayerSpec):
+    return registry.by_mode(spec.mode).math(reset_after=spec.reset_after)
 
 
 def can_use_fused(spec: LayerSpec, x: Tensor | None = None) -> tuple[bool, str]:
@@ -82,13 +94,13 @@ def auto_choice(spec: LayerSpec, x: Tensor, training: bool,
         return "fused", reason
     if x.device.type != "cpu":
         return "native", f"torch's {x.device.type} kernel"
-    if spec.mode == "LSTM":
+    if registry.by_mode(spec.mode).auto_native:
         return "native", "torch's LSTM kernel (oneDNN's fused kernel) is as fast or faster"
     if x.dtype != torch.float32 or not can_prepack(x)[0]:
         return "native", "rnnkit's fast products need float32 with oneDNN on the CPU"
     work = x.shape[1] * spec.hidden_size ** 2
     if product_library() == "mkl":
-        compiled_loop = spec.mode != "GRU" or spec.reset_after  # the LSTM returned above
+        compiled_loop = _math(spec).kernel is not None  # the LSTM returned above
         if compiled_loop and not masked and compiled.available(x, warn=False)[0]:
             return "fused", "rnnkit's compiled loop is faster here (Intel, MKL)"
         return "native", "on this CPU (Intel, MKL) torch's kernel is as fast or faster here"

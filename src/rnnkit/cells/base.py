@@ -18,16 +18,18 @@ from rnnkit.backends.dispatch import LayerSpec, check_impl, choose
 from rnnkit.backends.native import native_cell
 from rnnkit.cells.function import run_direction, transforms_active
 from rnnkit.checks import ShapeError, check_bool, check_dtype, check_settings
-from rnnkit.functional import LayerWeights, cell_math
+from rnnkit.functional import LayerWeights, registry
 
 
 class RNNCellBase(nn.Module):
-    """Parameters weight_ih (G*H, I), weight_hh (G*H, H), bias_ih, bias_hh (G*H,) as torch.nn."""
+    """Parameters weight_ih (G*H, I), weight_hh (G*H, H), bias_ih, bias_hh (G*H,) as torch.nn,
+    then the cell family's extras (functional/family.py) under their own names."""
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", reset_after: bool = True, impl: str = "auto",
                  device=None, dtype=None):
         super().__init__()
+        registry.by_mode(mode)  # a known mode; `family` looks it up (a module keeps no lambdas)
         check_settings(mode, input_size, hidden_size, 1, 0.0, 0, nonlinearity, min_size=0)
         check_bool("bias", bias)
         check_bool("reset_after", reset_after)
@@ -35,8 +37,8 @@ class RNNCellBase(nn.Module):
         self.bias = bias
         self.reset_after, self.impl = reset_after, check_impl(impl)
         self.last_impl: str | None = None
-        self._cell = cell_math(mode, nonlinearity, reset_after)
-        G, factory = self._cell.gates, {"device": device, "dtype": dtype}
+        self._cell = registry.by_mode(mode).math(nonlinearity, reset_after)
+        G, factory = self.family.gates, {"device": device, "dtype": dtype}
         self.weight_ih = nn.Parameter(torch.empty(G * hidden_size, input_size, **factory))
         self.weight_hh = nn.Parameter(torch.empty(G * hidden_size, hidden_size, **factory))
         if bias:
@@ -45,33 +47,45 @@ class RNNCellBase(nn.Module):
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
+        for spec in self.family.extra:
+            setattr(self, spec.name, nn.Parameter(torch.empty(spec.shape(hidden_size), **factory)))
         self.reset_parameters()
+
+    @property
+    def family(self):
+        """The cell family (functional/family.py): states, gates, extra parameters, math."""
+        return registry.by_mode(self.mode)
 
     def reset_parameters(self) -> None:
         bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size else 0.0  # as torch
         for weight in self.parameters():
             nn.init.uniform_(weight, -bound, bound)
+        with torch.no_grad():
+            for spec in self.family.extra:
+                if spec.init is not None:
+                    getattr(self, spec.name).fill_(spec.init)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if not self.bias:
             s += ", bias=False"
-        if self.mode == "RNN_RELU":
-            s += ", nonlinearity='relu'"
+        if self.family.nonlinearity != "tanh":
+            s += f", nonlinearity={self.family.nonlinearity!r}"
         return s
 
     def init_state(self, batch: int, device=None, dtype=None) -> tuple[Tensor, ...]:
         like = self.weight_ih
         h = torch.zeros(batch, self.hidden_size, device=device or like.device,
                         dtype=dtype or like.dtype)
-        return (h, torch.zeros_like(h)) if self.mode == "LSTM" else (h,)
+        return (h,) + tuple(torch.zeros_like(h) for _ in self.family.states[1:])
 
     def step(self, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
         impl = choose(self.impl, LayerSpec(self.mode, self.reset_after))  # one step: native
         if self.impl == "auto" and transforms_active():
             impl = "reference"  # torch.func / forward AD: torch's cell kernels cannot vmap
         self.last_impl = impl
-        w = LayerWeights(self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        w = LayerWeights(self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, None,
+                         tuple(getattr(self, spec.name) for spec in self.family.extra))
         if impl == "native":
             new = native_cell(self.mode, x, state, *w[:4])
         else:
@@ -96,14 +110,16 @@ class RNNCellBase(nn.Module):
             state = self._check_hx(hx, x, input.dim(), name)
         _, new = self.step(x, state)
         new = tuple(s.squeeze(0) for s in new) if unbatched else new
-        return new if self.mode == "LSTM" else new[0]
+        return new if len(new) > 1 else new[0]
 
     def _check_hx(self, hx, x: Tensor, input_dim: int, name: str) -> tuple[Tensor, ...]:
         """The state as a batched tuple, after torch's checks of its rank, size and batch."""
-        if self.mode == "LSTM":
-            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise ShapeError(f"{name}: hx must be a tuple (h, c), got {type(hx).__name__}")
-            state, labels = tuple(hx), ("hx[0]", "hx[1]")
+        n_state = len(self.family.states)
+        if n_state > 1:
+            if not isinstance(hx, (tuple, list)) or len(hx) != n_state:
+                raise ShapeError(f"{name}: hx must be a tuple ({', '.join(self.family.states)}), "
+                                 f"got {type(hx).__name__}")
+            state, labels = tuple(hx), tuple(f"hx[{k}]" for k in range(n_state))
         else:
             state, labels = (hx,), ("hidden",)
         out = []
@@ -152,3 +168,15 @@ class GRUCell(RNNCellBase):
                  reset_after: bool = True, impl: str = "auto", device=None, dtype=None):
         super().__init__("GRU", input_size, hidden_size, bias, reset_after=reset_after, impl=impl,
                          device=device, dtype=dtype)
+
+
+class RecurrentCell(RNNCellBase):
+    """One step of the cell family registered as `cell` (rnnkit.functional.registry; `rnn` =
+    `rnn_tanh`); RecurrentCell("lstm", ...) is rnnkit.LSTMCell(...) in all but its class name."""
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, bias: bool = True,
+                 reset_after: bool = True, impl: str = "auto", device=None, dtype=None):
+        family = registry.get(cell, key="cell")
+        super().__init__(family.mode, input_size, hidden_size, bias, family.nonlinearity,
+                         reset_after=reset_after, impl=impl, device=device, dtype=dtype)
+        self.cell = family.name

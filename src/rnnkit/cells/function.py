@@ -40,14 +40,14 @@ class FusedSequence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, cell, mask, reverse: bool, n_state: int, dh_record, x: Tensor, *rest):
-        state0, w = tuple(rest[:n_state]), LayerWeights(*rest[n_state:])
+        state0, w = tuple(rest[:n_state]), LayerWeights.from_tensors(rest[n_state:])
         forward, ctx.backward_loop = sequence_path(cell, mask, w, x)
         out, state, cache = forward(cell, x, state0, w, mask, reverse)
         ctx.cell, ctx.cache, ctx.n_state, ctx.dh_record = cell, cache, n_state, dh_record
         ctx.mask, ctx.reverse = mask, reverse
         # x and state0 are kept for a differentiable backward (x is held by the cache anyway).
-        ctx.save_for_backward(x, *state0, *(t for t in w if t is not None))
-        ctx.has = tuple(t is not None for t in w)
+        ctx.save_for_backward(x, *state0, *(t for t in w.tensors() if t is not None))
+        ctx.has = tuple(t is not None for t in w.tensors())
         # Clone the final state: it is also held by the cache, and an output kept on ctx would
         # make a reference cycle through its grad_fn.
         return (out, *(s.clone() for s in state))
@@ -56,12 +56,12 @@ class FusedSequence(torch.autograd.Function):
     def backward(ctx, d_out, *d_state):
         x, *saved = ctx.saved_tensors
         state0, saved = tuple(saved[:ctx.n_state]), iter(saved[ctx.n_state:])
-        w = LayerWeights(*(next(saved) if has else None for has in ctx.has))
+        w = LayerWeights.from_tensors(next(saved) if has else None for has in ctx.has)
         if torch.is_grad_enabled():  # create_graph=True: the gradient itself needs a graph
             return (None,) * 5 + differentiable_backward(ctx, x, state0, w, d_out, d_state)
         dx, d_state0, grads = ctx.backward_loop(ctx.cell, d_out, d_state, w, ctx.cache,
                                                 dh_record=ctx.dh_record)
-        d_weights = tuple(grads[name] for name in LayerWeights._fields)
+        d_weights = (*(grads[name] for name in LayerWeights._fields[:5]), *grads.get("extra", ()))
         return (None, None, None, None, None, dx, *d_state0, *d_weights)
 
 
@@ -74,7 +74,7 @@ def differentiable_backward(ctx, x: Tensor, state0: tuple, w: LayerWeights, d_ou
             "recording dL/dh_t (rnnkit.diagnostics) runs rnnkit's hand-written BPTT, which has no "
             "graph of its own; call backward without create_graph=True while recording"
         )
-    inputs = (x, *state0, *w)
+    inputs = (x, *state0, *w.tensors())
     needs = ctx.needs_input_grad[5:]  # after cell, mask, reverse, n_state, dh_record
     wrt = [t for t, need in zip(inputs, needs, strict=True) if need]
     with torch.enable_grad():
@@ -97,7 +97,7 @@ def fused_sequence(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=None, r
     """(out, final_state) with rnnkit's BPTT as the backward; a plain forward without grad.
     dh_record, if a list, receives dL/dh_t for every step (time order) when backward runs."""
     needs_grad = torch.is_grad_enabled() and (
-        x.requires_grad or any(t.requires_grad for t in (*state0, *w) if t is not None)
+        x.requires_grad or any(t.requires_grad for t in (*state0, *w.tensors()) if t is not None)
     )
     if transforms_active():
         out, state, _ = sequence_forward(cell, x, state0, w, mask, reverse)
@@ -105,7 +105,7 @@ def fused_sequence(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=None, r
     if not needs_grad:
         return sequence_infer(cell, x, state0, w, mask, reverse)  # keeps nothing for a backward
     out, *state = FusedSequence.apply(cell, mask, reverse, len(state0), dh_record, x, *state0,
-                                      *w)
+                                      *w.tensors())
     return out, tuple(state)
 
 

@@ -14,7 +14,7 @@ from rnnkit.errors import RnnkitError
 # Subcommand modules under rnnkit.cli, in the order `--help` lists them.
 SUBCOMMANDS: tuple[str, ...] = (
     "train", "generate", "evaluate", "predict", "forecast", "translate", "transcribe", "plot",
-    "experiment", "export", "diagnose", "demo", "env",
+    "experiment", "export", "inspect", "diagnose", "demo", "env",
 )
 
 

@@ -18,7 +18,8 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--length", type=int, default=100, help="steps to remember across (100)")
     p.add_argument("--steps", type=int, default=4000, help="Adam steps per model (4000)")
-    p.add_argument("--cells", default="rnn,lstm", help="comma-separated: rnn, lstm, gru")
+    p.add_argument("--cells", default="rnn,lstm",
+                   help="comma-separated cell names: rnn, lstm, gru, ... (rnn = rnn_tanh)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=run)
 
@@ -26,11 +27,15 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import torch
 
-    from rnnkit.experiments.recall import CELLS, recall_chance, train_recall
+    from rnnkit.experiments.recall import recall_chance, train_recall
+    from rnnkit.functional import registry
 
     cells = [c.strip() for c in args.cells.split(",") if c.strip()]
-    if not cells or any(c not in CELLS for c in cells):
-        raise ConfigError(f"--cells: expected names from {', '.join(CELLS)}, got {args.cells!r}")
+    if not cells:
+        raise ConfigError(f"--cells: expected names from {', '.join(registry.names())}, got "
+                          f"{args.cells!r}")
+    for c in cells:
+        registry.get(c, key="--cells")  # an unknown name: the error lists the known ones
     if args.length < 2 or args.steps < 1:
         raise ConfigError(f"--length must be >= 2 and --steps >= 1, got {args.length}, "
                           f"{args.steps}")

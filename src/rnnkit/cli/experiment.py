@@ -31,7 +31,8 @@ def add_parser(sub) -> None:
         "(torch.set_num_threads(1)): on models this small, more threads were measured much slower.",
     )
     p.add_argument("name", help="adding, copy, blocks or exploding")
-    p.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated: rnn, lstm, gru")
+    p.add_argument("--cells", default="rnn,lstm,gru",
+                   help="comma-separated cell names: rnn, lstm, gru, ... (rnn = rnn_tanh)")
     p.add_argument("--lengths", default="50,100,200,400",
                    help="comma-separated sequence lengths T (default 50,100,200,400)")
     p.add_argument("--steps", type=int, default=2000, help="Adam steps per run (default 2000)")

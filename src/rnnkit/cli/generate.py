@@ -20,6 +20,9 @@ def add_parser(sub) -> None:
     p.add_argument("--top-p", type=float, default=1.0,
                    help="sample among the most likely tokens holding probability p (1.0 = off)")
     p.add_argument("--seed", type=int, default=None, help="random seed, for reproducible samples")
+    p.add_argument("--num-samples", type=int, default=1,
+                   help="N samples made together in one batch, printed one after another; "
+                        "sample i is the same whatever N (default 1: streamed)")
     p.add_argument("--checkpoint", choices=("best", "last"), default="best")
     p.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default cpu)")
     p.add_argument("--threads", type=int, default=0,
@@ -30,7 +33,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import torch
 
-    from rnnkit.models.generate import Sampling, generate
+    from rnnkit.models.generate import Sampling, generate, generate_samples
     from rnnkit.tasks.lm import model_from_run
 
     sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed)
@@ -40,6 +43,10 @@ def run(args) -> int:
     config, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
     require_task(config, metadata, args.run_dir, "rnnkit generate", "lm")
     model, tokenizer = model_from_run(metadata, state_dict, device)
+    if args.num_samples != 1:
+        return _print_samples(generate_samples(model, tokenizer, args.prime, args.length,
+                                               sampling, args.num_samples),
+                              args.prime, args.num_samples)
     pieces = generate(model, tokenizer, args.prime, args.length, sampling)  # checks the prime
     out = sys.stdout
     out.write(args.prime)
@@ -47,4 +54,16 @@ def run(args) -> int:
         out.write(piece)
         out.flush()
     out.write("\n")
+    return 0
+
+
+def _print_samples(steps, prime: str, n: int) -> int:
+    """Each sample after a header line `--- sample i ---` (i from 0), once all are made."""
+    texts: list[list[str]] = [[] for _ in range(n)]
+    for pieces in steps:
+        for text, piece in zip(texts, pieces, strict=True):
+            text.append(piece)
+    out = sys.stdout
+    for i, text in enumerate(texts):
+        out.write(f"--- sample {i} ---\n{prime}{''.join(text)}\n")
     return 0

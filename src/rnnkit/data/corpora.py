@@ -158,17 +158,43 @@ def load_corpus(spec: str) -> Corpus:
     )
 
 
-def split_text(text: str, valid_fraction: float) -> tuple[str, str]:
-    """Contiguous split: the first (1 - valid_fraction) of the text trains, the rest validates."""
+def validation_ranges(n_chars: int, valid_fraction: float,
+                      slices: int = 1) -> list[tuple[int, int]]:
+    """[start, end) of each validation slice in a text of n_chars characters: the text is cut
+    into `slices` equal parts and the last `valid_fraction` of each part validates, so the
+    validation text is `slices` contiguous slices spread evenly over the corpus (1 = its end)."""
     if not isinstance(valid_fraction, int | float) or not 0.0 < valid_fraction < 1.0:
         raise ConfigError(
             f"data.valid_fraction: expected a number in (0, 1), got {valid_fraction!r}"
         )
-    cut = int(round(len(text) * (1.0 - valid_fraction)))
-    train, valid = text[:cut], text[cut:]
-    if len(train) < 2 or len(valid) < 2:
-        raise DataError(
-            f"corpus of {len(text)} characters is too small to split with valid_fraction="
-            f"{valid_fraction}: each part needs at least 2 characters"
-        )
+    if isinstance(slices, bool) or not isinstance(slices, int) or slices < 1:
+        raise ConfigError(f"data.valid_slices: expected an integer >= 1, got {slices!r}")
+    ranges = []
+    for j in range(slices):
+        lo, hi = n_chars * j // slices, n_chars * (j + 1) // slices
+        cut = lo + int(round((hi - lo) * (1.0 - valid_fraction)))
+        if cut - lo < 2 or hi - cut < 2:
+            raise DataError(
+                f"corpus of {n_chars} characters is too small to split with valid_fraction="
+                f"{valid_fraction} into {slices} validation slice(s): each piece needs at least "
+                f"2 characters (use fewer --data.valid_slices or more text)"
+            )
+        ranges.append((cut, hi))
+    return ranges
+
+
+def split_slices(text: str, valid_fraction: float, slices: int = 1) -> tuple[list[str], list[str]]:
+    """(training pieces, validation slices) of `text` (see `validation_ranges`): the pieces in
+    order; every character is in exactly one of them."""
+    train, valid, pos = [], [], 0
+    for lo, hi in validation_ranges(len(text), valid_fraction, slices):
+        train.append(text[pos:lo])
+        valid.append(text[lo:hi])
+        pos = hi
     return train, valid
+
+
+def split_text(text: str, valid_fraction: float) -> tuple[str, str]:
+    """Contiguous split: the first (1 - valid_fraction) of the text trains, the rest validates."""
+    train, valid = split_slices(text, valid_fraction, 1)
+    return train[0], valid[0]

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 
 import numpy as np
 
+from rnnkit.data.pen_noise import pen_noise as perturb_strokes
 from rnnkit.errors import DataError
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 STEP = 0.12  # resampling step along a stroke, in letter heights
+CHUNK = 4000  # items drawn from one random stream (handwriting_items)
 FONTS = ("cursive", "scripts", "scriptc", "futural", "futuram", "rowmans", "rowmand", "timesr",
          "timesi", "timesib", "timesrb", "gothiceng")
 
@@ -51,6 +54,19 @@ def _font(name: str):
     return glyphs
 
 
+def same_glyphs(font: str, others) -> str:
+    """The first of `others` that draws exactly the glyphs of `font` under another name
+    (futural and rowmans, futuram and rowmand, timesrb and rowmant, ...), or ""."""
+    mine = _font(font)
+    for other in others:
+        theirs = _font(other)
+        if all(len(mine[c][0]) == len(theirs[c][0]) and
+               all(a.shape == b.shape and np.allclose(a, b) for a, b in
+                   zip(mine[c][0], theirs[c][0], strict=True)) for c in ALPHABET):
+            return other
+    return ""
+
+
 @functools.lru_cache(maxsize=1)
 def word_list() -> tuple[str, ...]:
     """Distinct lower-case words (2-10 letters) of the Shakespeare plays, sorted."""
@@ -62,22 +78,33 @@ def word_list() -> tuple[str, ...]:
     return tuple(sorted(w for w in words if 2 <= len(w) <= 10))
 
 
-def _resample(stroke: np.ndarray, step: float) -> np.ndarray:
-    """Points every `step` along the polyline (its ends kept)."""
-    if len(stroke) == 1:
-        return stroke
-    seg = np.linalg.norm(np.diff(stroke, axis=0), axis=1)
-    along = np.concatenate([[0.0], np.cumsum(seg)])
-    n = max(int(math.ceil(along[-1] / step)), 1)
-    at = np.linspace(0.0, along[-1], n + 1)
-    return np.stack([np.interp(at, along, stroke[:, k]) for k in range(2)], 1)
+def _resample(strokes: list, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """(points (N, 2), pen_up (N,)): each stroke's points every `step` along its polyline, its
+    ends kept (a one-point stroke stays one point); pen_up is 1 at each stroke's first point.
+    All strokes at once: one arc-length axis, with a gap of 1 between strokes that no
+    resampled point falls in."""
+    sizes = np.array([len(p) for p in strokes])
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    pts = np.concatenate(strokes)
+    seg = np.linalg.norm(np.diff(pts, axis=0), axis=1)
+    seg[starts[1:] - 1] = 1.0  # from one stroke's last point to the next one's first
+    along = np.r_[0.0, np.cumsum(seg)]
+    first, length = along[starts], along[starts + sizes - 1] - along[starts]
+    n = np.where(sizes > 1, np.maximum(np.ceil(length / step), 1), 0).astype(np.int64)
+    owner = np.repeat(np.arange(len(strokes)), n + 1)  # the stroke of each new point
+    k = np.arange(len(owner)) - np.repeat(np.cumsum(n + 1) - (n + 1), n + 1)  # index in stroke
+    at = first[owner] + length[owner] * (k / np.maximum(n[owner], 1))
+    out = np.stack([np.interp(at, along, pts[:, j]) for j in range(2)], 1)
+    return out, (k == 0).astype(np.float64)
 
 
 def render(text: str, font: str, rng: np.random.Generator | None = None,
-           wobble: float = 0.0) -> np.ndarray:
+           wobble: float = 0.0, pen_noise: float = 0.0) -> np.ndarray:
     """(T, 3) float32 frames (dx, dy, pen_up) of `text` written in `font`; rng None: no
     randomness (upright, unscaled, no jitter). wobble > 0 (with rng) also distorts each letter
-    on its own and the whole line smoothly (elastic_distortion)."""
+    on its own and the whole line smoothly (elastic_distortion); pen_noise > 0 (with rng) splits,
+    retraces and jitters each letter's strokes (rnnkit.data.pen_noise) and varies the sampling
+    step along the strokes by up to 20% x pen_noise (a faster or slower pen)."""
     glyphs = _font(font)
     bad = sorted({c for c in text if c not in glyphs})
     if bad or not text:
@@ -86,6 +113,8 @@ def render(text: str, font: str, rng: np.random.Generator | None = None,
     strokes, pen_x = [], 0.0
     for ch in text:
         parts, left, width = glyphs[ch]
+        if pen_noise and rng is not None:
+            parts = perturb_strokes(parts, pen_noise, rng)
         if wobble and rng is not None:  # this letter's own size and slant
             sx, sy = 1 + wobble * rng.uniform(-0.3, 0.3), 1 + wobble * rng.uniform(-0.3, 0.3)
             lean = wobble * rng.uniform(-0.3, 0.3)
@@ -101,16 +130,14 @@ def render(text: str, font: str, rng: np.random.Generator | None = None,
         strokes = [p @ shape for p in strokes]  # rows are points: x' = x sx + y slant sy ...
         if wobble:
             strokes = elastic_distortion(strokes, wobble, rng)
-    points, pen = [], []
-    for p in strokes:
-        q = _resample(p, STEP)
-        points.append(q)
-        pen.append(np.r_[1.0, np.zeros(len(q) - 1)])
-    xy = np.concatenate(points)
+    step = STEP
+    if pen_noise and rng is not None:
+        step = STEP * (1 + min(pen_noise, 1.0) * rng.uniform(-0.2, 0.2))
+    xy, pen = _resample(strokes, step)
     if rng is not None:
         xy = xy + rng.normal(0.0, 0.012, xy.shape)
     d = np.diff(xy, axis=0, prepend=xy[:1])  # the first frame: (0, 0), pen up
-    return np.column_stack([d, np.concatenate(pen)]).astype(np.float32)
+    return np.column_stack([d, pen]).astype(np.float32)
 
 
 def elastic_distortion(strokes: list, amount: float, rng: np.random.Generator) -> list:
@@ -119,11 +146,11 @@ def elastic_distortion(strokes: list, amount: float, rng: np.random.Generator) -
     waves = [(rng.uniform(0.6, 2.5), rng.uniform(0, 2 * math.pi),
               0.06 * amount * rng.uniform(-1, 1)) for _ in range(4)]
 
-    def field(x, k):
-        return sum(a * np.sin(2 * math.pi * x / lam + phase)
-                   for lam, phase, a in waves[2 * k : 2 * k + 2])
-
-    return [p + np.column_stack([field(p[:, 0], 0), field(p[:, 0], 1)]) for p in strokes]
+    lam, phase, amp = (np.array(v)[:, None] for v in zip(*waves, strict=True))  # (4, 1) each
+    pts = np.concatenate(strokes)
+    waves_at = amp * np.sin(2 * math.pi * pts[:, 0] / lam + phase)  # (4, N)
+    moved = pts + np.stack([waves_at[0] + waves_at[1], waves_at[2] + waves_at[3]], 1)
+    return np.split(moved, np.cumsum([len(p) for p in strokes])[:-1])
 
 
 def pen_features(frames: np.ndarray) -> np.ndarray:
@@ -142,17 +169,36 @@ def random_text(rng: np.random.Generator) -> str:
     return words[int(rng.integers(len(words)))]
 
 
-def handwriting_items(n: int, seed: int, fonts, wobble: float = 0.0) -> list:
+def handwriting_items(n: int, seed, fonts, wobble: float = 0.0, pen_noise: float = 0.0,
+                      workers: int = 0) -> list:
     """n (frames, text) items, each in a font drawn from `fonts`, reproducible from `seed`;
-    `wobble`: render's extra per-letter and elastic distortion (for training items)."""
+    `wobble`, `pen_noise`: render's extra distortions (for training items).
+
+    Items come in chunks of CHUNK: the first from `seed`, chunk c > 0 from (seed, CHUNK, c), so
+    the items do not depend on `workers`: processes that draw the chunks at once (0: one per CPU
+    core, as many as there are chunks)."""
     fonts = list(fonts)
     if not fonts:
         raise DataError("handwriting: no fonts given")
     for name in fonts:
         _font(name)  # an unknown font fails here, before any item is made
+    jobs = [(min(CHUNK, n - start), seed if start == 0 else [*np.atleast_1d(seed).tolist(),
+                                                              CHUNK, start // CHUNK],
+             fonts, wobble, pen_noise) for start in range(0, n, CHUNK)]
+    workers = min(workers or os.cpu_count() or 1, len(jobs))
+    if workers <= 1:
+        return [item for job in jobs for item in _chunk(*job)]
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return [item for part in pool.starmap(_chunk, jobs) for item in part]
+
+
+def _chunk(n: int, seed, fonts: list, wobble: float, pen_noise: float) -> list:
     rng = np.random.default_rng(seed)
     items = []
     for _ in range(n):
         text = random_text(rng)
-        items.append((render(text, fonts[int(rng.integers(len(fonts)))], rng, wobble), text))
+        font = fonts[int(rng.integers(len(fonts)))]
+        items.append((render(text, font, rng, wobble, pen_noise), text))
     return items

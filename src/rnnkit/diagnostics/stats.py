@@ -23,13 +23,6 @@ from rnnkit.layers.base import RecurrentBase
 
 LOW, HIGH = 0.05, 0.95  # saturation thresholds on the sigmoid scale
 
-GATES = {  # cache fields of each cell family, and whether each is a sigmoid (else tanh)
-    "LSTM": (("i", True), ("f", True), ("g", False), ("o", True)),
-    "GRU": (("r", True), ("z", True), ("n", False)),
-    "RNN_TANH": (("h", False),),
-    "RNN_RELU": (),
-}
-BLOCKS = {"LSTM": "ifgo", "GRU": "rzn", "RNN_TANH": "h", "RNN_RELU": "h"}
 
 
 def jacobian_norms(trace: Trace, norm: str = "fro") -> Tensor:
@@ -62,7 +55,7 @@ def jacobian_norms(trace: Trace, norm: str = "fro") -> Tensor:
 def gate_saturation(layer: RecurrentBase, trace: Trace) -> dict[str, dict[str, float]]:
     """{gate: {"low": share < 0.05, "high": share > 0.95}} over all steps, rows and units."""
     result = {}
-    for name, is_sigmoid in GATES[layer.mode]:
+    for name, is_sigmoid in layer.family.gate_stats:  # cache fields, sigmoid (else tanh)
         values = torch.stack([getattr(c, name) for c in trace.caches]).detach()
         if not is_sigmoid:
             values = (values + 1) / 2
@@ -77,7 +70,7 @@ def spectral_radii(layer: RecurrentBase, index: int, direction: int) -> dict[str
     W = w.W_hh.detach()
     H = layer.hidden_size
     result = {}
-    for k, name in enumerate(BLOCKS[layer.mode]):
+    for k, name in enumerate(layer.family.blocks):
         block = W[k * H:(k + 1) * H]  # (H, H or P)
         if w.W_hr is not None:
             block = block @ w.W_hr.detach()  # (H, H): h_raw_{t-1} -> gate

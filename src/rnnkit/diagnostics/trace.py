@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from rnnkit.functional.bptt import input_projection
+from rnnkit.functional.bptt import input_projection, recurrent_bias
 from rnnkit.functional.matmul import recurrent_products
 from rnnkit.layers.base import RecurrentBase
 
@@ -99,13 +99,11 @@ def trace_direction(layer: RecurrentBase, x: Tensor, state0: tuple, index: int,
                     direction: int) -> Trace:
     """Run layer `index`, `direction` over x (T, B, I) with the step math; differentiable in
     whatever requires grad (the caller decides: weights are detached here)."""
-    w = type(layer._weights(index, direction))(
-        *(None if t is None else t.detach() for t in layer._weights(index, direction)))
+    w = layer._weights(index, direction).detached()
     cell = layer._cell
     gx = input_projection(cell, x, w)  # (T, B, G*H)
     # the plain (autograd-friendly) per-step product h W_hh^T (+ b_hh where not folded)
-    recurrent, _ = recurrent_products(w.W_hh, None if cell.fold_bias_hh else w.b_hh,
-                                      x.shape[1], packed=False)
+    recurrent, _ = recurrent_products(w.W_hh, recurrent_bias(cell, w), x.shape[1], packed=False)
     T = x.shape[0]
     order = range(T - 1, -1, -1) if direction else range(T)
     state, states, caches, outs = state0, [], [], [None] * T

@@ -17,11 +17,15 @@ import torch
 from torch import Tensor, nn
 
 import rnnkit
+from rnnkit.functional import registry
 from rnnkit.layers.init import chrono_init_, lstm_forget_bias_
 
-CELLS = {"rnn": rnnkit.RNN, "lstm": rnnkit.LSTM, "gru": rnnkit.GRU}
 INITS = ("default", "chrono")
-GATED = ("lstm", "gru")  # the cells chrono initialises; the Elman RNN has no gate
+
+
+def gated(cell: str) -> bool:
+    """Whether chrono initialises this cell: it has a forget gate (the Elman RNN has none)."""
+    return registry.get(cell, key="--cells").forget_gate is not None
 
 
 class SequenceModel(nn.Module):
@@ -36,12 +40,12 @@ class SequenceModel(nn.Module):
                  forget_bias: float = 1.0, init: str = "default", chrono_tmax: float | None = None,
                  generator: torch.Generator | None = None):
         super().__init__()
-        self.rnn = CELLS[cell](inputs, hidden)
-        if init == "chrono" and cell in GATED:
+        self.rnn = rnnkit.Recurrent(cell, inputs, hidden)
+        if init == "chrono" and gated(cell):
             if chrono_tmax is None:
                 raise ValueError("SequenceModel: chrono_tmax: expected a number > 2, got None")
             chrono_init_(self.rnn, chrono_tmax, generator)
-        elif cell == "lstm":  # start the forget gate open (see lstm_forget_bias_)
+        elif self.rnn.family.lstm_like:  # start the forget gate open (see lstm_forget_bias_)
             lstm_forget_bias_(self.rnn, forget_bias)
         self.head = nn.Linear(hidden, outputs)
         self.many_to_one = many_to_one
@@ -151,7 +155,7 @@ def train_problem(problem: Problem, cell: str, length: int, s: RunSettings,
     check_init(s)
     torch.manual_seed(s.seed)
     gen = torch.Generator().manual_seed(s.seed)
-    chrono = s.init == "chrono" and cell in GATED
+    chrono = s.init == "chrono" and gated(cell)
     tmax = (s.chrono_tmax or length) if chrono else None
     model = SequenceModel(cell, problem.inputs, s.hidden, problem.outputs, problem.many_to_one,
                           s.forget_bias, "chrono" if chrono else "default", tmax,

@@ -12,8 +12,6 @@ import rnnkit
 from rnnkit.data.synthetic import recall_batch, recall_chance, recall_inputs
 from rnnkit.layers import lstm_forget_bias_
 
-CELLS = {"rnn": rnnkit.RNN, "lstm": rnnkit.LSTM, "gru": rnnkit.GRU}
-
 
 class LastStepClassifier(nn.Module):
     """An RNN read at its last step. The LSTM starts with its forget gate open (bias 3):
@@ -21,8 +19,8 @@ class LastStepClassifier(nn.Module):
 
     def __init__(self, cell: str, inputs: int, hidden: int, classes: int, forget_bias=3.0):
         super().__init__()
-        self.rnn = CELLS[cell](inputs, hidden)
-        if cell == "lstm":
+        self.rnn = rnnkit.Recurrent(cell, inputs, hidden)
+        if self.rnn.family.lstm_like:
             lstm_forget_bias_(self.rnn, forget_bias)
         self.head = nn.Linear(hidden, classes)
 

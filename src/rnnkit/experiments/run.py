@@ -22,15 +22,15 @@ from pathlib import Path
 
 from rnnkit.experiments import adding, blocks, copy
 from rnnkit.experiments.common import (
-    CELLS,
-    GATED,
     Problem,
     RunResult,
     RunSettings,
     check_init,
+    gated,
     train_problem,
 )
 from rnnkit.files import write_text
+from rnnkit.functional import registry
 
 PROBLEMS: dict[str, Problem] = {"adding": adding.PROBLEM, "copy": copy.PROBLEM,
                                 "blocks": blocks.PROBLEM}
@@ -41,12 +41,13 @@ EXPLODING_SCALE = 3.0  # the default spectral radius of the large initialisation
 def check_names(name: str, cells: list[str], lengths: list[int], init: str = "default") -> None:
     if name not in EXPERIMENTS:
         raise ValueError(f"experiment: expected one of {', '.join(EXPERIMENTS)}, got {name!r}")
-    bad = [c for c in cells if c not in CELLS]
-    if bad or not cells:
-        raise ValueError(f"--cells: expected names from {', '.join(CELLS)}, got {cells}")
+    if not cells:
+        raise ValueError(f"--cells: expected names from {', '.join(registry.names())}, got none")
+    for c in cells:
+        registry.get(c, key="--cells")  # an unknown name: the error lists the known ones
     if not lengths or any(t < 2 for t in lengths):
         raise ValueError(f"--lengths: expected integers >= 2, got {lengths}")
-    if init == "chrono" and not any(c in GATED for c in cells):
+    if init == "chrono" and not any(gated(c) for c in cells):
         raise ValueError(f"--init chrono: expected --cells with lstm or gru (the Elman RNN has "
                          f"no gate to initialise), got {','.join(cells)}")
 
@@ -67,7 +68,7 @@ def run_experiment(name: str, cells: list[str], lengths: list[int], settings: Ru
     for length in lengths:
         for cell in cells:
             for suffix, s in runs:
-                chrono = " chrono" if s.init == "chrono" and cell in GATED else ""
+                chrono = " chrono" if s.init == "chrono" and gated(cell) else ""
                 label = cell + chrono + suffix  # e.g. "lstm chrono", "rnn clip off"
 
                 def progress(step, train, err, label=label, length=length):

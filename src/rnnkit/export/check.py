@@ -16,6 +16,14 @@ class ExportError(RnnkitError):
     """A model cannot be exported, or its export does not compute what PyTorch computes."""
 
 
+def check_cell(layer) -> None:
+    """ONNX has operators for torch's cells only (LSTM, GRU, Elman RNN): refuse a variant."""
+    family = getattr(layer, "family", None)
+    if family is not None and not family.native:
+        raise ExportError(f"the {family.name} cell has no ONNX operator (ONNX has LSTM, GRU and "
+                          f"RNN); export a model built with model.cell=lstm, gru or rnn_tanh")
+
+
 def require_onnx() -> None:
     """One line, not a traceback, where the `export` extra is not installed."""
     for name in ("onnx", "onnxruntime"):

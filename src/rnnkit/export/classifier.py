@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnnkit.export.check import CheckReport, ExportError, require_onnx, session
+from rnnkit.export.check import CheckReport, ExportError, check_cell, require_onnx, session
 from rnnkit.export.layer import CHECK_SHAPES
 from rnnkit.files import write_bytes
 
@@ -36,6 +36,11 @@ def classifier_to_onnx(model, path: str | Path, metadata: dict | None = None,
     if cfg.input_kind == "tokens" and cfg.subword_buckets:
         raise ExportError("a classifier with model.subword_buckets > 0 has no ONNX export yet "
                           "(its EmbeddingBag of n-grams); train it with subword_buckets=0")
+    check_cell(model.rnn)
+    if cfg.input_kind == "series" and (cfg.conv_filters or cfg.downsample > 1):
+        raise ExportError("a series classifier with a convolutional branch or downsampling has "
+                          "no ONNX export yet; train it with --model.conv_filters=0 "
+                          "--model.downsample=1 to export it")
     model = copy.deepcopy(model).cpu().eval()
     data = _build(model, {} if metadata is None else {"rnnkit.metadata": json.dumps(metadata)})
     report = _verify(model, data, seed)

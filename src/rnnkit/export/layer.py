@@ -11,6 +11,7 @@ import torch
 from rnnkit.export.check import (
     CheckReport,
     ExportError,
+    check_cell,
     random_state,
     require_onnx,
     session,
@@ -80,6 +81,7 @@ def _check_layer(layer):
     if not isinstance(layer, RecurrentBase):
         raise ExportError(f"to_onnx exports an rnnkit.RNN, LSTM or GRU layer, got "
                           f"{type(layer).__name__}; export a model with `rnnkit export RUN_DIR`")
+    check_cell(layer)
     if layer.proj_size:
         raise ExportError(f"an LSTM with proj_size={layer.proj_size} has no ONNX operator (ONNX "
                           "LSTM has no projection); export one with proj_size=0")

@@ -21,6 +21,7 @@ import torch
 from rnnkit.export.check import (
     CheckReport,
     ExportError,
+    check_cell,
     random_state,
     require_onnx,
     session,
@@ -39,6 +40,7 @@ def lm_to_onnx(model, path: str | Path, step_path: str | Path | None = None,
     require_onnx()
     if not hasattr(model, "embedding") or not hasattr(model, "rnn"):
         raise ExportError(f"lm_to_onnx exports a language model, got {type(model).__name__}")
+    check_cell(model.rnn)
     model = copy.deepcopy(model).cpu().eval()
     meta = {} if tokenizer is None else {"rnnkit.tokenizer": json.dumps(tokenizer)}
     todo = [(path, False)] + ([(step_path, True)] if step_path is not None else [])

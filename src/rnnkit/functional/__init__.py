@@ -1,6 +1,6 @@
 """Pure tensor math: the step math of each cell family and the BPTT loops. The specification."""
 
-from rnnkit.functional import lstm_seq
+from rnnkit.functional import lstm_seq, registry
 from rnnkit.functional.bptt import (
     LayerWeights,
     SequenceCache,
@@ -9,9 +9,11 @@ from rnnkit.functional.bptt import (
 )
 from rnnkit.functional.gru import GRUCellMath
 from rnnkit.functional.lstm import LSTMCellMath
+from rnnkit.functional.registry import CellFamily
 from rnnkit.functional.rnn import ElmanCell
 
 __all__ = [
+    "CellFamily",
     "ElmanCell",
     "GRUCellMath",
     "LSTMCellMath",
@@ -19,17 +21,13 @@ __all__ = [
     "SequenceCache",
     "cell_math",
     "lstm_seq",
+    "registry",
     "sequence_backward",
     "sequence_forward",
 ]
 
 
 def cell_math(mode: str, nonlinearity: str = "tanh", reset_after: bool = True):
-    """The step math for a layer mode: "RNN_TANH", "RNN_RELU", "LSTM" or "GRU"."""
-    if mode == "LSTM":
-        return LSTMCellMath()
-    if mode == "GRU":
-        return GRUCellMath(reset_after=reset_after)
-    if mode in ("RNN_TANH", "RNN_RELU"):
-        return ElmanCell("relu" if mode == "RNN_RELU" else nonlinearity)
-    raise ValueError(f"mode must be one of RNN_TANH, RNN_RELU, LSTM, GRU; got {mode!r}")
+    """The step math for a layer mode ("RNN_TANH", "RNN_RELU", "LSTM", "GRU", or a registered
+    variant's mode)."""
+    return registry.by_mode(mode).math(nonlinearity, reset_after)

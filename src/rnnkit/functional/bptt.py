@@ -21,9 +21,10 @@ A cell family (see `rnn.py`, `lstm.py`, `gru.py`) provides:
     step_backward(dstate, cache, weights, grads, through_w) -> (dgx_t, dgh_t, dstate_prev)
     recurrent_weight_grad(dgh, rin) -> dW_hh
 where `state[0]` is the output h_t, `rin_t` is what multiplied W_hh at step t, `grads` collects
-gradients of extra parameters (the LSTM projection), and `recurrent(h)` = h W_hh^T (+ b_hh where
-the cell does not fold it into the input projection), `through_w(d)` = d W_hh are the per-step
-products (prepacked for the whole sequence on the fused path, see matmul.py).
+gradients of the parameters the step uses directly (the LSTM projection "W_hr", the family's
+extras "extra"[k], and with `owns_biases` "b_ih" / "b_hh"), and `recurrent(h)` = h W_hh^T
+(+ b_hh where the cell does not fold it into the input projection), `through_w(d)` = d W_hh
+are the per-step products (prepacked for the whole sequence on the fused path, see matmul.py).
 """
 
 from __future__ import annotations
@@ -38,13 +39,28 @@ from rnnkit.functional.matmul import linear, linear_into, mm, recurrent_products
 
 
 class LayerWeights(NamedTuple):
-    """The parameters of one layer in one direction, named as torch.nn names them."""
+    """The parameters of one layer in one direction, named as torch.nn names them, and the
+    family's extra parameters (norm gains, peepholes: family.py's `extra`, in that order)."""
 
     W_ih: Tensor  # (G*H, I)
     W_hh: Tensor  # (G*H, H_out)
     b_ih: Tensor | None  # (G*H,)
     b_hh: Tensor | None  # (G*H,)
     W_hr: Tensor | None = None  # (P, H), LSTM projection only
+    extra: tuple = ()  # the family's extra parameters
+
+    def tensors(self) -> tuple:
+        """The five torch.nn fields, then the extras: one flat tuple (None where absent)."""
+        return (*self[:5], *self.extra)
+
+    @classmethod
+    def from_tensors(cls, flat) -> LayerWeights:
+        """The inverse of `tensors`."""
+        flat = tuple(flat)
+        return cls(*flat[:5], tuple(flat[5:]))
+
+    def detached(self) -> LayerWeights:
+        return LayerWeights.from_tensors(None if t is None else t.detach() for t in self.tensors())
 
 
 @dataclass
@@ -59,11 +75,22 @@ class SequenceCache:
 
 
 def projection_bias(cell, w: LayerWeights) -> Tensor | None:
-    """The bias of the input projection: b_ih, plus b_hh where the cell folds it in."""
+    """The bias of the input projection: b_ih, plus b_hh where the cell folds it in; none where
+    the cell adds its biases in its step (`owns_biases`: a layer norm sits between)."""
+    if getattr(cell, "owns_biases", False):
+        return None
     bias = w.b_ih
     if cell.fold_bias_hh and w.b_hh is not None:
         bias = w.b_hh if bias is None else bias + w.b_hh
     return bias
+
+
+def recurrent_bias(cell, w: LayerWeights) -> Tensor | None:
+    """The bias added to the per-step product h W_hh^T: b_hh where the cell neither folds it
+    into the input projection nor adds it in its step."""
+    if cell.fold_bias_hh or getattr(cell, "owns_biases", False):
+        return None
+    return w.b_hh
 
 
 def input_projection(cell, x: Tensor, w: LayerWeights) -> Tensor:
@@ -101,8 +128,7 @@ def sequence_forward(
     packed: the recurrent products use a weight prepacked for the sequence (no autograd)."""
     T = x.shape[0]
     gx = input_projection(cell, x, w)
-    recurrent, _ = recurrent_products(w.W_hh, None if cell.fold_bias_hh else w.b_hh, x.shape[1],
-                                      packed)
+    recurrent, _ = recurrent_products(w.W_hh, recurrent_bias(cell, w), x.shape[1], packed)
     out = x.new_empty(T, x.shape[1], state0[0].shape[-1])  # (T, B, H_out)
     rins, steps = [None] * T, [None] * T
     state = state0
@@ -131,7 +157,12 @@ def sequence_backward(
     _, through_w = recurrent_products(w.W_hh, None, x.shape[1], packed=True)
     dgx = x.new_empty(T, x.shape[1], G_H)  # (T, B, G*H)
     dgh = dgx if cell.same_dgx_dgh else x.new_empty(T, x.shape[1], G_H)
-    grads: dict[str, Tensor | None] = {"W_hr": None if w.W_hr is None else torch.zeros_like(w.W_hr)}
+    grads: dict = {"W_hr": None if w.W_hr is None else torch.zeros_like(w.W_hr),
+                   "extra": [torch.zeros_like(p) for p in w.extra]}
+    owns_biases = getattr(cell, "owns_biases", False)
+    if owns_biases:  # the step adds the biases, so it sums their gradients
+        grads["b_ih"] = None if w.b_ih is None else torch.zeros_like(w.b_ih)
+        grads["b_hh"] = None if w.b_hh is None else torch.zeros_like(w.b_hh)
     if dh_record is not None:
         dh_seen = [None] * T
     dstate = d_state_final
@@ -157,6 +188,9 @@ def sequence_backward(
     dx = mm(flat_dgx, w.W_ih).view_as(x)  # through the input projection, all steps at once
     grads["W_ih"] = weight_grad(flat_dgx, x.reshape(-1, x.shape[-1]))
     grads["W_hh"] = cell.recurrent_weight_grad(dgh, cache.rin)
+    grads["extra"] = tuple(grads["extra"])
+    if owns_biases:
+        return dx, dstate, grads
     db = flat_dgx.sum(0)
     db_hh = db if dgh is dgx else dgh.view(-1, G_H).sum(0)
     grads["b_ih"] = None if w.b_ih is None else db

@@ -94,7 +94,7 @@ def ctc_alpha(emit: Tensor, skip: Tensor, input_lengths: Tensor,
         alpha[t] = emit[t] + torch.logsumexp(torch.stack([prev, _shift(prev, 1), two]), 0)
     last = (2 * target_lengths)[:, None]  # S_b - 1
     ends = torch.cat([last, (last - 1).clamp(min=0)], 1)  # (B, 2)
-    final = alpha[input_lengths - 1, torch.arange(B)]  # (B, S) at t = T_b - 1
+    final = alpha[input_lengths - 1, torch.arange(B, device=emit.device)]  # (B, S) at T_b - 1
     end_vals = final.gather(1, ends)
     end_vals[:, 1] = torch.where(has_label, end_vals[:, 1], NEG_INF)  # L = 0: one end only
     return alpha, torch.logsumexp(end_vals, 1), ends
@@ -132,7 +132,9 @@ def ctc_nll_and_grad(log_probs: Tensor, targets: Tensor, input_lengths: Tensor,
     alpha, log_p, ends = ctc_alpha(emit, skip, input_lengths, target_lengths)
     beta = ctc_beta(emit, skip, input_lengths, target_lengths, ends)
     occupancy = torch.exp(alpha + beta - log_p[None, :, None])  # (T, B, S)
-    occupancy = torch.nan_to_num(occupancy, nan=0.0)  # infeasible items: -inf - -inf
+    # an infeasible item (log p = -inf) has no path: no occupancy, though some of its alphas
+    # and betas are finite (which would give +inf here, and nan once summed and zeroed)
+    occupancy = torch.where(torch.isfinite(log_p)[None, :, None], occupancy, 0.0)
     grad = torch.zeros_like(log_probs)
     grad.scatter_add_(2, ext[None].expand(T, B, -1), -occupancy)
     live = torch.arange(T, device=log_probs.device)[:, None] < input_lengths[None, :]

@@ -37,6 +37,8 @@ class GRUCellMath:
     def __init__(self, reset_after: bool = True):
         self.reset_after = reset_after
         self.same_dgx_dgh = False
+        # rnn_kernel.cpp has torch's form only (reset gate after the product)
+        self.kernel = "gru" if reset_after else None
 
     @staticmethod
     def state_sizes(w: LayerWeights) -> tuple[int, ...]:

@@ -32,6 +32,7 @@ class LSTMCache(NamedTuple):
 
 class LSTMCellMath:
     gates = 4
+    kernel = "lstm"  # the compiled loops of lstm_seq.py run it (unmasked, without projection)
     fold_bias_hh = True
     same_dgx_dgh = True
     recurrent_weight_grad = staticmethod(default_recurrent_weight_grad)

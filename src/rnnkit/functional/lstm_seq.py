@@ -43,7 +43,7 @@ from rnnkit.functional.matmul import StepMatmul, loop_weight, mm, weight_grad
 
 
 def can_run(cell, mask, w: LayerWeights) -> tuple[bool, str]:
-    if type(cell).__name__ != "LSTMCellMath":
+    if getattr(cell, "kernel", None) != "lstm":
         return False, "only the LSTM has a whole-sequence path"
     if mask is not None:
         return False, "variable lengths go through the general loop"

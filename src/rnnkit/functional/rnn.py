@@ -32,6 +32,7 @@ class ElmanCell:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
+        self.kernel = nonlinearity  # rnn_kernel.cpp's loops run both
 
     @staticmethod
     def state_sizes(w: LayerWeights) -> tuple[int, ...]:

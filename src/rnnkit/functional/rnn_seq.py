@@ -45,12 +45,7 @@ class RNNSequenceCache(NamedTuple):
 
 def kernel_kind(cell) -> int | None:
     """rnn_kernel.cpp's `kind` for this cell math, or None where it has no loop for it."""
-    name = type(cell).__name__
-    if name == "ElmanCell":
-        return compiled.RNN_KINDS[cell.nonlinearity]
-    if name == "GRUCellMath" and cell.reset_after:
-        return compiled.RNN_KINDS["gru"]
-    return None
+    return compiled.RNN_KINDS.get(getattr(cell, "kernel", None))
 
 
 def can_run(cell, mask, w: LayerWeights, x: Tensor) -> tuple[bool, str]:

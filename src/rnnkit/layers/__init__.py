@@ -3,7 +3,7 @@
 from rnnkit.checks import ShapeError
 from rnnkit.layers.base import RecurrentBase
 from rnnkit.layers.init import chrono_init_, lstm_forget_bias_
-from rnnkit.layers.rnn import GRU, LSTM, RNN
+from rnnkit.layers.rnn import GRU, LSTM, RNN, Recurrent
 
-__all__ = ["GRU", "LSTM", "RNN", "RecurrentBase", "ShapeError", "chrono_init_",
+__all__ = ["GRU", "LSTM", "RNN", "Recurrent", "RecurrentBase", "ShapeError", "chrono_init_",
            "lstm_forget_bias_"]

@@ -22,12 +22,14 @@ from rnnkit.checks import (
     check_settings,
     check_state,
 )
-from rnnkit.functional import LayerWeights, cell_math
+from rnnkit.functional import LayerWeights, registry
 
 
 class RecurrentBase(nn.Module):
-    """Shared by RNN, LSTM and GRU. State: h (D*num_layers, B, H_out) [and c (D*num_layers, B, H)]
-    with D = 2 if bidirectional else 1 and H_out = proj_size or hidden_size."""
+    """Shared by RNN, LSTM, GRU and Recurrent (any registered cell family, `mode` its layer mode:
+    functional/registry.py). State: h (D*num_layers, B, H_out) [and c (D*num_layers, B, H) for
+    the families with a cell state] with D = 2 if bidirectional else 1 and H_out = proj_size or
+    hidden_size. Parameters: torch.nn's, then the family's extras named `{name}_l{k}[_reverse]`."""
 
     def __init__(
         self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
@@ -36,7 +38,9 @@ class RecurrentBase(nn.Module):
         reset_after: bool = True, impl: str = "auto", device=None, dtype=None,
     ):
         super().__init__()
-        check_settings(mode, input_size, hidden_size, num_layers, dropout, proj_size, nonlinearity)
+        registry.by_mode(mode)  # a known mode; `family` looks it up (a module keeps no lambdas)
+        check_settings(mode, input_size, hidden_size, num_layers, dropout, proj_size, nonlinearity,
+                       projection=registry.by_mode(mode).projection)
         for name, flag in (("bias", bias), ("batch_first", batch_first),
                            ("bidirectional", bidirectional), ("reset_after", reset_after)):
             check_bool(name, flag)
@@ -48,8 +52,8 @@ class RecurrentBase(nn.Module):
         self.last_impl: str | None = None  # which implementation ran the last forward
         # Set by rnnkit.diagnostics: {(layer, direction): [per-forward lists of dL/dh_t]}.
         self.dh_recorder: dict | None = None
-        self._cell = cell_math(mode, nonlinearity, reset_after)
-        D, G, H = self.num_directions, self._cell.gates, hidden_size
+        self._cell = registry.by_mode(mode).math(nonlinearity, reset_after)
+        D, G, H = self.num_directions, self.family.gates, hidden_size
         H_out = proj_size or hidden_size
         factory = {"device": device, "dtype": dtype}
         self._flat_weights_names: list[str] = []
@@ -63,6 +67,7 @@ class RecurrentBase(nn.Module):
                     shapes |= {"bias_ih": (G * H,), "bias_hh": (G * H,)}
                 if proj_size:
                     shapes["weight_hr"] = (proj_size, H)
+                shapes |= {spec.name: spec.shape(H) for spec in self.family.extra}
                 for kind, shape in shapes.items():
                     name = f"{kind}_l{layer}{suffix}"
                     setattr(self, name, nn.Parameter(torch.empty(shape, **factory)))
@@ -75,7 +80,7 @@ class RecurrentBase(nn.Module):
 
     @property
     def nonlinearity(self) -> str:
-        return "relu" if self.mode == "RNN_RELU" else "tanh"
+        return self.family.nonlinearity
 
     @property
     def _flat_weights(self) -> list[Tensor]:
@@ -89,11 +94,23 @@ class RecurrentBase(nn.Module):
         flat = self._flat_weights
         return [flat[i:i + per] for i in range(0, len(flat), per)]
 
+    @property
+    def family(self):
+        """The cell family (functional/family.py): states, gates, extra parameters, math."""
+        return registry.by_mode(self.mode)
+
     def reset_parameters(self) -> None:
-        """torch.nn's initialisation: every weight and bias uniform in +-1/sqrt(hidden_size)."""
+        """torch.nn's initialisation: every weight and bias uniform in +-1/sqrt(hidden_size); a
+        family's extra parameter takes its own constant where it has one (a norm gain 1)."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         for weight in self.parameters():
             nn.init.uniform_(weight, -bound, bound)
+        with torch.no_grad():
+            for spec in self.family.extra:
+                if spec.init is not None:
+                    for layer in range(self.num_layers):
+                        for suffix in ("", "_reverse")[:self.num_directions]:
+                            getattr(self, f"{spec.name}_l{layer}{suffix}").fill_(spec.init)
 
     def flatten_parameters(self) -> None:
         """Accepted for torch.nn compatibility; rnnkit keeps no flattened copy."""
@@ -105,9 +122,9 @@ class RecurrentBase(nn.Module):
                               ("impl", "auto")):
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)!r}"
-        if self.mode == "RNN_RELU":
-            s += ", nonlinearity='relu'"
-        if self.mode == "GRU" and not self.reset_after:
+        if self.family.nonlinearity != "tanh":
+            s += f", nonlinearity={self.family.nonlinearity!r}"
+        if not self.reset_after:
             s += ", reset_after=False"
         return s
 
@@ -115,28 +132,34 @@ class RecurrentBase(nn.Module):
         sfx = f"_l{layer}" + ("_reverse" if direction else "")
         get = lambda kind: getattr(self, kind + sfx, None)  # noqa: E731
         return LayerWeights(get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"),
-                            get("weight_hr"))
+                            get("weight_hr"), tuple(get(spec.name) for spec in self.family.extra))
+
+    def _state_sizes(self) -> tuple[int, ...]:
+        """Feature size of each state tensor: h has H_out, the others (the LSTM's c) H."""
+        H_out = self.proj_size or self.hidden_size
+        return tuple(H_out if k == 0 else self.hidden_size for k in range(len(self.family.states)))
 
     def _zero_state(self, batch: int, x: Tensor) -> tuple[Tensor, ...]:
         L = self.num_directions * self.num_layers
-        h = x.new_zeros(L, batch, self.proj_size or self.hidden_size)
-        return (h, x.new_zeros(L, batch, self.hidden_size)) if self.mode == "LSTM" else (h,)
+        return tuple(x.new_zeros(L, batch, size) for size in self._state_sizes())
 
     def _check_hx(self, hx, batch: int, unbatched: bool) -> tuple[Tensor, ...] | None:
         if hx is None:
             return None
         L = self.num_directions * self.num_layers
-        H_out = self.proj_size or self.hidden_size
         batch_dims = () if unbatched else (batch,)
         dtype = self._flat_weights[0].dtype
-        if self.mode == "LSTM":
-            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise ShapeError(f"hx for LSTM must be a tuple (h_0, c_0), got {type(hx).__name__}")
-            check_state("hidden[0]", hx[0], (L, *batch_dims, H_out), dtype)
-            check_state("hidden[1]", hx[1], (L, *batch_dims, self.hidden_size), dtype)
+        sizes = self._state_sizes()
+        if len(sizes) > 1:
+            names = ", ".join(f"{s}_0" for s in self.family.states)
+            if not isinstance(hx, (tuple, list)) or len(hx) != len(sizes):
+                raise ShapeError(f"hx for {type(self).__name__} must be a tuple ({names}), got "
+                                 f"{type(hx).__name__}")
+            for k, (s, size) in enumerate(zip(hx, sizes, strict=True)):
+                check_state(f"hidden[{k}]", s, (L, *batch_dims, size), dtype)
             states = tuple(hx)
         else:
-            check_state("hidden", hx, (L, *batch_dims, H_out), dtype)
+            check_state("hidden", hx, (L, *batch_dims, sizes[0]), dtype)
             states = (hx,)
         return tuple(s.unsqueeze(1) for s in states) if unbatched else states
 
@@ -240,7 +263,7 @@ class RecurrentBase(nn.Module):
             out, state = out.squeeze(1), tuple(s.squeeze(1) for s in state)
         elif self.batch_first:
             out = out.transpose(0, 1)
-        return out, (state if self.mode == "LSTM" else state[0])
+        return out, (state if len(state) > 1 else state[0])
 
     @staticmethod
     def _repack(out: Tensor, packed_input: PackedSequence, lengths: Tensor) -> PackedSequence:

@@ -8,25 +8,29 @@ from rnnkit.layers.base import RecurrentBase
 
 
 def lstm_forget_bias_(layer: RecurrentBase, value: float = 1.0) -> RecurrentBase:
-    """Set the forget-gate bias of every LSTM layer and direction to `value` (bias_ih) and 0
-    (bias_hh), so the gate starts at sigmoid(value).
+    """Set the forget-gate bias of every layer and direction of an LSTM-like layer (any cell
+    family with a forget and an input gate: lstm, ln_lstm, peephole_lstm) to `value` (bias_ih)
+    and 0 (bias_hh), so the gate starts at sigmoid(value).
 
     torch.nn draws every bias uniformly in +-1/sqrt(H), which leaves the forget gate near 0.5: the
     memory of a step then fades like 0.5^T and no gradient reaches far back, so on long-range
     tasks the LSTM sits on a plateau. Gers et al. (2000) and Jozefowicz et al. (2015) start it
     open; Keras does so by default (unit_forget_bias=True, value 1).
     """
-    if getattr(layer, "mode", None) != "LSTM":
-        raise ValueError(f"lstm_forget_bias_ needs an rnnkit.LSTM, got {type(layer).__name__}")
+    family = getattr(layer, "family", None)
+    if family is None or not family.lstm_like:
+        what = type(layer).__name__ + (f" (cell {family.name})" if family else "")
+        raise ValueError(f"lstm_forget_bias_ needs an LSTM-like rnnkit layer (a cell with a "
+                         f"forget gate and an input gate), got {what}")
     if not layer.bias:
         raise ValueError("lstm_forget_bias_: the layer was built with bias=False")
-    H = layer.hidden_size
+    H, f = layer.hidden_size, family.forget_gate
     with torch.no_grad():
         for name, p in layer.named_parameters():
             if name.startswith("bias_ih"):
-                p[H:2 * H].fill_(value)
+                p[f * H:(f + 1) * H].fill_(value)
             elif name.startswith("bias_hh"):
-                p[H:2 * H].zero_()
+                p[f * H:(f + 1) * H].zero_()
     return layer
 
 
@@ -52,23 +56,27 @@ def chrono_init_(layer: RecurrentBase, t_max: float,
     not overwritten at every step. Pick t_max near the longest dependency (e.g. the sequence
     length).
     """
-    mode = getattr(layer, "mode", None)
-    if mode not in ("LSTM", "GRU"):
-        raise ValueError(f"chrono_init_: layer: expected an rnnkit.LSTM or rnnkit.GRU, got "
-                         f"{type(layer).__name__}" + (f" (mode {mode})" if mode else ""))
+    family = getattr(layer, "family", None)
+    if family is None or family.forget_gate is None:
+        mode = getattr(layer, "mode", None)
+        raise ValueError(f"chrono_init_: layer: expected an rnnkit.LSTM or rnnkit.GRU (or "
+                         f"another cell with a forget gate), got {type(layer).__name__}"
+                         + (f" (mode {mode})" if mode else ""))
     if not layer.bias:
         raise ValueError("chrono_init_: layer: expected a layer with bias=True, got bias=False")
     if isinstance(t_max, bool) or not isinstance(t_max, (int, float)) or not t_max > 2:
         raise ValueError(f"chrono_init_: t_max: expected a number > 2, got {t_max!r}")
-    H = layer.hidden_size
+    H, f, i = layer.hidden_size, family.forget_gate, family.input_gate
     with torch.no_grad():
         for name, p in layer.named_parameters():  # (4H,) LSTM, (3H,) GRU; every layer/direction
             if name.startswith("bias_ih"):
                 u = torch.rand(H, generator=generator, dtype=torch.float64)
                 b = torch.log(1 + u * (t_max - 2)).to(p.dtype)  # log U(1, t_max - 1)
-                p[H:2 * H].copy_(b)  # LSTM f, GRU z
-                if mode == "LSTM":
-                    p[:H].copy_(-b)  # i
+                p[f * H:(f + 1) * H].copy_(b)  # LSTM f, GRU z
+                if i is not None:
+                    p[i * H:(i + 1) * H].copy_(-b)  # LSTM i
             elif name.startswith("bias_hh"):
-                p[(0 if mode == "LSTM" else H):2 * H].zero_()  # LSTM i and f, GRU z
+                for gate in (f, i):
+                    if gate is not None:
+                        p[gate * H:(gate + 1) * H].zero_()
     return layer

@@ -4,11 +4,13 @@ Every torch.nn argument keeps its meaning; rnnkit adds:
 - impl: "auto" | "reference" | "fused" | "native" (see rnnkit.backends.dispatch).
 - forward(..., lengths=...): per-row lengths of a padded batch, instead of packing.
 - GRU(reset_after=False): the reset gate applied before the recurrent matmul (Cho et al. 2014).
+- Recurrent(cell, ...): a stack of any registered cell family by name (`lstm`, `ln_lstm`, ...).
 """
 
 from __future__ import annotations
 
 from rnnkit.checks import ShapeError
+from rnnkit.functional import registry
 from rnnkit.layers.base import RecurrentBase
 
 
@@ -79,3 +81,26 @@ class GRU(RecurrentBase):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, reset_after=reset_after, impl=impl, device=device,
                          dtype=dtype)
+
+
+class Recurrent(RecurrentBase):
+    """A stack of the cell family registered as `cell` (rnnkit.functional.registry: `lstm`,
+    `gru`, `rnn_tanh`, `rnn_relu`, `ln_lstm`, ...; `rnn` = `rnn_tanh`), with torch.nn's layer
+    arguments. Recurrent("lstm", ...) is rnnkit.LSTM(...) in all but its class name: the same
+    parameters, state_dict and state; a variant adds its extra parameters (`ln_ih_weight_l0`,
+    ...) after torch.nn's. `proj_size` only where the family takes it; `reset_after` only matters
+    for the GRU."""
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0, reset_after: bool = True,
+                 impl: str = "auto", device=None, dtype=None):
+        family = registry.get(cell, key="cell")
+        super().__init__(family.mode, input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, proj_size=proj_size,
+                         nonlinearity=family.nonlinearity, reset_after=reset_after, impl=impl,
+                         device=device, dtype=dtype)
+        self.cell = family.name
+
+    def extra_repr(self) -> str:
+        return f"{self.cell!r}, " + super().extra_repr()

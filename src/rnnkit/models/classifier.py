@@ -8,6 +8,17 @@
     pooling over the real steps t < length  -->  z (B, D*H)
     dropout, Linear  -->  logits (B, K)   or   one number (B,) for regression
 
+Series with `conv_filters` > 0 (an LSTM-FCN-style model, Karim et al. 2017): the input is first
+average-pooled over time by `downsample` (1 = off; rnnkit.models.conv_frontend), and a fully
+convolutional branch (FCNBlock) runs beside the RNN on that input; its features, averaged over the
+real steps (B, F), are concatenated to the RNN's pooled vector before the head:
+
+    x --downsample--> x' --Linear, RNN, pooling--> z_rnn (B, D*H)
+                      x' --FCNBlock, masked mean--> z_fcn (B, F);   z = [z_rnn, z_fcn]
+
+Deliberate difference from LSTM-FCN: the RNN reads the series step by step (the paper's LSTM
+reads the whole series as one step of T features, its "dimension shuffle").
+
 Pooling never sees padding:
 - "last": the final state of each direction, i.e. the forward state at the last real step and
   the backward state at step 0 after reading the whole real sequence backwards (taking
@@ -27,9 +38,10 @@ from torch import nn
 from rnnkit.backends.dispatch import IMPLS
 from rnnkit.data.batching import length_mask
 from rnnkit.errors import ConfigError
-from rnnkit.layers import GRU, LSTM, RNN
+from rnnkit.functional import registry
+from rnnkit.layers import Recurrent
+from rnnkit.models.conv_frontend import FCNBlock, downsample
 
-CELLS = ("lstm", "gru", "rnn")
 POOLINGS = ("last", "mean", "max", "attention")
 
 
@@ -52,6 +64,8 @@ class ClassifierConfig:
     impl: str = "auto"  # rnnkit layer implementation: auto | reference | fused | native
     n_outputs: int = 2
     regression: bool = False
+    conv_filters: int = 0  # series: filters of the FCN branch beside the RNN; 0 = none
+    downsample: int = 1  # series: average-pool the input over this many steps; 1 = off
 
     def __post_init__(self):
         def need(ok: bool, field: str, expected: str, got) -> None:
@@ -60,7 +74,7 @@ class ClassifierConfig:
 
         need(self.input_kind in ("tokens", "series"), "input_kind", "tokens or series",
              self.input_kind)
-        need(self.cell in CELLS, "cell", " or ".join(CELLS), self.cell)
+        registry.get(self.cell)  # an unknown name: the error lists the known ones
         need(self.pooling in POOLINGS, "pooling", " or ".join(POOLINGS), self.pooling)
         need(self.impl in IMPLS, "impl", " or ".join(IMPLS), self.impl)
         for name in ("hidden_size", "num_layers", "n_outputs"):
@@ -77,13 +91,16 @@ class ClassifierConfig:
         else:
             need(self.input_size >= 1, "input_size", "a positive integer", self.input_size)
             need(self.embed_dim >= 0, "embed_dim", "0 or a positive integer", self.embed_dim)
+            need(isinstance(self.conv_filters, int) and self.conv_filters >= 0, "conv_filters",
+                 "0 (none) or a positive integer", self.conv_filters)
+            need(isinstance(self.downsample, int) and self.downsample >= 1, "downsample",
+                 "a positive integer (1 = off)", self.downsample)
 
 
 def _make_rnn(cfg: ClassifierConfig, input_size: int) -> nn.Module:
-    cls = {"lstm": LSTM, "gru": GRU, "rnn": RNN}[cfg.cell]
-    return cls(input_size, cfg.hidden_size, num_layers=cfg.num_layers, batch_first=True,
-               bidirectional=cfg.bidirectional, impl=cfg.impl,
-               dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
+    return Recurrent(cfg.cell, input_size, cfg.hidden_size, num_layers=cfg.num_layers,
+                     batch_first=True, bidirectional=cfg.bidirectional, impl=cfg.impl,
+                     dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
 
 
 class SequenceClassifier(nn.Module):
@@ -107,11 +124,16 @@ class SequenceClassifier(nn.Module):
         self.rnn = _make_rnn(cfg, rnn_in)
         directions = 2 if cfg.bidirectional else 1
         width = directions * cfg.hidden_size
+        series = cfg.input_kind == "series"
+        self.fcn = FCNBlock(cfg.input_size, cfg.conv_filters) if series and cfg.conv_filters \
+            else None
+        self.steps = cfg.downsample if series else 1
         if cfg.pooling == "attention":
             self.attn_proj = nn.Linear(width, width)
             self.attn_score = nn.Linear(width, 1, bias=False)
         self.drop = nn.Dropout(cfg.dropout)
-        self.head = nn.Linear(width, 1 if cfg.regression else cfg.n_outputs)
+        extra = self.fcn.out_channels if self.fcn is not None else 0
+        self.head = nn.Linear(width + extra, 1 if cfg.regression else cfg.n_outputs)
 
     def _check(self, x: torch.Tensor, lengths: torch.Tensor) -> None:
         tokens = self.cfg.input_kind == "tokens"
@@ -167,8 +189,14 @@ class SequenceClassifier(nn.Module):
         return (weights * out).sum(1)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        self._check(x, lengths)
+        x, lengths = downsample(x, lengths, self.steps)  # (B, T', C)
         out, h_n = self.encode(x, lengths)
-        z = self.drop(self.pool(out, h_n, lengths))
+        z = self.pool(out, h_n, lengths)
+        if self.fcn is not None:
+            f = self.fcn(x, lengths)  # (B, T', F), zero past each length
+            z = torch.cat([z, f.sum(1) / lengths.to(f).unsqueeze(1)], dim=1)
+        z = self.drop(z)
         y = self.head(z)  # (B, K) or (B, 1)
         return y.squeeze(-1) if self.cfg.regression else y
 

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 import rnnkit
+from rnnkit.functional import registry
 
 SUBSAMPLE = ("none", "stack", "conv")
 
@@ -29,7 +30,7 @@ SUBSAMPLE = ("none", "stack", "conv")
 class CTCModelConfig:
     input_size: int  # features per frame
     n_classes: int  # alphabet + 1 (blank = class 0)
-    cell: str = "lstm"  # "lstm" | "gru"
+    cell: str = "lstm"  # a registered cell (rnnkit.functional.registry)
     hidden_size: int = 128
     num_layers: int = 2
     bidirectional: bool = True
@@ -40,8 +41,7 @@ class CTCModelConfig:
     impl: str = "auto"  # rnnkit layer implementation
 
     def __post_init__(self):
-        if self.cell not in ("lstm", "gru"):
-            raise ValueError(f"model.cell: expected 'lstm' or 'gru', got {self.cell!r}")
+        registry.get(self.cell)  # an unknown name: the error lists the known ones
         if self.subsample not in SUBSAMPLE:
             raise ValueError(f"model.subsample: expected one of {', '.join(SUBSAMPLE)}, got "
                              f"{self.subsample!r}")
@@ -70,10 +70,10 @@ class CTCRecognizer(nn.Module):
             self.conv = nn.Conv1d(cfg.input_size, cfg.conv_channels, 2 * k - 1, stride=k,
                                   padding=k - 1)
             width = cfg.conv_channels
-        layer = rnnkit.LSTM if cfg.cell == "lstm" else rnnkit.GRU
-        self.rnn = layer(width, cfg.hidden_size, cfg.num_layers, batch_first=True,
-                         dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
-                         bidirectional=cfg.bidirectional, impl=cfg.impl)
+        self.rnn = rnnkit.Recurrent(cfg.cell, width, cfg.hidden_size, cfg.num_layers,
+                                    batch_first=True, bidirectional=cfg.bidirectional,
+                                    dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
+                                    impl=cfg.impl)
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.hidden_size * (2 if cfg.bidirectional else 1), cfg.n_classes)
 

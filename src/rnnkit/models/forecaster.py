@@ -71,11 +71,11 @@ import torch
 from torch import nn
 
 from rnnkit.errors import ConfigError
-from rnnkit.layers import GRU, LSTM, RNN
+from rnnkit.functional import registry
+from rnnkit.layers import Recurrent
 
 HEADS = ("gaussian", "student_t", "quantile")
 BASES = ("none", "last", "seasonal", "seasonal_drift", "trend_season")
-LAYERS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
 
 
 @dataclass
@@ -100,8 +100,8 @@ class ForecasterConfig:
     impl: str = "auto"
 
     def __post_init__(self):
-        for key, value, allowed in (("cell", self.cell, tuple(LAYERS)), ("head", self.head, HEADS),
-                                    ("base", self.base, BASES)):
+        registry.get(self.cell)  # an unknown name: the error lists the known ones
+        for key, value, allowed in (("head", self.head, HEADS), ("base", self.base, BASES)):
             if value not in allowed:
                 raise ConfigError(f"model.{key}: expected one of {', '.join(allowed)}, "
                                   f"got {value!r}")
@@ -126,10 +126,9 @@ class Forecaster(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.n_params = 2 if cfg.head == "gaussian" else 3  # mean, log sigma^2 (, log(nu - 2))
-        self.rnn = LAYERS[cfg.cell](cfg.n_targets + cfg.n_covariates, cfg.hidden_size,
-                                    cfg.num_layers, batch_first=True,
-                                    dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
-                                    impl=cfg.impl)
+        self.rnn = Recurrent(cfg.cell, cfg.n_targets + cfg.n_covariates, cfg.hidden_size,
+                             cfg.num_layers, batch_first=True,
+                             dropout=cfg.dropout if cfg.num_layers > 1 else 0.0, impl=cfg.impl)
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.hidden_size, cfg.horizon * cfg.n_targets * self.n_params)
         self.linear = None

@@ -17,21 +17,17 @@ import torch
 from torch import nn
 
 from rnnkit.errors import ConfigError
-from rnnkit.layers import GRU, LSTM, RNN
+from rnnkit.functional import registry
+from rnnkit.layers import Recurrent
 
-CELLS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
 IMPLS = ("auto", "reference", "fused", "native")
 
 
 def _recurrent_layer(cell: str, input_size: int, hidden_size: int, num_layers: int,
                      dropout: float, impl: str):
     dropout = dropout if num_layers > 1 else 0.0  # torch warns about dropout with one layer
-    kwargs = dict(num_layers=num_layers, batch_first=True, dropout=dropout, impl=impl)
-    if cell == "lstm":
-        return LSTM(input_size, hidden_size, **kwargs)
-    if cell == "gru":
-        return GRU(input_size, hidden_size, **kwargs)
-    return RNN(input_size, hidden_size, nonlinearity=cell.removeprefix("rnn_"), **kwargs)
+    return Recurrent(cell, input_size, hidden_size, num_layers=num_layers, batch_first=True,
+                     dropout=dropout, impl=impl)
 
 
 class LanguageModel(nn.Module):
@@ -53,8 +49,7 @@ class LanguageModel(nn.Module):
                             ("model.hidden_size", hidden_size), ("model.num_layers", num_layers)]:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name}: expected an integer >= 1, got {value!r}")
-        if cell not in CELLS:
-            raise ConfigError(f"model.cell: expected one of {', '.join(CELLS)}, got {cell!r}")
+        cell = registry.get(cell).name  # an unknown name: the error lists the known ones
         if not isinstance(dropout, int | float) or not 0.0 <= dropout < 1.0:
             raise ConfigError(f"model.dropout: expected a number in [0, 1), got {dropout!r}")
         if impl not in IMPLS:

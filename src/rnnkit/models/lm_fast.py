@@ -19,7 +19,9 @@ dispatch per torch op. So the weights are arranged once, when the stepper is bui
   h of layer k, which is just the [x; h] that layer k multiplies; each layer writes in place.
 
 Gate orders and equations are torch.nn's (LSTM i,f,g,o; GRU r,z,n with
-n = tanh(W_in x + b_in + r * (W_hn h + b_hn))). Everything runs under `torch.inference_mode`.
+n = tanh(W_in x + b_in + r * (W_hn h + b_hn))): the stepper knows those four cells (STEPS, by the
+layer's mode) and refuses any other family rather than run another cell's math. Everything runs
+under `torch.inference_mode`.
 `tests/models/test_lm_fast.py` checks the logits equal the model's own forward.
 """
 
@@ -31,12 +33,20 @@ import torch
 
 from rnnkit.models.lm import LanguageModel
 
+# The layer modes this stepper has written out (torch.nn's cells), and its step for each.
+STEPS = {"LSTM": "_lstm", "GRU": "_gru", "RNN_TANH": "_rnn", "RNN_RELU": "_rnn"}
+
 
 def can_use_fast_step(model) -> tuple[bool, str]:
     """Whether `FastLMStepper` can run `model`; if not, why (a pure predicate)."""
     if not isinstance(model, LanguageModel):
         return False, f"expected a LanguageModel, got {type(model).__name__}"
     rnn = model.rnn
+    if getattr(rnn, "mode", None) not in STEPS:
+        family = getattr(rnn, "family", None)
+        name = family.name if family is not None else type(rnn).__name__
+        return False, (f"the fast step knows the lstm, gru, rnn_tanh and rnn_relu cells, not "
+                       f"{name}")
     if getattr(rnn, "bidirectional", False):
         return False, "a bidirectional recurrent layer cannot generate left to right"
     if getattr(rnn, "proj_size", 0):
@@ -61,7 +71,9 @@ class FastLMStepper:
         if not ok:
             raise ValueError(f"fast generation step: {reason}")
         rnn = model.rnn
-        self.cell, self.num_layers, self.hidden = model.cell, rnn.num_layers, rnn.hidden_size
+        self.mode, self.num_layers, self.hidden = rnn.mode, rnn.num_layers, rnn.hidden_size
+        self.has_c = len(rnn.family.states) == 2  # the LSTM's (h, c)
+        gru = self.mode == "GRU"  # its candidate gate keeps b_hn inside r * (...)
         H, L = self.hidden, self.num_layers
         with torch.inference_mode():
             w_ih0 = rnn.weight_ih_l0.detach()
@@ -73,14 +85,14 @@ class FastLMStepper:
             b_ih0, b_hh0 = (_param(rnn, n, 0, G, w_ih0) for n in ("bias_ih", "bias_hh"))
             emb = model.embedding.weight.detach()
             # GRU adds b_hh inside r * (...) for the candidate gate, so it stays with W_hh.
-            table = torch.addmm(b_ih0 if self.cell == "gru" else b_ih0 + b_hh0, emb, w_ih0.t())
+            table = torch.addmm(b_ih0 if gru else b_ih0 + b_hh0, emb, w_ih0.t())
             self.table = table.view(-1, S, 1, G // S)  # (V, S, 1, G/S): row v = P[v] in slices
             self.w, self.b = [], []  # per layer: weights (S, in, G/S) and bias (S, 1, G/S)
             for k in range(L):
                 w_ih = getattr(rnn, f"weight_ih_l{k}").detach()
                 w_hh = getattr(rnn, f"weight_hh_l{k}").detach()
                 b_ih, b_hh = (_param(rnn, n, k, G, w_ih) for n in ("bias_ih", "bias_hh"))
-                if self.cell == "gru":
+                if gru:
                     self.w.append((split(w_ih.t()), split(w_hh.t())))
                     self.b.append((split(b_ih[None]), split(b_hh[None])))
                 elif k == 0:
@@ -91,8 +103,8 @@ class FastLMStepper:
                     self.b.append(split((b_ih + b_hh)[None]))
             self.w_out = model.decoder.weight.detach().t().contiguous()  # (H, V)
             self.b_out = model.decoder.bias.detach()
-        self.act = torch.tanh if self.cell != "rnn_relu" else partial(torch.clamp, min=0.0)
-        self._layer = {"lstm": self._lstm, "gru": self._gru}.get(self.cell, self._rnn)
+        self.act = partial(torch.clamp, min=0.0) if rnn.nonlinearity == "relu" else torch.tanh
+        self._layer = getattr(self, STEPS[self.mode])
         self._buffers(w_ih0.new_zeros, H, L, G)
 
     def _buffers(self, zeros, H: int, L: int, G: int) -> None:
@@ -114,7 +126,7 @@ class FastLMStepper:
 
     def prime(self, state) -> None:
         """Take the model's state after a batch-1 forward: h (L, 1, H), or (h, c) for LSTM."""
-        h, c = state if self.cell == "lstm" else (state, None)
+        h, c = state if self.has_c else (state, None)
         with torch.inference_mode():
             for k in range(self.num_layers):
                 self.h[k].copy_(h[k])
@@ -124,7 +136,7 @@ class FastLMStepper:
     def state(self):
         """The current state in the model's format: h (L, 1, H), or (h, c) for LSTM."""
         h = torch.stack([hk.clone() for hk in self.h])
-        return (h, torch.stack([c.clone() for c in self.c])) if self.cell == "lstm" else h
+        return (h, torch.stack([c.clone() for c in self.c])) if self.has_c else h
 
     @torch.inference_mode()
     def step(self, token: int) -> torch.Tensor:

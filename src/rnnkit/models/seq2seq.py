@@ -31,12 +31,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.cells import GRUCell, LSTMCell, RNNCell
+from rnnkit.cells import RecurrentCell
 from rnnkit.errors import ConfigError
-from rnnkit.layers import GRU, LSTM, RNN
+from rnnkit.functional import registry
+from rnnkit.layers import Recurrent
 from rnnkit.models.attention import KINDS, Attention
 
-CELLS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
 IMPLS = ("auto", "reference", "fused", "native")
 
 
@@ -47,21 +47,9 @@ def _check_int(name: str, value, low: int = 1) -> None:
 
 def _layer(cell: str, size: int, hidden: int, layers: int, bidirectional: bool, dropout: float,
            impl: str):
-    kw = dict(num_layers=layers, batch_first=True, bidirectional=bidirectional,
-              dropout=dropout if layers > 1 else 0.0, impl=impl)
-    if cell == "lstm":
-        return LSTM(size, hidden, **kw)
-    if cell == "gru":
-        return GRU(size, hidden, **kw)
-    return RNN(size, hidden, nonlinearity=cell.removeprefix("rnn_"), **kw)
-
-
-def _cell(cell: str, size: int, hidden: int):
-    if cell == "lstm":
-        return LSTMCell(size, hidden)
-    if cell == "gru":
-        return GRUCell(size, hidden)
-    return RNNCell(size, hidden, nonlinearity=cell.removeprefix("rnn_"))
+    return Recurrent(cell, size, hidden, num_layers=layers, batch_first=True,
+                     bidirectional=bidirectional, dropout=dropout if layers > 1 else 0.0,
+                     impl=impl)
 
 
 class Seq2Seq(nn.Module):
@@ -80,8 +68,7 @@ class Seq2Seq(nn.Module):
                             ("model.embedding_size", embedding_size),
                             ("model.hidden_size", hidden_size), ("model.num_layers", num_layers)]:
             _check_int(name, value)
-        if cell not in CELLS:
-            raise ConfigError(f"model.cell: expected one of {', '.join(CELLS)}, got {cell!r}")
+        self.states = registry.get(cell).states  # ("h",) or ("h", "c"): decoding-state keys
         if attention not in (*KINDS, "none"):
             raise ConfigError(f"model.attention: expected one of {', '.join(KINDS)} or none, "
                               f"got {attention!r}")
@@ -107,7 +94,8 @@ class Seq2Seq(nn.Module):
                               dropout, impl)
         first = embedding_size + (hidden_size if self.input_feed else 0)
         self.decoder = nn.ModuleList(
-            _cell(cell, first if k == 0 else hidden_size, hidden_size) for k in range(num_layers))
+            RecurrentCell(cell, first if k == 0 else hidden_size, hidden_size)
+            for k in range(num_layers))
         self.attention = None if attention == "none" else Attention(attention, hidden_size,
                                                                     hidden_size)
         self.combine = None if attention == "none" else nn.Linear(2 * hidden_size, hidden_size,
@@ -126,9 +114,7 @@ class Seq2Seq(nn.Module):
         L, D = self.num_layers, self.num_directions
         # (L*D, B, H/D) -> (B, L, H): each layer's directions side by side
         states = [s.view(L, D, B, -1).permute(2, 0, 1, 3).reshape(B, L, -1) for s in finals]
-        state = {"h": states[0]}
-        if self.cell == "lstm":
-            state["c"] = states[1]
+        state = dict(zip(self.states, states, strict=True))  # "h" [and "c"]: (B, L, H)
         if self.input_feed:
             state["feed"] = memory.new_zeros(B, self.hidden_size)
         if self.attention is not None:
@@ -146,17 +132,14 @@ class Seq2Seq(nn.Module):
         x = self.drop(self.tgt_embed(tokens))  # (N, E)
         if self.input_feed:
             x = torch.cat([x, state["feed"]], dim=1)
-        hs, cs = [], []
+        layers = []  # per layer: its new state tuple
         for k, cell in enumerate(self.decoder):
-            s = (state["h"][:, k], state["c"][:, k]) if self.cell == "lstm" else (state["h"][:, k],)
-            out, s = cell.step(x, s)
-            hs.append(s[0])
-            if self.cell == "lstm":
-                cs.append(s[1])
+            out, s = cell.step(x, tuple(state[name][:, k] for name in self.states))
+            layers.append(s)
             x = self.drop(out) if k < self.num_layers - 1 else out
-        new = dict(state, h=torch.stack(hs, 1))
-        if cs:
-            new["c"] = torch.stack(cs, 1)
+        new = dict(state)
+        for name, parts in zip(self.states, zip(*layers, strict=True), strict=True):
+            new[name] = torch.stack(parts, 1)
         weights = None
         if self.attention is not None:
             context, weights = self.attention(out, state["memory"], state["keys"], state["mask"])

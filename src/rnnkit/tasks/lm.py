@@ -1,8 +1,12 @@
 """Task `lm`: character (or byte, or word) language modelling with truncated BPTT.
 
 Data: a corpus (`stdlib` by default, `shakespeare`, or any text file, directory or glob) split
-contiguously into train and validation text; the tokenizer is fitted to the whole corpus. Training
-reads B parallel streams in chunks of T tokens, carrying the recurrent state from chunk to chunk.
+into train and validation text: the corpus is cut into `valid_slices` equal parts and the last
+`valid_fraction` of each validates (rnnkit.data.corpora.validation_ranges), so validation
+samples the whole corpus rather than one end of it (fewer slices where one would be shorter
+than MIN_SLICE_CHARS); the training pieces are joined in order, as are the validation slices.
+The tokenizer is fitted to the whole corpus. Training reads B parallel streams in chunks of T
+tokens, carrying the recurrent state from chunk to chunk.
 Model: `rnnkit.models.lm.LanguageModel`. Loss: cross-entropy of the next token, in nats per token.
 
 Metrics (`evaluate`, and `evaluate_loaded` for `rnnkit evaluate`):
@@ -26,10 +30,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rnnkit.data.corpora import load_corpus, split_text
+from rnnkit.data.corpora import load_corpus, split_slices
 from rnnkit.data.streams import TokenStreams
 from rnnkit.data.tokenizers import build_tokenizer, tokenizer_from_dict
 from rnnkit.errors import ConfigError, DataError
+from rnnkit.functional.registry import CellName
 from rnnkit.models.from_state import build_checked
 from rnnkit.models.lm import LanguageModel
 from rnnkit.tasks._contract import StepOutput
@@ -42,7 +47,8 @@ class DataConfig:
     corpus: str = "stdlib"  # stdlib | shakespeare | a text file, directory or glob
     tokenizer: Literal["char", "byte", "word"] = "char"  # byte: UTF-8 bytes, any text encodes
     min_freq: int = 1  # word tokenizer: rarer words become <unk>
-    valid_fraction: float = 0.1  # the last part of the corpus, contiguous (a 90/10 split)
+    valid_fraction: float = 0.1  # the share of the corpus that validates (a 90/10 split)
+    valid_slices: int = 5  # ... as up to this many slices spread over it (1 = its end)
     max_chars: int = 0  # use only the first max_chars characters of the corpus; 0 = all
     batch_size: int = 32  # B parallel streams
     seq_len: int = 128  # T: tokens per truncated-BPTT chunk
@@ -51,7 +57,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    cell: Literal["lstm", "gru", "rnn_tanh", "rnn_relu"] = "lstm"  # the recurrent layer
+    cell: CellName = "lstm"  # the recurrent layer (rnnkit.functional.registry; rnn = rnn_tanh)
     embedding_size: int = 64  # width of the token embedding
     hidden_size: int = 256  # units per recurrent layer
     num_layers: int = 2  # stacked recurrent layers
@@ -67,23 +73,26 @@ class Config:
 
 
 # The best setting found for 15 minutes on 2 shared CPU cores (BENCHMARKS.md, "Language
-# modelling"): a 2 x 256 LSTM, 32 streams of 128 characters, AdamW 3e-3 on a cosine over 2400
-# steps, which is about 15 minutes there; the run stops at whichever of 2400 steps and 15 minutes
-# comes first. One thread: on a machine whose cores are busy with other work, torch's two
-# threads ran several times slower (each product waits for the slower thread); on an idle
+# modelling"): a 2 x 256 LSTM, 32 streams of 128 characters, AdamW 3e-3 with a cosine that ends
+# when the run does: by default after 15 minutes (the cosine follows the clock, so a faster
+# machine takes more steps in them), with --steps N after N steps, with --minutes M after M
+# minutes (rnnkit.training.schedules). Early stopping after 4 evaluations without a new best
+# validation loss: on a small corpus the model can over-fit before the time is up, and `best/`
+# keeps the best one. One thread: on a machine whose cores are busy with other work, torch's
+# two threads ran several times slower (each product waits for the slower thread); on an idle
 # machine pass --train.threads=0 (torch's default).
 DATA_KEY = "data.corpus"  # what `rnnkit train lm --data X` sets
 
 TRAIN_DEFAULTS: dict = {
-    "train.steps": 2400,
+    "train.steps": 0,  # no step limit: the 15 minutes below end the run
     "train.minutes": 15.0,
     "train.threads": 1,
     "train.eval_every": 250,
+    "train.early_stop": 4,
     "train.clip_norm": 5.0,
     "optim.lr": 3e-3,
     "sched.name": "cosine",
     "sched.warmup_steps": 50,
-    "sched.total_steps": 2400,  # fixed, so --minutes (which sets train.steps=0) keeps it
     "sched.min_lr": 1e-4,
 }
 
@@ -93,6 +102,21 @@ class LMData:
     train_ids: np.ndarray
     valid_ids: np.ndarray
     valid_char_lengths: np.ndarray  # characters each validation token stands for
+
+
+# A validation slice is read as part of one stream, so each join of two slices costs a few
+# characters' worth of context; slices of at least this many characters keep that under ~0.1%.
+MIN_SLICE_CHARS = 10_000
+
+
+def valid_slice_count(n_chars: int, d: DataConfig) -> int:
+    """data.valid_slices, lowered so that every slice holds at least MIN_SLICE_CHARS characters
+    (a small corpus validates on its end, as one slice)."""
+    k = d.valid_slices
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ConfigError(f"data.valid_slices: expected an integer >= 1, got {k!r}")
+    fits = int(n_chars * d.valid_fraction) // MIN_SLICE_CHARS
+    return max(1, min(k, fits))
 
 
 def build_model(model_cfg: ModelConfig, vocab_size: int) -> LanguageModel:
@@ -155,12 +179,17 @@ class LMTask:
                 raise ConfigError(f"data.max_chars: expected an integer >= 0, got {d.max_chars!r}")
             text = load_corpus(d.corpus).text
             text = text[: d.max_chars] if d.max_chars else text
-            train_text, valid_text = split_text(text, d.valid_fraction)
+            train_parts, valid_parts = split_slices(text, d.valid_fraction,
+                                                    valid_slice_count(len(text), d))
             if self._tokenizer is None:
                 self._tokenizer = build_tokenizer(d.tokenizer, text, d.min_freq)
             tok = self._tokenizer
-            self._data = LMData(tok.encode(train_text), tok.encode(valid_text),
-                                tok.char_lengths(valid_text))
+
+            def joined(encode, parts):  # each piece on its own: no word spans two of them
+                return np.concatenate([np.asarray(encode(part)) for part in parts])
+
+            self._data = LMData(joined(tok.encode, train_parts), joined(tok.encode, valid_parts),
+                                joined(tok.char_lengths, valid_parts))
         return self._data
 
     def build_model(self) -> LanguageModel:

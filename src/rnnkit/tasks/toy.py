@@ -23,6 +23,7 @@ from torch import nn
 
 import rnnkit
 from rnnkit.data.sharding import shard_rows, stream_chunks
+from rnnkit.functional.registry import CellName
 from rnnkit.tasks._contract import StepOutput
 
 IGNORE = -100
@@ -41,7 +42,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    cell: Literal["lstm", "gru", "rnn"] = "lstm"  # the recurrent layer
+    cell: CellName = "lstm"  # the recurrent layer (rnnkit.functional.registry; rnn = rnn_tanh)
     hidden_size: int = 32  # units per recurrent layer
     num_layers: int = 1  # stacked recurrent layers
     dropout: float = 0.0  # on the recurrent output, before the readout
@@ -63,10 +64,9 @@ class RecallNet(nn.Module):
 
     def __init__(self, cfg: ModelConfig, vocab: int):
         super().__init__()
-        layer = {"lstm": rnnkit.LSTM, "gru": rnnkit.GRU, "rnn": rnnkit.RNN}[cfg.cell]
         self.embed = nn.Embedding(vocab, cfg.hidden_size)
-        self.rnn = layer(cfg.hidden_size, cfg.hidden_size, cfg.num_layers, batch_first=True,
-                         impl=cfg.impl)
+        self.rnn = rnnkit.Recurrent(cfg.cell, cfg.hidden_size, cfg.hidden_size, cfg.num_layers,
+                                    batch_first=True, impl=cfg.impl)
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.hidden_size, vocab)
 

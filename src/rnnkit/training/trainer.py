@@ -50,6 +50,8 @@ _END = object()
 
 
 class Trainer:
+    clock = staticmethod(time.monotonic)  # seconds, for train.minutes; tests put a fake one here
+
     def __init__(self, task: Task, model: torch.nn.Module, cfg: RunConfig, run_dir: Path,
                  dist: D.DistInfo, device: torch.device, progress: str = "auto"):
         self.task, self.cfg, self.run_dir, self.dist, self.device = task, cfg, run_dir, dist, device
@@ -59,7 +61,8 @@ class Trainer:
             ids = [device.index] if device.type == "cuda" else None
             self.model = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
         self.optimizer = build_optimizer(model.parameters(), cfg.optim)
-        self.schedule = Schedule(cfg.sched, cfg.optim.lr, cfg.train.steps)
+        self.schedule = Schedule(cfg.sched, cfg.optim.lr, cfg.train.steps, cfg.train.minutes)
+        self.elapsed = 0.0  # seconds of this invocation, as rank 0's clock measured them
         self.guard = Guard(cfg.guard)
         self.step = 0  # training batches done (skipped ones included)
         self.epoch = 0
@@ -85,7 +88,7 @@ class Trainer:
                             enabled=self.dist.is_main and self.progress_mode != "off",
                             fancy={"plain": False, "rich": True}.get(self.progress_mode),
                             minutes=t.minutes)
-        start = time.monotonic()
+        start, self.elapsed = self.clock(), 0.0
         batches = self._open_epoch(self.batch_index, rng_after=self._rng_after)
         stop = self._limit_reached()  # resumed at its end (an ensemble member): no step more
         try:
@@ -133,7 +136,7 @@ class Trainer:
 
     def _train_step(self, batch: Any) -> tuple[Verdict, dict]:
         t = self.cfg.train
-        lr = self.schedule.lr(self.step, self.epoch)
+        lr = self.schedule.lr(self.step, self.epoch, self.elapsed)
         set_lr(self.optimizer, lr)
         t0 = time.perf_counter()
         state_in = self.carry if t.carry_state else None
@@ -176,9 +179,10 @@ class Trainer:
             self.save("last")
         if t.steps and self.step >= t.steps:
             stop = stop or "steps"
-        if t.minutes and D.broadcast_json(time.monotonic() - start >= 60 * t.minutes,
-                                          self.dist, self.device):
-            stop = stop or "time"
+        if t.minutes:  # rank 0's clock for every rank: the same stop, the same learning rate
+            self.elapsed = D.broadcast_json(self.clock() - start, self.dist, self.device)
+            if self.elapsed >= 60 * t.minutes:
+                stop = stop or "time"
         return stop
 
     def _limit_reached(self) -> str | None:
@@ -343,7 +347,7 @@ class Trainer:
         bad_step = self.step
         self.load(load_checkpoint(checkpoint_dir(self.run_dir, "last")), keep_guard=True)
         self.schedule.guard_scale = scale
-        lr = self.schedule.lr(self.step, self.epoch)
+        lr = self.schedule.lr(self.step, self.epoch, self.elapsed)
         text = (f"guard: {self.cfg.guard.max_bad_in_row} bad steps in a row at step {bad_step} "
                 f"({self.guard.last_reason}); restored step {self.step}, lr now {lr:.3g} "
                 f"(restore {self.guard.restores}/{self.cfg.guard.max_restores})")

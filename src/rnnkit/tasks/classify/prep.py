@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnkit.data.dna import clean, encode
 from rnnkit.data.scaling import ChannelScaler
 from rnnkit.data.subwords import check_buckets, subword_matrix
 from rnnkit.data.text_vocab import TextVocab
@@ -20,7 +21,7 @@ from rnnkit.errors import DataError
 
 @dataclass
 class Prep:
-    kind: str  # "series" | "text"
+    kind: str  # "series" | "text" | "dna"
     classes: list[str] | None  # None: regression
     input_size: int = 0  # series: channels
     scaler: ChannelScaler | None = None
@@ -35,6 +36,10 @@ class Prep:
         return self.classes is None
 
     def encode_x(self, raw, where: str = "input", i: int = 0) -> np.ndarray:
+        if self.kind == "dna":  # base ids (T,), rnnkit.data.dna
+            if not isinstance(raw, str) or not raw:
+                raise DataError(f"{where}: item {i + 1}: expected a DNA sequence, got {raw!r:.40}")
+            return encode(clean(raw, f"{where}: item {i + 1}").sequence)
         if self.kind == "text":
             if not isinstance(raw, str):
                 raise DataError(f"{where}: item {i + 1}: expected text, got {type(raw).__name__}")
@@ -115,6 +120,8 @@ def fit_prep(dcfg, kind: str, classes, train_x: list, train_y: list) -> Prep:
         prep.vocab = TextVocab.build(train_x, dcfg.tokenizer, dcfg.min_freq, dcfg.max_vocab,
                                      url_token=dcfg.url_token)
         prep.subword_buckets = dcfg.subword_buckets
+    elif kind == "dna":
+        pass  # base ids need nothing fitted
     else:
         prep.input_size = int(np.asarray(train_x[0]).shape[1])
         prep.scaler = (ChannelScaler.fit(train_x) if dcfg.normalize

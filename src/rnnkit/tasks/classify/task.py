@@ -11,14 +11,21 @@ import torch
 import torch.nn.functional as F
 
 from rnnkit.config import build
+from rnnkit.data.augment import augment_series
 from rnnkit.data.batching import bucket_batches, class_weights, pad_batch, shard_batches
 from rnnkit.data.datasets import Dataset, load_dataset, load_files, stratified_split
+from rnnkit.data.dna_sets import is_dna_file, is_dna_set, load_dna_files, load_dna_set
+from rnnkit.data.fasta import is_fasta_name
 from rnnkit.data.subwords import check_buckets
 from rnnkit.errors import ConfigError, DataError
+from rnnkit.functional.registry import CellName
 from rnnkit.models.classifier import ClassifierConfig, build_classifier
+from rnnkit.models.dna import DnaClassifier
 from rnnkit.models.ensemble import Ensemble
 from rnnkit.tasks._contract import StepOutput
+from rnnkit.tasks._dna import DnaConfig, augment_strands
 from rnnkit.tasks._metrics import classification_report
+from rnnkit.tasks.classify.auto import resolve_auto
 from rnnkit.tasks.classify.prep import Prep, fit_prep
 
 
@@ -43,6 +50,8 @@ class DataConfig:
     token_dropout: float = 0.0  # text: share of training tokens replaced by <unk> (regulariser)
     url_token: bool = False  # text: web addresses -> one token <url>, @mentions -> <user>
     subword_buckets: int = 0  # word tokens: + mean of hashed char 3-5-gram vectors; 0 = off
+    jitter: float = -1.0  # series: training noise std (standardised units); -1 = auto, 0 = off
+    scaling: float = -1.0  # series: training per-series factor ~ N(1, s^2); -1 = auto, 0 = off
 
     def __post_init__(self):
         def need(ok: bool, key: str, expected: str) -> None:
@@ -54,6 +63,8 @@ class DataConfig:
         need(self.batch_size >= 1, "batch_size", "a positive integer")
         need(self.max_len >= 0, "max_len", "0 (no limit) or a positive integer")
         need(0.0 <= self.token_dropout < 1.0, "token_dropout", "a number in [0, 1)")
+        need(self.jitter >= 0 or self.jitter == -1, "jitter", "-1 (auto), 0 (off) or more")
+        need(self.scaling >= 0 or self.scaling == -1, "scaling", "-1 (auto), 0 (off) or more")
         need(bool(self.name or self.train_path), "name", "a dataset name or data.train_path")
         check_buckets(self.subword_buckets)
         need(not (self.subword_buckets and self.tokenizer != "word"), "subword_buckets",
@@ -62,7 +73,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    cell: Literal["lstm", "gru", "rnn"] = "lstm"  # the recurrent layer
+    cell: CellName = "lstm"  # the recurrent layer (rnnkit.functional.registry; rnn = rnn_tanh)
     hidden_size: int = 64  # units per direction and layer
     num_layers: int = 1  # stacked recurrent layers
     bidirectional: bool = False  # read each sequence both ways
@@ -72,6 +83,8 @@ class ModelConfig:
     # steps, or attention
     pooling: Literal["last", "mean", "max", "attention"] = "last"
     impl: Literal["auto", "reference", "fused", "native"] = "auto"  # rnnkit layer implementation
+    conv_filters: int = -1  # series: FCN branch beside the RNN (F, 2F, F filters); -1 = auto
+    downsample: int = 0  # series: average-pool the input over this many steps; 0 = auto
 
 
 def _section(cls, value, name: str):
@@ -85,10 +98,12 @@ def _section(cls, value, name: str):
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    dna: DnaConfig = field(default_factory=DnaConfig)  # DNA data only (docs/genomes.md)
 
     def __post_init__(self):  # Config(**json_dict) rebuilds the nested sections
         self.data = _section(DataConfig, self.data, "data")
         self.model = _section(ModelConfig, self.model, "model")
+        self.dna = _section(DnaConfig, self.dna, "dna")
 
 
 # Small datasets (UCR sets hold tens to hundreds of series): evaluate often, stop when the
@@ -127,14 +142,21 @@ class ClassifyTask:
 
     def build_model(self) -> torch.nn.Module:
         m, p = self.cfg.model, self.prep
-        return build_classifier(ClassifierConfig(
+        dna = self.cfg.dna.model_config() if p.kind == "dna" else None
+        head = ClassifierConfig(  # DNA: a series model over the embedded bases
             input_kind="tokens" if p.kind == "text" else "series",
-            vocab_size=p.vocab.size if p.vocab else 0, input_size=p.input_size,
-            subword_buckets=p.subword_buckets, embed_dim=m.embed_dim, cell=m.cell,
+            vocab_size=p.vocab.size if p.vocab else 0,
+            input_size=dna.width if dna else p.input_size, subword_buckets=p.subword_buckets,
+            embed_dim=0 if dna else m.embed_dim, cell=m.cell,
             hidden_size=m.hidden_size,
             num_layers=m.num_layers, bidirectional=m.bidirectional, dropout=m.dropout,
             pooling=m.pooling, impl=m.impl, n_outputs=len(p.classes) if p.classes else 1,
-            regression=p.regression))
+            regression=p.regression,
+            conv_filters=0 if dna else max(m.conv_filters, 0),  # DNA: its own front (models/dna)
+            downsample=1 if dna else max(m.downsample, 1))
+        if dna:  # base ids: embedded by the DNA front, then the same head
+            return DnaClassifier(dna, head)
+        return build_classifier(head)
 
     def ensemble(self, models: list[torch.nn.Module]) -> torch.nn.Module:
         """Members built by build_model() as one model: mean class probabilities (regression:
@@ -166,12 +188,19 @@ class ClassifyTask:
         seed = d.seed * 100_003 + epoch  # a fresh, reproducible order per epoch
         drop = d.token_dropout if self.prep.kind == "text" else 0.0
         for idx, batch in self._batches(self.train, True, seed, rank, world_size):
+            if self.prep.kind == "series" and not self.prep.regression and \
+                    (d.jitter > 0 or d.scaling > 0):
+                rng = np.random.default_rng((d.seed, epoch, int(idx[0]), 1))
+                batch["x"] = augment_series(batch["x"], batch["lengths"], rng,
+                                            max(d.jitter, 0.0), max(d.scaling, 0.0))
             if drop:  # the mask depends on (seed, epoch, batch) only: same on resume and any rank
                 rng = np.random.default_rng((d.seed, epoch, int(idx[0])))
                 if batch["x"].dim() == 3:  # sub-words: drop the word ids, keep the n-grams
                     batch["x"][..., 0] = drop_tokens(batch["x"][..., 0], drop, rng)
                 else:
                     batch["x"] = drop_tokens(batch["x"], drop, rng)
+            if self.prep.kind == "dna" and self.cfg.dna.strands == "augment":
+                batch = augment_strands(batch, np.random.default_rng((d.seed, epoch, int(idx[0]))))
             yield batch
 
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -229,8 +258,14 @@ class ClassifyTask:
         return {"task": self.name, **self.prep.to_dict(), "split": self.split}
 
 
-def _load_data(cfg: DataConfig) -> Dataset:
+def load_data(cfg: DataConfig) -> Dataset:
+    """The data set `cfg` names (a bundled set or your own files), with its test split."""
     train_path = cfg.train_path or (cfg.name if _is_file_name(cfg.name) else "")
+    if train_path and is_dna_file(train_path, cfg.text_column):
+        return load_dna_files(train_path, cfg.test_path, cfg.label_column, cfg.test_fraction,
+                              cfg.seed)
+    if not train_path and is_dna_set(cfg.name):
+        return load_dna_set(cfg.name, cfg.test_fraction, cfg.valid_fraction, cfg.seed)
     if train_path:
         return load_files(train_path, cfg.test_path, cfg.text_column, cfg.label_column,
                           cfg.test_fraction, cfg.seed)
@@ -238,8 +273,8 @@ def _load_data(cfg: DataConfig) -> Dataset:
 
 
 def _is_file_name(name: str) -> bool:
-    """data.name names a file (a .ts or CSV file) rather than a bundled data set."""
-    return name.lower().endswith((".ts", ".csv"))
+    """data.name names a file (a .ts, CSV or FASTA file) rather than a bundled data set."""
+    return name.lower().endswith((".ts", ".csv")) or is_fasta_name(name)
 
 
 def make_task(cfg: Config) -> ClassifyTask:
@@ -247,9 +282,15 @@ def make_task(cfg: Config) -> ClassifyTask:
     if not isinstance(cfg, Config):
         cfg = Config(**cfg)
     d = cfg.data
-    data = _load_data(d)
+    data = load_data(d)
     split = {"test": data.split, "valid": {"fraction": d.valid_fraction, "seed": d.seed}}
-    if d.valid_fraction > 0:
+    if "valid_indices" in data.split:  # the data's own validation part (DNA: by genome region)
+        held = np.array(data.split["valid_indices"], dtype=np.int64)
+        kept = np.setdiff1d(np.arange(len(data.train_y)), held)
+        split["valid"]["indices"] = held.tolist()
+        if held.size == 0:
+            held = None
+    elif d.valid_fraction > 0:
         strata = data.train_y if data.classes is not None else [0] * len(data.train_y)
         kept, held = stratified_split(strata, d.valid_fraction, d.seed)
         split["valid"]["indices"] = held.tolist()
@@ -257,6 +298,7 @@ def make_task(cfg: Config) -> ClassifyTask:
         kept, held = np.arange(len(data.train_y)), None
     train_x = [data.train_x[i] for i in kept]
     train_y = [data.train_y[i] for i in kept]
+    resolve_auto(cfg, data.kind, train_x)
     prep = fit_prep(d, data.kind, data.classes, train_x, train_y)
     train = prep.encode_items(train_x, train_y, "training data")
     if held is None:
@@ -277,4 +319,4 @@ def task_from_metadata(cfg: Config, metadata: dict) -> ClassifyTask:
 def config_from_run(config: dict) -> Config:
     """The task section of a run's resolved config (the engine nests it under 'task')."""
     section = config.get("task") if isinstance(config.get("task"), dict) else config
-    return Config(**{k: v for k, v in section.items() if k in ("data", "model")})
+    return Config(**{k: v for k, v in section.items() if k in ("data", "model", "dna")})

@@ -22,6 +22,7 @@ from rnnkit.data.windows import (
     windows,
 )
 from rnnkit.errors import ConfigError, DataError
+from rnnkit.functional.registry import CellName
 from rnnkit.models.forecast_calibration import fit_scale
 from rnnkit.models.forecaster import (
     ForecastEnsemble,
@@ -54,7 +55,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    cell: Literal["lstm", "gru", "rnn"] = "lstm"  # the recurrent encoder
+    cell: CellName = "lstm"  # the recurrent encoder (rnnkit.functional.registry; rnn = rnn_tanh)
     hidden_size: int = 32  # units per recurrent layer
     num_layers: int = 1  # stacked recurrent layers
     dropout: float = 0.0  # between layers and before the head

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from typing import Literal
 
 from rnnkit.errors import ConfigError
+from rnnkit.functional.registry import CellName
 
 
 @dataclass
@@ -20,11 +21,12 @@ class DataConfig:
     batch_size: int = 32  # items per training batch
     # handwriting: training fonts, and the unseen fonts of the validation and test items
     fonts: str = "cursive,scripts,futural,futuram,rowmans,rowmand,timesr,timesi,timesib"
-    valid_font: str = "timesrb"  # handwriting: the validation font (never trained on)
+    valid_font: str = "timesrb"  # handwriting: the validation font(s), comma-separated
     test_font: str = "scriptc"  # handwriting: the test font (never trained on)
     cache_dir: str = ""  # spoken-digits: where the WAVs are kept ("" = ~/.cache/rnnkit)
     warp: float = 0.0  # speech training items: mel axis stretched by U(1 - w, 1 + w); 0 = off
     wobble: float = 0.0  # handwriting training items: per-letter and elastic distortion; 0 = off
+    pen_noise: float = 0.0  # handwriting training items: stroke splits, retraces, jitter, speed
     fresh: bool = False  # handwriting: a new set of training items every epoch after the first
     valid_fraction: float = 0.1  # own data: share held out for validation (and as much for test)
 
@@ -33,8 +35,10 @@ class DataConfig:
             if not isinstance(getattr(self, key), int) or getattr(self, key) < 1:
                 raise ConfigError(f"data.{key}: expected a positive integer, got "
                                   f"{getattr(self, key)!r}")
-        if not 0.0 <= self.wobble <= 2.0:
-            raise ConfigError(f"data.wobble: expected a number in [0, 2], got {self.wobble!r}")
+        for key in ("wobble", "pen_noise"):
+            if not 0.0 <= getattr(self, key) <= 2.0:
+                raise ConfigError(f"data.{key}: expected a number in [0, 2], got "
+                                  f"{getattr(self, key)!r}")
         if not 0.0 <= self.warp < 0.5:
             raise ConfigError(f"data.warp: expected a number in [0, 0.5), got {self.warp!r}")
         if not 0.0 < self.valid_fraction < 0.5:
@@ -44,7 +48,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    cell: Literal["lstm", "gru"] = "lstm"  # the recurrent cell
+    cell: CellName = "lstm"  # the recurrent cell (rnnkit.functional.registry)
     hidden_size: int = 128  # units per direction of each recurrent layer
     num_layers: int = 2  # stacked recurrent layers
     bidirectional: bool = True  # read the input both ways

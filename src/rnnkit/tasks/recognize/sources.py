@@ -39,23 +39,33 @@ def load_source(d, parts=ALL) -> Source:
 
 
 def _handwriting(d, parts) -> Source:
-    from rnnkit.data.handwriting import ALPHABET, handwriting_items
+    from rnnkit.data.handwriting import ALPHABET, handwriting_items, same_glyphs
 
-    train_fonts = [f for f in d.fonts.split(",") if f]
-    for key in ("valid_font", "test_font"):
-        if getattr(d, key) in train_fonts:
-            raise ConfigError(f"data.{key}: {getattr(d, key)!r} is also in data.fonts; it "
-                              "must be a font the training set never saw")
+    train_fonts, valid_fonts = _names(d.fonts), _names(d.valid_font)
+    for key, held in (("valid_font", valid_fonts), ("test_font", [d.test_font])):
+        for font in held:
+            twin = same_glyphs(font, train_fonts)
+            if twin:
+                raise ConfigError(f"data.{key}: {font!r} draws the same glyphs as training font "
+                                  f"{twin!r} (data.fonts); it must be a font the training set "
+                                  "never saw")
 
     def make(part, n, seed, fonts):
-        wobble = d.wobble if part == "train" else 0.0  # distorted training items only
-        return handwriting_items(n, seed, fonts, wobble) if part in parts else []
+        if part not in parts:
+            return []
+        if part != "train":  # distorted training items only
+            return handwriting_items(n, seed, fonts)
+        return handwriting_items(n, seed, fonts, d.wobble, d.pen_noise)
 
     return Source("strokes", ALPHABET,
                   make("train", d.n_train, d.seed, train_fonts),
-                  make("valid", d.n_valid, d.seed + 1, [d.valid_font]),
+                  make("valid", d.n_valid, d.seed + 1, valid_fonts),
                   make("test", d.n_test, d.seed + 2, [d.test_font]),
                   {"fonts": train_fonts, "valid_font": d.valid_font, "test_font": d.test_font})
+
+
+def _names(fonts: str) -> list[str]:
+    return [f.strip() for f in fonts.split(",") if f.strip()]
 
 
 def _speech(d, parts) -> Source:

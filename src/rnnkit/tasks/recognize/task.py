@@ -115,7 +115,8 @@ class RecognizeTask:
             return self.train
         if getattr(self, "_fresh", (None,))[0] != epoch:
             fonts = [f for f in d.fonts.split(",") if f]
-            items = handwriting_items(len(self.train), [d.seed, 1000 + epoch], fonts, d.wobble)
+            items = handwriting_items(len(self.train), [d.seed, 1000 + epoch], fonts, d.wobble,
+                                      d.pen_noise)
             self._fresh = (epoch, [self.encode_item(x, t, f"epoch {epoch} item {i}")
                                    for i, (x, t) in enumerate(items)])
         return self._fresh[1]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from rnnkit.errors import ConfigError
+from rnnkit.functional.registry import CellName
 
 
 @dataclass
@@ -36,7 +37,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    cell: Literal["lstm", "gru", "rnn_tanh", "rnn_relu"] = "lstm"  # encoder and decoder cell
+    cell: CellName = "lstm"  # encoder and decoder cell (rnnkit.functional.registry)
     embedding_size: int = 64  # token embedding width, both sides
     hidden_size: int = 128  # the decoder's; a bidirectional encoder has half in each direction
     num_layers: int = 1  # encoder and decoder each
