@@ -2,13 +2,13 @@
 budget, on the KJV -> Reina-Valera 1909 test split; greedy and beam 5 beside copy-the-source.
 
     PYTHONPATH=src python3 benchmarks/translate_bible.py --device cuda --minutes 5 \\
-        --data-dir .gpu/bible --out OUT [--steps 3000] [--sequential] [--set KEY=VALUE ...]
+        --data-dir .gpu/bible --out OUT [--steps N] [--sequential] [--set KEY=VALUE ...]
 
 --data-dir holds the exported splits (benchmarks/export_bible.py: train/valid/test.tsv), so this
 runs where pysword and the SWORD modules are not. The two trainings (`rnnkit train translate
 --config configs/translate-bible-gpu.toml`, one with --attention, one with none) run as two
 processes at once (one GPU can hold both; --sequential runs one after the other), each for
---steps (the cosine's length too) or --minutes, whichever comes first. Each run's best
+--minutes (the cosine follows the clock), or --steps if that comes first. Each run's best
 checkpoint (by validation chrF) is then scored on the test split as `rnnkit evaluate --data
 test` does: BLEU and chrF (sacrebleu), exact match, greedy and beam --beam. Written to --out:
 results.json (the table, every number, the end of each training log) and attention.png, two
@@ -47,8 +47,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--work", default="", help="run directories (default: a new temp dir)")
     ap.add_argument("--device", default="cuda", help="cuda, cuda:N or cpu")
     ap.add_argument("--minutes", type=float, default=5.0, help="time cap of each training")
-    ap.add_argument("--steps", type=int, default=3000,
-                    help="training steps of each run, and the cosine's length")
+    ap.add_argument("--steps", type=int, default=0,
+                    help="a step limit for each run, and the cosine's length (0 = none)")
     ap.add_argument("--attention", default="bahdanau", choices=["bahdanau", "general", "dot"])
     ap.add_argument("--config", default=str(CONFIG))
     ap.add_argument("--beam", type=int, default=5)

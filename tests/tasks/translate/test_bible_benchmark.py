@@ -45,6 +45,12 @@ def test_both_runs_get_the_same_settings_but_the_attention(bench, tmp_path):
     assert (a.train.steps, a.sched.total_steps, a.train.minutes) == (900, 900, 2.0)
     assert (a.train.device, a.task.model.dropout, a.train.best_metric) == ("cpu", 0.1, "chrf")
     assert a.task.data.test_path == str((tmp_path / "test.tsv").resolve())
+    assert bench.parse_args(["--data-dir", "d", "--out", "o"]).device == "cuda"
+    default = bench.parse_args(["--data-dir", "d", "--out", "o", "--device", "cpu"])
+    cfg = _resolved(bench.train_command(default, paths, "none", tmp_path / "n"))
+    # the default: no step limit, the cosine over the minutes (the same for both runs)
+    assert (cfg.train.steps, cfg.sched.total_steps, cfg.train.minutes) == (0, 0, 5.0)
+    assert cfg.sched.name == "cosine"
 
 
 def _scores(chrf_greedy: float, chrf_beam: float) -> dict:
