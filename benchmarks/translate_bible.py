@@ -79,6 +79,18 @@ def train_command(args, paths: dict[str, Path], attention: str, run_dir: Path) -
             "--out", str(run_dir), "--plain", *overrides]
 
 
+def gpu_is_shared(device: str) -> bool:
+    """False when the GPU admits one process at a time (nvidia-smi's compute mode
+    Exclusive_Process or Prohibited): the second training could not start there."""
+    index = device.partition(":")[2] or "0"
+    try:
+        mode = subprocess.run(["nvidia-smi", "--query-gpu=compute_mode", "--format=csv,noheader",
+                               "-i", index], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return True  # no nvidia-smi: assume the default mode
+    return mode.strip() in ("", "Default")
+
+
 def train_all(args, paths, runs: dict[str, str], work: Path) -> dict[str, dict]:
     """Start the trainings (together unless --sequential); their wall times and exit codes."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
@@ -172,6 +184,10 @@ def main(argv=None) -> int:
     paths = check_data(Path(args.data_dir))
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         sys.exit(f"translate_bible: --device {args.device} but CUDA is not available here")
+    if args.device.startswith("cuda") and not args.sequential and not gpu_is_shared(args.device):
+        args.sequential, args.minutes = True, args.minutes / 2
+        print(f"translate_bible: the GPU takes one process at a time; training one after the "
+              f"other, {args.minutes:g} minutes each", flush=True)
     runs = {"attention": args.attention, "none": "none"}
     start = time.perf_counter()
     info = train_all(args, paths, runs, work)

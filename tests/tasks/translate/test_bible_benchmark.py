@@ -75,3 +75,15 @@ def test_the_target_is_read_off_the_better_search_of_each_model(bench):
 def test_missing_splits_stop_with_the_export_command(bench, tmp_path):
     with pytest.raises(SystemExit, match="export_bible.py --out"):
         bench.check_data(tmp_path)
+
+
+@pytest.mark.parametrize(("mode", "shared"), [("Default", True), ("Exclusive_Process", False),
+                                              ("Prohibited", False)])
+def test_a_gpu_that_takes_one_process_is_seen(bench, tmp_path, monkeypatch, mode, shared):
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text(f"#!/bin/sh\necho {mode}\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert bench.gpu_is_shared("cuda:0") is shared
+    monkeypatch.setenv("PATH", str(tmp_path / "none"))  # no nvidia-smi: the default mode
+    assert bench.gpu_is_shared("cuda") is True
