@@ -70,6 +70,9 @@ def test_the_target_is_read_off_the_better_search_of_each_model(bench):
     assert v["beam_ge_greedy_chrf"] == {"attention": True, "none": False}
     lines = bench.table(results, "beam5").splitlines()
     assert len(lines) == 2 + 4 + 1 and "| copy the source |" in lines[-1]
+    del results["runs"]["none"]["test"]  # a training that failed: no target, a row saying so
+    assert bench.verdict(results, "beam5") is None
+    assert "| none (none) | training failed" in bench.table(results, "beam5")
 
 
 def test_missing_splits_stop_with_the_export_command(bench, tmp_path):
