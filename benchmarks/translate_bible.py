@@ -2,13 +2,13 @@
 budget, on the KJV -> Reina-Valera 1909 test split; greedy and beam 5 beside copy-the-source.
 
     PYTHONPATH=src python3 benchmarks/translate_bible.py --device cuda --minutes 5 \\
-        --data-dir .gpu/bible --out OUT [--steps 3000] [--sequential] [--set KEY=VALUE ...]
+        --data-dir .gpu/bible --out OUT [--steps N] [--sequential] [--set KEY=VALUE ...]
 
 --data-dir holds the exported splits (benchmarks/export_bible.py: train/valid/test.tsv), so this
 runs where pysword and the SWORD modules are not. The two trainings (`rnnkit train translate
 --config configs/translate-bible-gpu.toml`, one with --attention, one with none) run as two
 processes at once (one GPU can hold both; --sequential runs one after the other), each for
---steps (the cosine's length too) or --minutes, whichever comes first. Each run's best
+--minutes (the cosine follows the clock), or --steps if that comes first. Each run's best
 checkpoint (by validation chrF) is then scored on the test split as `rnnkit evaluate --data
 test` does: BLEU and chrF (sacrebleu), exact match, greedy and beam --beam. Written to --out:
 results.json (the table, every number, the end of each training log) and attention.png, two
@@ -47,8 +47,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--work", default="", help="run directories (default: a new temp dir)")
     ap.add_argument("--device", default="cuda", help="cuda, cuda:N or cpu")
     ap.add_argument("--minutes", type=float, default=5.0, help="time cap of each training")
-    ap.add_argument("--steps", type=int, default=3000,
-                    help="training steps of each run, and the cosine's length")
+    ap.add_argument("--steps", type=int, default=0,
+                    help="a step limit for each run, and the cosine's length (0 = none)")
     ap.add_argument("--attention", default="bahdanau", choices=["bahdanau", "general", "dot"])
     ap.add_argument("--config", default=str(CONFIG))
     ap.add_argument("--beam", type=int, default=5)
@@ -77,6 +77,18 @@ def train_command(args, paths: dict[str, Path], attention: str, run_dir: Path) -
     overrides += [f"--{kv.removeprefix('--')}" for kv in args.set]
     return [sys.executable, "-m", "rnnkit", "train", "translate", "--config", args.config,
             "--out", str(run_dir), "--plain", *overrides]
+
+
+def gpu_is_shared(device: str) -> bool:
+    """False when the GPU admits one process at a time (nvidia-smi's compute mode
+    Exclusive_Process or Prohibited): the second training could not start there."""
+    index = device.partition(":")[2] or "0"
+    try:
+        mode = subprocess.run(["nvidia-smi", "--query-gpu=compute_mode", "--format=csv,noheader",
+                               "-i", index], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return True  # no nvidia-smi: assume the default mode
+    return mode.strip() in ("", "Default")
 
 
 def train_all(args, paths, runs: dict[str, str], work: Path) -> dict[str, dict]:
@@ -138,20 +150,26 @@ def table(results: dict, beam_key: str) -> str:
     rows = ["| model | steps | train s | search | BLEU | chrF | exact % | sent/s |",
             "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
     for name, r in results["runs"].items():
-        t = r["test"]
+        if "test" not in r:
+            rows.append(f"| {name} ({r['attention']}) | training failed: see its log_tail |")
+            continue
         for search in ("greedy", beam_key):
-            m = t[search]
+            m = r["test"][search]
             rows.append(f"| {name} ({r['attention']}) | {r['training']['steps']} | "
                         f"{r['wall_s']:.0f} | {search} | {m['bleu']:.2f} | {m['chrf']:.2f} | "
                         f"{m['exact']:.2f} | {m['sentences_per_s']:.1f} |")
-    c = results["copy_source"]
-    rows.append(f"| copy the source | | | | {c['bleu']:.2f} | {c['chrf']:.2f} | "
-                f"{c['exact']:.2f} | |")
+    c = results.get("copy_source")
+    if c:
+        rows.append(f"| copy the source | | | | {c['bleu']:.2f} | {c['chrf']:.2f} | "
+                    f"{c['exact']:.2f} | |")
     return "\n".join(rows)
 
 
-def verdict(results: dict, beam_key: str) -> dict:
+def verdict(results: dict, beam_key: str) -> dict | None:
+    """The target, from each model's better search; None unless both runs were scored."""
     runs = results["runs"]
+    if not all("test" in runs.get(n, {}) for n in ("attention", "none")):
+        return None
     att, none = runs["attention"]["test"], runs["none"]["test"]
     best = {n: max(r["test"]["greedy"]["chrf"], r["test"][beam_key]["chrf"])
             for n, r in runs.items()}
@@ -172,43 +190,51 @@ def main(argv=None) -> int:
     paths = check_data(Path(args.data_dir))
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         sys.exit(f"translate_bible: --device {args.device} but CUDA is not available here")
+    if args.device.startswith("cuda") and not args.sequential and not gpu_is_shared(args.device):
+        args.sequential, args.minutes = True, args.minutes / 2
+        print(f"translate_bible: the GPU takes one process at a time; training one after the "
+              f"other, {args.minutes:g} minutes each", flush=True)
     runs = {"attention": args.attention, "none": "none"}
     start = time.perf_counter()
-    info = train_all(args, paths, runs, work)
-    for name in runs:
-        info[name]["log_tail"] = (work / f"train-{name}.log").read_text(errors="replace")[-2000:]
-    failed = [n for n, i in info.items() if i["returncode"] != 0]
-    if failed:
-        for n in failed:
-            print(f"--- train-{n}.log (end) ---\n{info[n]['log_tail']}")
-        (out / "results.json").write_text(json.dumps({"failed": failed, "runs": info},
-                                                     indent=2) + "\n", encoding="utf-8")
-        sys.exit(f"translate_bible: training failed for {', '.join(failed)} (logs in {work})")
-    beam_key = f"beam{args.beam}"
     results: dict = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "device": torch.cuda.get_device_name() if args.device.startswith("cuda") else
-        platform.processor() or platform.machine(),
-        "torch": torch.__version__, "python": platform.python_version(),
+        "device": args.device, "torch": torch.__version__, "python": platform.python_version(),
         "minutes": args.minutes, "steps": args.steps, "parallel": not args.sequential,
         "config": args.config, "set": args.set, "work": str(work), "runs": {}}
-    for name, attention in runs.items():
+    info = train_all(args, paths, runs, work)
+    beam_key = f"beam{args.beam}"
+    for name, attention in runs.items():  # results.json is rewritten after each stage
+        log = (work / f"train-{name}.log").read_text(errors="replace")
+        entry = results["runs"][name] = {"attention": attention, **info[name],
+                                         "log_tail": log[-2000:]}
+        if info[name]["returncode"] != 0:
+            print(f"--- train-{name}.log (end) ---\n{entry['log_tail']}", flush=True)
+            continue
         t0 = time.perf_counter()
         test = score(work / name, args, keep_heatmap=attention != "none")
         results["copy_source"] = test.pop("copy_source")
-        results["runs"][name] = {"attention": attention, **info[name],
-                                 "training": training_summary(work / name), "test": test,
-                                 "scoring_s": time.perf_counter() - t0}
+        entry.update(training=training_summary(work / name), test=test,
+                     scoring_s=time.perf_counter() - t0)
         if "attention_png" in test:
             shutil.copy(test["attention_png"], out / "attention.png")
+        _write(out, results)
+    if args.device.startswith("cuda"):
+        results["device"] = torch.cuda.get_device_name(torch.device(args.device))
     results["target"] = verdict(results, beam_key)
     results["total_s"] = time.perf_counter() - start
     text = results["table"] = table(results, beam_key)
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    _write(out, results)
     print(text)
     print(json.dumps(results["target"]))
-    print(f"total {results['total_s']:.0f} s; results in {out}")
-    return 0
+    print(f"total {results['total_s']:.0f} s; results in {out / 'results.json'}")
+    failed = [n for n, r in results["runs"].items() if "test" not in r]
+    if failed:
+        print(f"translate_bible: training failed for {', '.join(failed)} (logs in {work})")
+    return 1 if failed else 0
+
+
+def _write(out: Path, results: dict) -> None:
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,12 @@ def test_both_runs_get_the_same_settings_but_the_attention(bench, tmp_path):
     assert (a.train.steps, a.sched.total_steps, a.train.minutes) == (900, 900, 2.0)
     assert (a.train.device, a.task.model.dropout, a.train.best_metric) == ("cpu", 0.1, "chrf")
     assert a.task.data.test_path == str((tmp_path / "test.tsv").resolve())
+    assert bench.parse_args(["--data-dir", "d", "--out", "o"]).device == "cuda"
+    default = bench.parse_args(["--data-dir", "d", "--out", "o", "--device", "cpu"])
+    cfg = _resolved(bench.train_command(default, paths, "none", tmp_path / "n"))
+    # the default: no step limit, the cosine over the minutes (the same for both runs)
+    assert (cfg.train.steps, cfg.sched.total_steps, cfg.train.minutes) == (0, 0, 5.0)
+    assert cfg.sched.name == "cosine"
 
 
 def _scores(chrf_greedy: float, chrf_beam: float) -> dict:
@@ -64,8 +70,23 @@ def test_the_target_is_read_off_the_better_search_of_each_model(bench):
     assert v["beam_ge_greedy_chrf"] == {"attention": True, "none": False}
     lines = bench.table(results, "beam5").splitlines()
     assert len(lines) == 2 + 4 + 1 and "| copy the source |" in lines[-1]
+    del results["runs"]["none"]["test"]  # a training that failed: no target, a row saying so
+    assert bench.verdict(results, "beam5") is None
+    assert "| none (none) | training failed" in bench.table(results, "beam5")
 
 
 def test_missing_splits_stop_with_the_export_command(bench, tmp_path):
     with pytest.raises(SystemExit, match="export_bible.py --out"):
         bench.check_data(tmp_path)
+
+
+@pytest.mark.parametrize(("mode", "shared"), [("Default", True), ("Exclusive_Process", False),
+                                              ("Prohibited", False)])
+def test_a_gpu_that_takes_one_process_is_seen(bench, tmp_path, monkeypatch, mode, shared):
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text(f"#!/bin/sh\necho {mode}\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert bench.gpu_is_shared("cuda:0") is shared
+    monkeypatch.setenv("PATH", str(tmp_path / "none"))  # no nvidia-smi: the default mode
+    assert bench.gpu_is_shared("cuda") is True
