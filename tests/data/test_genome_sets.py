@@ -112,3 +112,29 @@ def test_own_csv_with_a_bad_letter_names_the_row(tmp_path):
     csv.write_text("sequence,label\nACGT,x\nAC-GT,y\n")
     with pytest.raises(DataError, match=r"bad\.csv: row 2: position 3: '-'"):
         read_dna_file(csv)
+
+
+def test_splice_sites_hold_their_consensus_and_share_no_region():
+    from rnnkit.data.dna_sets import load_dna_set
+    from rnnkit.data.splice_sites import FLANK, load_splice_sites
+
+    parts, meta = load_splice_sites(0.2, 0.1, seed=0)
+    assert meta["non_canonical_dropped"] > 0  # counted, not hidden
+    for split, pairs in parts.items():
+        classes = [c for _, c in pairs]
+        assert {"EI", "IE", "N"} == set(classes), split
+        sites = classes.count("EI") + classes.count("IE")
+        if split == "train":  # (valid and test lose repeated windows, most of them sites)
+            assert 0.98 * sites <= classes.count("N") <= sites
+        for w, c in pairs:
+            assert len(w) == 2 * FLANK
+            if c == "EI":
+                assert w[FLANK:FLANK + 2] == "GT"
+            if c == "IE":
+                assert w[FLANK - 2:FLANK] == "AG"
+    regions = {(r[0], r[1], r[2]): r[3] for r in meta["regions"]}
+    assert len(regions) == len(meta["regions"])  # each block dealt once
+    train = {w for w, _ in parts["train"]}
+    assert not train & {w for w, _ in parts["test"]} and meta["repeated_dropped"] > 0
+    data = load_dna_set("splice-sites", 0.2, 0.1, 0)
+    assert len(data.test_x) == len(parts["test"]) and data.classes == ["EI", "IE", "N"]

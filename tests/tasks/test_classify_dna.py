@@ -78,3 +78,19 @@ def test_bad_fasta_is_one_line(tmp_path, capsys, text, message):
                  "--out", str(tmp_path / "run"), "--plain"]) == 2
     err = capsys.readouterr().err.strip()
     assert re.search(message, err) and len(err.splitlines()) == 1
+
+
+def test_evaluate_refuses_a_changed_region_split(tmp_path):
+    from dataclasses import asdict
+
+    from rnnkit.errors import DataError
+    from rnnkit.tasks.classify import evaluate_loaded, task_from_metadata
+
+    train = fasta(tmp_path / "mine.fa", 20, 0)
+    task = make_task(Config(data={"name": str(train)}))
+    meta = task.metadata()
+    meta["split"]["test"]["regions"] = [["NC_000932.1", 0, 8000, "test"]]  # not this data's
+    cfg = {"task": asdict(task.cfg)}
+    state = task_from_metadata(task.cfg, meta).build_model().state_dict()
+    with pytest.raises(DataError, match="region split differs from the run's saved split"):
+        evaluate_loaded(cfg, meta, state)

@@ -12,6 +12,9 @@ saved with the run; `data.seed` changes it):
   CDS (on either strand), `noncoding` when none does (windows partly coding are left out).
   A window is read on the genome's + strand, so genes on the - strand are seen as their reverse
   complement. Split by genome region (blocks of 8,000 bp), never by window.
+- `splice-sites` (primate genes, rnnkit.data.splice_sites): 60-bp windows around exon/intron
+  (`EI`) and intron/exon (`IE`) boundaries and decoys with the same GT / AG (`N`), split by
+  region (blocks of 20,000 bp).
 
 Your own data: FASTA (`.fa`, `.fasta`, `.fna`, ... optionally `.gz`) with `label=NAME` in each
 header, or a CSV with a `sequence` column and a label column (`data.label_column`). Letters are
@@ -29,10 +32,12 @@ from rnnkit.data.datasets import Dataset, split_dataset, stratified_split
 from rnnkit.data.dna import clean
 from rnnkit.data.fasta import header_label, is_fasta_name, mapped_total, read_fasta
 from rnnkit.data.genome_regions import NONCODING, chloroplast, deal_blocks, windows
+from rnnkit.data.splice_sites import CLASSES as SPLICE_CLASSES
+from rnnkit.data.splice_sites import load_splice_sites
 from rnnkit.data.tabular import read_text_csv
 from rnnkit.errors import DataError
 
-DNA_SETS = ("motif-grammar", "coding-windows")
+DNA_SETS = ("motif-grammar", "coding-windows", "splice-sites")
 MOTIF_A, MOTIF_B = "GATTACAG", "CCTGAGGT"
 SEQUENCE_COLUMN = "sequence"
 
@@ -112,12 +117,24 @@ def load_coding_windows(test_fraction: float, valid_fraction: float, seed: int,
     return _three_way("coding-windows", xs, ys, ["coding", "noncoding"], parts, meta)
 
 
+def load_splice(test_fraction: float, valid_fraction: float, seed: int) -> Dataset:
+    by_split, meta = load_splice_sites(test_fraction, valid_fraction, seed)
+    xs, ys, parts = [], [], {}
+    for split, pairs in by_split.items():
+        parts[split] = list(range(len(xs), len(xs) + len(pairs)))
+        xs += [w for w, _ in pairs]
+        ys += [c for _, c in pairs]
+    return _three_way("splice-sites", xs, ys, list(SPLICE_CLASSES), parts, meta)
+
+
 def load_dna_set(name: str, test_fraction: float, valid_fraction: float, seed: int) -> Dataset:
     key = name.lower()
     if key == "motif-grammar":
         return load_motif_grammar(test_fraction, valid_fraction, seed)
     if key == "coding-windows":
         return load_coding_windows(test_fraction, valid_fraction, seed)
+    if key == "splice-sites":
+        return load_splice(test_fraction, valid_fraction, seed)
     raise DataError(f"unknown DNA data set {name!r}; available: {', '.join(DNA_SETS)}")
 
 

@@ -73,6 +73,10 @@ def _load(task: ClassifyTask):
     with."""
     data = load_data(task.cfg.data)
     saved = task.split.get("test", {}).get("test_indices")
+    regions = task.split.get("test", {}).get("regions")  # DNA sets split by genome region
+    if regions is not None and regions != data.split.get("regions"):
+        raise DataError(f"dataset {data.name!r}: its region split differs from the run's saved "
+                        "split (the installed data changed?)")
     if saved is not None and saved != data.split.get("test_indices"):
         raise DataError(f"dataset {data.name!r}: its test split differs from the run's saved "
                         "split indices (the installed data changed?)")
