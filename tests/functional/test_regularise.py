@@ -218,3 +218,19 @@ def test_semeniuta_layer_setting_and_its_refusals():
                          recurrent_dropout_mode="semeniuta")
     with pytest.raises(ValueError, match="recurrent_dropout_mode: expected one of variational"):
         rnnkit.Recurrent("lstm", 4, 3, recurrent_dropout_mode="gal")
+
+
+@pytest.mark.parametrize("cell", ["lstm", "ln_lstm"])
+def test_second_order_gradients_see_the_same_masks(cell):
+    """create_graph=True reruns the sequence through the step math: the per-step zoneout masks
+    and the dropout mask must be the ones of the forward."""
+    x = torch.randn(5, 2, 3, dtype=f64, requires_grad=True)
+    grads = []
+    for impl in ("fused", "reference"):
+        torch.manual_seed(0)
+        layer = rnnkit.Recurrent(cell, 3, 4, impl=impl, recurrent_dropout=0.3,
+                                 zoneout=0.3).double()
+        out, _ = layer(x)
+        (g,) = torch.autograd.grad(out.pow(2).sum(), x, create_graph=True)
+        grads.append(torch.autograd.grad(g.pow(2).sum(), x)[0])
+    torch.testing.assert_close(grads[0], grads[1])
