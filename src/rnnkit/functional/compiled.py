@@ -8,10 +8,11 @@ pass in C++ and calls the product from there, registered as the torch ops
 `torch.ops.rnnkit.lstm_forward_loop` / `lstm_backward_loop`. rnn_kernel.cpp does the same for the
 Elman RNN and the GRU (`rnnkit::rnn_forward_loop` / `rnn_backward_loop`), where the Python
 loop's per-step dispatch made inference at batch 1 slower than torch's kernels.
-lstm_infer_kernel.cpp (`rnnkit::lstm_infer_loop`) is the LSTM's forward without grad in one
-pass per step: input projection, recurrent product and gates over register tiles, where a BLAS
-product per step plus a pass over the gates stayed behind torch's oneDNN LSTM (BENCHMARKS.md,
-"Kernel design measurements").
+scan_kernel.cpp (`rnnkit::scan_forward_loop` / `scan_backward_loop`) is the gate math and linear
+scan of minGRU and minLSTM (scan_seq.py). lstm_infer_kernel.cpp (`rnnkit::lstm_infer_loop`) is
+the LSTM's forward without grad in one pass per step: input projection, recurrent product and
+gates over register tiles, where a BLAS product per step plus a pass over the gates stayed
+behind torch's oneDNN LSTM (BENCHMARKS.md, "Kernel design measurements").
 
 It is compiled once per machine and torch version with torch.utils.cpp_extension (a C++17
 compiler and ninja; ~25 s) into `$TORCH_EXTENSIONS_DIR` (default ~/.cache/torch_extensions).
@@ -35,7 +36,8 @@ import torch
 from torch import Tensor
 
 SOURCES = tuple(Path(__file__).with_name(n)
-                for n in ("lstm_kernel.cpp", "rnn_kernel.cpp", "lstm_infer_kernel.cpp"))
+                for n in ("lstm_kernel.cpp", "rnn_kernel.cpp", "lstm_infer_kernel.cpp",
+                          "scan_kernel.cpp"))
 HEADERS = (Path(__file__).with_name("kernel_common.h"),)
 # -fopenmp: at::parallel_for (lstm_infer_kernel.cpp) is inline code over `#pragma omp parallel`,
 # serial without it; the library then takes torch's own libgomp (already loaded, same soname),
@@ -157,6 +159,11 @@ def _self_test() -> None:
                    c_n)
         if not torch.allclose(c_n, c, atol=1e-5):
             raise RuntimeError(f"the one-pass LSTM's self-test disagrees with torch at batch {B}")
+        k, cand = torch.randn(2, 1, B, 2, generator=g)  # minGRU: gate and candidate, H = 2
+        expected = h0 + torch.sigmoid(k[0]) * (cand[0] - h0)
+        torch.ops.rnnkit.scan_forward_loop(torch.cat([k, cand], 2), h0, None, 0, out)
+        if not torch.allclose(out[0], expected, atol=1e-5):
+            raise RuntimeError(f"the minGRU scan's self-test disagrees with torch at batch {B}")
 
 
 def status() -> str:
