@@ -8,6 +8,8 @@ from rnnkit.training.settings import resolve
 
 from .toyrun import records, run_toy
 
+REAL_SCREEN = T.screen  # the tests below replace T.screen
+
 
 def _probe(step_times: dict[int, list[float]], counts=(1, 2)):
     chosen_threads = []
@@ -27,7 +29,7 @@ def test_the_faster_count_wins_and_the_first_step_is_not_timed():
     assert "train.threads=auto: 1" in line and "2 threads 410 ms" in line
     probe, line, calls = _probe({1: [0.3, 0.30, 0.30], 2: [0.20, 0.21]})
     assert probe.chosen == 2 and calls == [1, 1, 2, 1, 2, 2]
-    assert probe.record() == {"event": "threads", "chosen": 2,
+    assert probe.record() == {"event": "threads", "chosen": 2, "median_product_s": {},
                               "median_step_s": {"1": 0.30, "2": pytest.approx(0.205)}}
 
 
@@ -55,8 +57,31 @@ def test_candidates_and_a_single_one():
     assert T.auto_threads("cuda", False).message().endswith("the model runs on cuda)")
 
 
-def test_a_run_ending_within_the_probe_still_chooses(tmp_path, monkeypatch):
+def _keep_both(monkeypatch):
     monkeypatch.setattr(T, "candidates", lambda default: [1, 2])
+    monkeypatch.setattr(T, "screen", lambda counts, set_threads: {n: 1e-3 for n in counts})
+
+
+def test_the_product_test_leaves_out_a_far_slower_count(monkeypatch):
+    import torch
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(T, "candidates", lambda default: [1, 2])
+    monkeypatch.setattr(T, "screen", lambda counts, set_threads: {1: 1.5e-3, 2: 30e-3})
+    try:
+        probe = T.auto_threads("cpu", False)
+        assert not probe.probing and probe.chosen == 1 and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    assert "1 thread 1.50 ms, 2 threads 30.00 ms" in probe.message()
+    assert probe.record()["median_product_s"] == {"1": 1.5e-3, "2": 30e-3}
+    # the real product test: one time per count, all positive
+    times = REAL_SCREEN([1], lambda n: None, rounds=2)
+    assert set(times) == {1} and times[1] > 0
+
+
+def test_a_run_ending_within_the_probe_still_chooses(tmp_path, monkeypatch):
+    _keep_both(monkeypatch)
     run_toy(tmp_path / "run", "--train.threads=auto", "--train.steps=3")
     events = [r for r in records(tmp_path / "run", "event") if r.get("event") == "threads"]
     assert len(events) == 1 and events[0]["chosen"] in (1, 2) and events[0]["step"] == 3
@@ -66,7 +91,7 @@ def test_a_run_logs_the_choice_and_its_reason(tmp_path, monkeypatch, capsys):
     import torch
 
     before = torch.get_num_threads()
-    monkeypatch.setattr(T, "candidates", lambda default: [1, 2])
+    _keep_both(monkeypatch)
     try:
         run_toy(tmp_path / "run", "--train.threads=auto", "--train.steps=12")
     finally:
