@@ -50,6 +50,9 @@ def run(args) -> int:
         if args.step is not None:
             raise RnnkitError("--step is for language models (streaming generation); a "
                               "classify run has no step model: leave --step out")
+        if metadata.get("kind") == "dna":
+            raise RnnkitError(f"{args.run_dir} classifies DNA; DNA classifiers (base ids -> "
+                              "one-hot or k-mer vectors) have no ONNX export yet")
         _, model = rebuild(config, metadata, state_dict)
         reports = [classifier_to_onnx(model, args.onnx, metadata, args.tolerance)]
     for report in reports:
