@@ -94,3 +94,19 @@ def test_evaluate_refuses_a_changed_region_split(tmp_path):
     state = task_from_metadata(task.cfg, meta).build_model().state_dict()
     with pytest.raises(DataError, match="region split differs from the run's saved split"):
         evaluate_loaded(cfg, meta, state)
+
+
+def test_export_says_dna_runs_have_no_onnx_export(tmp_path, capsys, monkeypatch):
+    from dataclasses import asdict
+
+    from rnnkit.cli import export as export_cli
+
+    train = fasta(tmp_path / "mine.fa", 20, 0)
+    task = make_task(Config(data={"name": str(train)}))
+    record = ({"task": asdict(task.cfg), "task_name": "classify"}, task.metadata(),
+              task.build_model().state_dict())
+    monkeypatch.setattr(export_cli, "_load_run", lambda run_dir, which: record)
+    assert main(["export", "RUN", "--onnx", str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "classifies DNA" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "m.onnx").exists()

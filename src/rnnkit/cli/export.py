@@ -56,6 +56,9 @@ def run(args) -> int:
     elif task == "classify":
         from rnnkit.tasks.classify.run import rebuild
 
+        if metadata.get("kind") == "dna":
+            raise RnnkitError(f"{args.run_dir} classifies DNA; DNA classifiers (base ids -> "
+                              "one-hot or k-mer vectors) have no ONNX export yet")
         _, model = rebuild(config, metadata, state_dict)
         reports = [classifier_to_onnx(model, args.onnx, metadata, args.tolerance)]
     else:
