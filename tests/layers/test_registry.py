@@ -152,3 +152,11 @@ def test_a_whole_sequence_training_form_takes_the_place_of_the_step_loop():
     assert sequence_path(family.math(), None, w, torch.zeros(3, 1, 2)) == (forward, backward)
     plain = registry.get("gru").math()
     assert sequence_path(plain, None, w, torch.zeros(3, 1, 2))[0] is not forward
+
+
+def test_onnx_export_refuses_a_cell_without_an_operator():
+    from rnnkit.export.check import ExportError, check_cell
+
+    check_cell(rnnkit.Recurrent("gru", 2, 3))
+    with pytest.raises(ExportError, match="the ln_lstm cell has no ONNX operator"):
+        check_cell(rnnkit.Recurrent("ln_lstm", 2, 3))

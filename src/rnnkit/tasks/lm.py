@@ -62,7 +62,7 @@ class ModelConfig:
     hidden_size: int = 256  # units per recurrent layer
     num_layers: int = 2  # stacked recurrent layers
     dropout: float = 0.0  # on the embedding, between layers and before the decoder
-    recurrent_dropout: float = 0.0  # variational, on h entering the recurrent product (off in eval)
+    recurrent_dropout: float = 0.0  # one mask per sequence, off in eval (where: the mode below)
     zoneout: float = 0.0  # zoneout on h (and c): each unit keeps its value w.p. this; eval: mean
     # where recurrent_dropout's mask acts: h entering the product, or the candidate (g, n)
     recurrent_dropout_mode: Literal["variational", "semeniuta"] = "variational"

@@ -53,7 +53,7 @@ class ModelConfig:
     num_layers: int = 2  # stacked recurrent layers
     bidirectional: bool = True  # read the input both ways
     dropout: float = 0.1  # dropout between the recurrent layers
-    recurrent_dropout: float = 0.0  # variational, on h entering the recurrent product (off in eval)
+    recurrent_dropout: float = 0.0  # one mask per sequence, off in eval (where: the mode below)
     zoneout: float = 0.0  # zoneout on h (and c): each unit keeps its value w.p. this; eval: mean
     # where recurrent_dropout's mask acts: h entering the product, or the candidate (g, n)
     recurrent_dropout_mode: Literal["variational", "semeniuta"] = "variational"

@@ -43,7 +43,7 @@ class ModelConfig:
     num_layers: int = 1  # encoder and decoder each
     bidirectional: bool = True  # the encoder
     dropout: float = 0.0  # on embeddings, between layers and before the output layer
-    recurrent_dropout: float = 0.0  # the encoder's: variational, on h entering its product
+    recurrent_dropout: float = 0.0  # the encoder's: one mask per sequence, off in eval
     zoneout: float = 0.0  # the encoder's zoneout on h (and c); eval: the expectation
     # where recurrent_dropout's mask acts: h entering the product, or the candidate (g, n)
     recurrent_dropout_mode: Literal["variational", "semeniuta"] = "variational"
