@@ -104,11 +104,24 @@ def test_parity_with_the_papers_equations_under_autograd(name, method):
 
 
 @pytest.mark.parametrize("name", FAMILIES)
-def test_second_order_gradients_are_exact(name):
+def test_second_order_gradients_are_exact(name, method):
     fam = family_of(name)
     x, h0, W, b = (t.requires_grad_() for t in make(name, T=4, B=2, H=3))
-    fn = lambda x, h0: scan_layer(fam, x, W, b, h0, None, "sequential")  # noqa: E731
-    assert torch.autograd.gradgradcheck(fn, (x, h0))
+    fn = lambda x, h0, W: scan_layer(fam, x, W, b, h0, None, method)  # noqa: E731
+    assert torch.autograd.gradgradcheck(fn, (x, h0, W))
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_torch_func_and_forward_mode_run_the_traceable_form(name):
+    fam = family_of(name)
+    x, h0, W, b = make(name, T=6, B=2, H=3)
+    loss = lambda W: scan_layer(fam, x, W, b, h0, None, "compiled")[0].square().sum()  # noqa: E731
+    W_req = W.clone().requires_grad_()
+    want = torch.autograd.grad(loss(W_req), W_req)[0]
+    torch.testing.assert_close(torch.func.grad(loss)(W), want)
+    tangent = torch.randn_like(W)
+    _, jvp = torch.func.jvp(loss, (W,), (tangent,))
+    torch.testing.assert_close(jvp, (want * tangent).sum())
 
 
 def relative_error(got, want):

@@ -145,3 +145,5 @@ def test_what_they_cannot_do_is_one_clear_error(cls):
         cls(3, 5, bidirectional=True).step(x[0])
     with pytest.raises(ShapeError, match=r"step takes x_t of shape \(batch, 3\)"):
         layer.step(x)
+    with pytest.raises(ShapeError, match=r"input dtype \(torch.float64\) does not match"):
+        layer.step(x[0].double())

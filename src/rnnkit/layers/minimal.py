@@ -21,6 +21,7 @@ from rnnkit.cells.scan_function import scan_layer, traceable
 from rnnkit.checks import (
     ShapeError,
     check_bool,
+    check_dtype,
     check_input,
     check_lengths,
     check_settings,
@@ -197,6 +198,7 @@ class MinimalRecurrent(nn.Module):
             got = tuple(x_t.shape) if isinstance(x_t, Tensor) else type(x_t).__name__
             raise ShapeError(f"{name}.step takes x_t of shape (batch, {self.input_size}), "
                              f"got {got}")
+        check_dtype("input", x_t, self.weight_ih_l0.dtype)
         shape = (self.num_layers, x_t.shape[0], self.hidden_size)
         h = check_state_of(name, h, shape, False, self.weight_ih_l0.dtype)
         h = self.init_state(x_t.shape[0]).to(x_t.device) if h is None else h
