@@ -87,3 +87,16 @@ def test_classifier_prediction_is_padding_invariant():
         xa, la = _batch([s])
         assert torch.allclose(model(xa, la)[0], together[b], atol=1e-12)
     assert np.isfinite(together.detach().numpy()).all()
+
+
+def test_bad_dna_settings_are_one_line_config_errors():
+    import pytest
+
+    from rnnkit.errors import ConfigError
+
+    for kwargs, message in [({"k": 9, "embedding": "kmer"}, "dna.k: expected an integer in 1..8"),
+                            ({"embed_dim": 0, "embedding": "kmer"}, "dna.embed_dim"),
+                            ({"strands": "both"}, "dna.strands: expected forward or augment"),
+                            ({"embedding": "bpe"}, "dna.embedding: expected onehot or kmer")]:
+        with pytest.raises(ConfigError, match=message):
+            DnaModelConfig(**kwargs)

@@ -105,6 +105,15 @@ class DnaModelConfig:
         if self.strands not in STRANDS:
             raise ConfigError(f"dna.strands: expected {' or '.join(STRANDS)}, got "
                               f"{self.strands!r}")
+        if self.embedding not in EMBEDDINGS:
+            raise ConfigError(f"dna.embedding: expected {' or '.join(EMBEDDINGS)}, got "
+                              f"{self.embedding!r}")
+        if self.embedding == "kmer" and not (isinstance(self.k, int) and 1 <= self.k <= 8):
+            raise ConfigError(f"dna.k: expected an integer in 1..8, got {self.k!r}")
+        if self.embedding == "kmer" and not (isinstance(self.embed_dim, int)
+                                             and self.embed_dim >= 1):
+            raise ConfigError(f"dna.embed_dim: expected a positive integer, got "
+                              f"{self.embed_dim!r}")
 
 
 class DnaClassifier(nn.Module):
