@@ -38,7 +38,7 @@ def test_fused_sequence_gradcheck(mode, kw, proj, bias, reverse, masked):
     if masked:
         lengths = torch.tensor([4, 2, 1])
         mask = (torch.arange(4)[:, None] < lengths[None, :]).unsqueeze(-1)
-    has = [t is not None for t in w]
+    has = [t is not None for t in w.tensors()]  # the five torch.nn weights, then the extras
     n = len(state0)
 
     def fn(x, *rest):
@@ -46,5 +46,5 @@ def test_fused_sequence_gradcheck(mode, kw, proj, bias, reverse, masked):
         weights = [next(given) if present else None for present in has]
         return FusedSequence.apply(cell, mask, reverse, n, None, x, *rest[:n], *weights)
 
-    inputs = (x, *state0, *(t for t in w if t is not None))
+    inputs = (x, *state0, *(t for t in w.tensors() if t is not None))
     assert torch.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-5)

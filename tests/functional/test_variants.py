@@ -163,3 +163,18 @@ def test_peephole_with_zero_peepholes_is_the_lstm():
                                         LayerWeights(*w[:5]))
     torch.testing.assert_close(out, ref)
     torch.testing.assert_close(state[1], ref_state[1])
+
+
+def test_norm_backward_is_the_layer_norm_derivative():
+    """torch's layer-norm backward against the formula da = rstd (dn - mean(dn) - n mean(dn n))."""
+    from rnnkit.functional.ln_lstm import norm, norm_backward
+
+    g = torch.Generator().manual_seed(0)
+    a, dn = (torch.randn(5, 12, generator=g, dtype=f64) * 3 for _ in range(2))
+    ln = norm(a)
+    var, mean = torch.var_mean(a, dim=-1, keepdim=True, correction=0)
+    rstd = torch.rsqrt(var + 1e-5)
+    n = (a - mean) * rstd
+    torch.testing.assert_close(ln.n, n)
+    expected = rstd * (dn - dn.mean(-1, keepdim=True) - n * (dn * n).mean(-1, keepdim=True))
+    torch.testing.assert_close(norm_backward(dn, ln), expected)

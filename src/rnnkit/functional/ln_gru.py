@@ -23,14 +23,12 @@ from torch import Tensor
 
 from rnnkit.functional.activations import tanh
 from rnnkit.functional.bptt import LayerWeights, default_recurrent_weight_grad
-from rnnkit.functional.ln_lstm import norm, norm_backward
+from rnnkit.functional.ln_lstm import Norm, norm, norm_backward
 
 
 class LNGRUCache(NamedTuple):
-    nx: Tensor  # (B, 3H) the normalised input part, and its 1 / std (B, 1)
-    rx: Tensor
-    nh: Tensor  # (B, 3H) the normalised recurrent part, and its 1 / std
-    rh: Tensor
+    x: Norm  # (B, 3H) the input part x W_ih^T and its norm
+    h: Norm  # (B, 3H) the recurrent part h W_hh^T and its norm
     r: Tensor  # (B, H) each
     z: Tensor
     n: Tensor
@@ -51,9 +49,9 @@ class LNGRUCellMath:
         (h_prev,) = state
         g_ih, g_hh = w.extra
         H = h_prev.shape[-1]
-        nx, rx = norm(gx_t)  # gx_t = x_t W_ih^T, no bias (owns_biases)
-        nh, rh = norm(recurrent(h_prev))  # h W_hh^T
-        ax, ah = nx * g_ih, nh * g_hh  # (B, 3H)
+        lx = norm(gx_t)  # gx_t = x_t W_ih^T, no bias (owns_biases)
+        lh = norm(recurrent(h_prev))  # h W_hh^T
+        ax, ah = lx.n * g_ih, lh.n * g_hh  # (B, 3H)
         if w.b_ih is not None:
             ax, ah = ax + w.b_ih, ah + w.b_hh
         rz = torch.sigmoid(ax[:, :2 * H] + ah[:, :2 * H])
@@ -62,12 +60,12 @@ class LNGRUCellMath:
         n = tanh(torch.addcmul(ax[:, 2 * H:], r, hn))
         m = self.candidate_mask
         h = torch.lerp(n if m is None else n * m, h_prev, z)  # (1 - z) n + z h_prev
-        return (h,), h_prev, LNGRUCache(nx, rx, nh, rh, r, z, n, h_prev, hn)
+        return (h,), h_prev, LNGRUCache(lx, lh, r, z, n, h_prev, hn)
 
     def step_backward(self, dstate: tuple, cache: LNGRUCache, w: LayerWeights, grads: dict,
                       through_w):
         (dh,) = dstate
-        nx, rx, nh, rh, r, z, n, h_prev, hn = cache
+        lx, lh, r, z, n, h_prev, hn = cache
         g_ih, g_hh = w.extra
         m = self.candidate_mask
         dz = dh * (h_prev - (n if m is None else n * m))  # through the interpolation
@@ -81,8 +79,8 @@ class LNGRUCellMath:
         if w.b_ih is not None:
             grads["b_ih"].add_(dax.sum(0))
             grads["b_hh"].add_(dah.sum(0))
-        grads["extra"][0].add_((dax * nx).sum(0))
-        grads["extra"][1].add_((dah * nh).sum(0))
-        dgx = norm_backward(dax * g_ih, nx, rx)  # through the input norm, to x W_ih^T
-        dgh = norm_backward(dah * g_hh, nh, rh)  # through the recurrent norm, to h W_hh^T
+        grads["extra"][0].add_((dax * lx.n).sum(0))
+        grads["extra"][1].add_((dah * lh.n).sum(0))
+        dgx = norm_backward(dax * g_ih, lx)  # through the input norm, to x W_ih^T
+        dgh = norm_backward(dah * g_hh, lh)  # through the recurrent norm, to h W_hh^T
         return dgx, dgh, (through_w(dgh).add_(dh * z),)  # the product + the direct path

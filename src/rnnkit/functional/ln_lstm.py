@@ -9,8 +9,10 @@ normalised separately, each over all 4H gate units, and the cell is normalised o
     c_t = f * c_{t-1} + i * g                    the state keeps c un-normalised
     h_t = o * tanh(LN(c_t) * ln_c_weight + ln_c_bias)
 
-LN(a) = (a - mean(a)) / sqrt(var(a) + 1e-5) over the last dimension (biased variance, as
-torch.nn.functional.layer_norm). Parameters: torch.nn.LSTM's W_ih (4H, I), W_hh (4H, H), b_ih,
+LN(a) = (a - mean(a)) / sqrt(var(a) + 1e-5) over the last dimension (biased variance), by
+torch's own layer-norm kernels (native_layer_norm and its backward, several times faster on the
+CPU than var_mean and the backward written out: BENCHMARKS.md, "Cell variants"; `norm_backward`
+is tested equal to the formula). Parameters: torch.nn.LSTM's W_ih (4H, I), W_hh (4H, H), b_ih,
 b_hh (4H,), then ln_ih_weight, ln_hh_weight (4H,) and ln_c_weight (H,), starting at 1, and
 ln_c_bias (H,), starting at 0. State (h, c). No projection, no torch kernel: the general loop
 of bptt.py runs it (`kernel` None). `norm` / `norm_backward` are shared with ln_gru.py.
@@ -29,31 +31,37 @@ from rnnkit.functional.bptt import LayerWeights, default_recurrent_weight_grad
 EPS = 1e-5  # as torch.nn.LayerNorm
 
 
-def norm(a: Tensor) -> tuple[Tensor, Tensor]:
-    """(n, rstd): n = (a - mean) * rstd over the last dimension, rstd = 1 / sqrt(var + EPS)."""
-    var, mean = torch.var_mean(a, dim=-1, keepdim=True, correction=0)
-    rstd = torch.rsqrt(var + EPS)
-    return (a - mean) * rstd, rstd
+class Norm(NamedTuple):
+    """LN of a (B, N) over N: n = (a - mean) * rstd, rstd = 1 / sqrt(var + EPS); a kept for the
+    backward."""
+
+    a: Tensor
+    n: Tensor
+    mean: Tensor  # (B, 1)
+    rstd: Tensor  # (B, 1)
 
 
-def norm_backward(dn: Tensor, n: Tensor, rstd: Tensor) -> Tensor:
-    """da from dn through n = (a - mean) * rstd: rstd * (dn - mean(dn) - n * mean(dn * n))."""
-    return rstd * (dn - dn.mean(-1, keepdim=True) - n * (dn * n).mean(-1, keepdim=True))
+def norm(a: Tensor) -> Norm:
+    n, mean, rstd = torch.native_layer_norm(a, a.shape[-1:], None, None, EPS)
+    return Norm(a, n, mean, rstd)
+
+
+def norm_backward(dn: Tensor, ln: Norm) -> Tensor:
+    """da from dn through n = (a - mean) * rstd, i.e. rstd * (dn - mean(dn) - n mean(dn n))."""
+    return torch.ops.aten.native_layer_norm_backward(dn, ln.a, ln.a.shape[-1:], ln.mean, ln.rstd,
+                                                     None, None, [True, False, False])[0]
 
 
 class LNLSTMCache(NamedTuple):
-    nx: Tensor  # (B, 4H) the normalised input part, and its 1 / std (B, 1)
-    rx: Tensor
-    nh: Tensor  # (B, 4H) the normalised recurrent part, and its 1 / std
-    rh: Tensor
+    x: Norm  # (B, 4H) the input part x W_ih^T and its norm
+    h: Norm  # (B, 4H) the recurrent part h W_hh^T and its norm
     i: Tensor  # (B, H) each, after their nonlinearities
     f: Tensor
     g: Tensor
     o: Tensor
     c_prev: Tensor
-    nc: Tensor  # (B, H) LN(c) before its gain, its 1 / std, and tanh of the scaled cell
-    rc: Tensor
-    th: Tensor
+    c: Norm  # (B, H) the cell and its norm
+    th: Tensor  # (B, H) tanh(LN(c) * ln_c_weight + ln_c_bias)
 
 
 class LNLSTMCellMath:
@@ -68,9 +76,9 @@ class LNLSTMCellMath:
     def step_forward(self, gx_t: Tensor, state: tuple, w: LayerWeights, recurrent):
         h_prev, c_prev = state
         g_ih, g_hh, g_c, b_c = w.extra
-        nx, rx = norm(gx_t)  # gx_t = x_t W_ih^T, no bias (owns_biases)
-        nh, rh = norm(recurrent(h_prev))  # h W_hh^T
-        a = nx * g_ih + nh * g_hh
+        lx = norm(gx_t)  # gx_t = x_t W_ih^T, no bias (owns_biases)
+        lh = norm(recurrent(h_prev))  # h W_hh^T
+        a = torch.addcmul(lx.n * g_ih, lh.n, g_hh)
         if w.b_ih is not None:
             a = a + w.b_ih + w.b_hh
         H = c_prev.shape[-1]
@@ -79,22 +87,22 @@ class LNLSTMCellMath:
         g = tanh(a[:, 2 * H:3 * H])
         m = self.candidate_mask
         c = torch.addcmul(f * c_prev, i, g if m is None else g * m)
-        nc, rc = norm(c)
-        th = tanh(nc * g_c + b_c)
+        lc = norm(c)
+        th = tanh(torch.addcmul(b_c, lc.n, g_c))
         h = o * th
-        return (h, c), h_prev, LNLSTMCache(nx, rx, nh, rh, i, f, g, o, c_prev, nc, rc, th)
+        return (h, c), h_prev, LNLSTMCache(lx, lh, i, f, g, o, c_prev, lc, th)
 
     def step_backward(self, dstate: tuple, cache: LNLSTMCache, w: LayerWeights, grads: dict,
                       through_w):
         dh, dc_next = dstate
-        nx, rx, nh, rh, i, f, g, o, c_prev, nc, rc, th = cache
+        lx, lh, i, f, g, o, c_prev, lc, th = cache
         g_ih, g_hh, g_c, _ = w.extra
         d_extra = grads["extra"]
         do = dh * th  # through h = o * th
         dy = dh * o * (1 - th * th)  # ... and through tanh, to LN(c) * g_c + b_c
-        d_extra[2].add_((dy * nc).sum(0))
+        d_extra[2].add_((dy * lc.n).sum(0))
         d_extra[3].add_(dy.sum(0))
-        dc = dc_next + norm_backward(dy * g_c, nc, rc)  # through LN(c)
+        dc = dc_next + norm_backward(dy * g_c, lc)  # through LN(c)
         m = self.candidate_mask
         dg = dc * i if m is None else dc * i * m  # through c = f c_prev + i (g m)
         da = torch.cat(
@@ -110,8 +118,8 @@ class LNLSTMCellMath:
             db = da.sum(0)
             grads["b_ih"].add_(db)
             grads["b_hh"].add_(db)
-        d_extra[0].add_((da * nx).sum(0))
-        d_extra[1].add_((da * nh).sum(0))
-        dgx = norm_backward(da * g_ih, nx, rx)  # through the input norm, to x W_ih^T
-        dgh = norm_backward(da * g_hh, nh, rh)  # through the recurrent norm, to h W_hh^T
+        d_extra[0].add_((da * lx.n).sum(0))
+        d_extra[1].add_((da * lh.n).sum(0))
+        dgx = norm_backward(da * g_ih, lx)  # through the input norm, to x W_ih^T
+        dgh = norm_backward(da * g_hh, lh)  # through the recurrent norm, to h W_hh^T
         return dgx, dgh, (through_w(dgh), dc * f)

@@ -20,8 +20,8 @@ def lstm_forget_bias_(layer: RecurrentBase, value: float = 1.0) -> RecurrentBase
     family = getattr(layer, "family", None)
     if family is None or not family.lstm_like:
         what = type(layer).__name__ + (f" (cell {family.name})" if family else "")
-        raise ValueError(f"lstm_forget_bias_ needs an LSTM-like rnnkit layer (a cell with a "
-                         f"forget gate and an input gate), got {what}")
+        raise ValueError(f"lstm_forget_bias_ needs an rnnkit.LSTM or another LSTM-like layer (a "
+                         f"cell with a forget gate and an input gate), got {what}")
     if not layer.bias:
         raise ValueError("lstm_forget_bias_: the layer was built with bias=False")
     H, f = layer.hidden_size, family.forget_gate
