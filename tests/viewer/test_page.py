@@ -18,7 +18,7 @@ from rnnkit.models.lm import LanguageModel
 from rnnkit.viewer.build import inspect_data, parse_kinds
 from rnnkit.viewer.page import GENERATOR, dequantise, quantise, render, write_page
 
-TEXT = 'def f(x):\n    return "</script>" + (x)\n'
+TEXT = 'def f(x):\n    return "</script>" + (x)  # /*DATA*/ <!--TITLE-->\n'
 
 
 def embedded(html: str) -> dict:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import zlib
 from importlib import resources
 from pathlib import Path
@@ -84,12 +85,13 @@ def render(data: dict) -> str:
              "/*SCRIPT*/": (pkg / "page.js").read_text(encoding="utf-8"),
              "/*DATA*/": payload, "<!--GENERATOR-->": GENERATOR,
              "<!--TITLE-->": _escape(data.get("title") or "rnnkit inspect")}
-    for marker, text in parts.items():
-        head, sep, tail = template.partition(marker)
-        if not sep:
-            raise RnnkitError(f"rnnkit's page.html lacks {marker}: this is a bug in rnnkit")
-        template = head + text + tail
-    return template
+    found = [m for m in parts if template.count(m) != 1]
+    if found:
+        raise RnnkitError(f"rnnkit's page.html has {found[0]} {template.count(found[0])} "
+                          "times, expected once: this is a bug in rnnkit")
+    # one pass over the template: what is put in is never searched for markers again
+    pattern = "|".join(re.escape(m) for m in parts)
+    return re.sub(pattern, lambda m: parts[m.group(0)], template)
 
 
 def _escape(text: str) -> str:

@@ -115,7 +115,7 @@ def _check_final(traces, state, L: int, dtype) -> None:
     or of another input, would not)."""
     h = state[0] if isinstance(state, tuple) else state  # (L, 1, H)
     replay = torch.stack([traces[(index, 0)].states[-1][0] for index in range(L)])
-    tol = 1e-4 if dtype == torch.float32 else 1e-9
+    tol = 1e-3 if dtype == torch.float32 else 1e-9  # float32 over up to `chunk` steps
     diff = float((replay - h).abs().max())
     if not diff <= tol:
         raise RnnkitError(f"rnnkit inspect: the step-by-step replay differs from the model's "
