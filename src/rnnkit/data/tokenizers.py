@@ -5,7 +5,8 @@ the text each token stands for (so bits per character is defined for any tokeniz
 into a JSON-serialisable dict for checkpoints (`to_dict` / `tokenizer_from_dict`).
 
 - `CharTokenizer`: one id per Unicode character seen when it was built. Text with a character the
-  vocabulary lacks raises `DataError` naming the characters (the byte tokenizer has no such gaps).
+  vocabulary lacks raises `DataError` naming the characters (the byte tokenizer has no such gaps);
+  `encode_known` instead marks them (rnnkit.data.unknown_chars scores such text).
 - `ByteTokenizer`: the 256 UTF-8 byte values; any text encodes. A character is 1 to 4 tokens.
 - `WordTokenizer`: words, single punctuation marks and whitespace runs (so decoding gives the text
   back); pieces seen fewer than `min_freq` times become `<unk>`.
@@ -58,22 +59,28 @@ class CharTokenizer:
     def vocab_size(self) -> int:
         return len(self.chars)
 
-    def encode(self, text: str) -> np.ndarray:
+    def encode_known(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, known): the ids of `text` and a bool mask of the characters the vocabulary has;
+        where `known` is False the id is -1."""
         # Vectorised: code points looked up in the sorted code points of the vocabulary.
         points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-        ids = np.searchsorted(self._points, points)
-        ids_in = np.minimum(ids, len(self._points) - 1)
+        ids_in = np.minimum(np.searchsorted(self._points, points), len(self._points) - 1)
         known = self._points[ids_in] == points
+        # Map positions in the sorted code points back to this vocabulary's ids.
+        ids = np.where(known, self._order[ids_in], -1).astype(np.int64)
+        return ids, known
+
+    def encode(self, text: str) -> np.ndarray:
+        ids, known = self.encode_known(text)
         if not known.all():
-            missing = sorted(set(chr(p) for p in points[~known].tolist()))
+            missing = sorted({text[i] for i in np.flatnonzero(~known).tolist()})
             shown = ", ".join(repr(c) for c in missing[:10])
             more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
             raise DataError(
                 f"text has {len(missing)} character(s) the char vocabulary lacks: {shown}{more}; "
                 "use the byte tokenizer (data.tokenizer=byte), which encodes any text"
             )
-        # Map positions in the sorted code points back to this vocabulary's ids.
-        return self._order[ids_in].astype(np.int64)
+        return ids
 
     def decode(self, ids) -> str:
         return "".join(self.chars[i] for i in _as_ids(ids))

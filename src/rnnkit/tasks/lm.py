@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from rnnkit.data.corpora import load_corpus, split_slices
 from rnnkit.data.streams import TokenStreams
 from rnnkit.data.tokenizers import build_tokenizer, tokenizer_from_dict
+from rnnkit.data.unknown_chars import MAX_SHOWN, encode_for_scoring
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.functional.registry import CellName
 from rnnkit.models.from_state import build_checked
@@ -127,26 +128,43 @@ def build_model(model_cfg: ModelConfig, vocab_size: int) -> LanguageModel:
     return LanguageModel(vocab_size, **dataclasses.asdict(model_cfg))
 
 
-def evaluate_tokens(model, ids, char_lengths, batch_size: int = 16, seq_len: int = 128) -> dict:
+def evaluate_tokens(model, ids, char_lengths, batch_size: int = 16, seq_len: int = 128,
+                    target_mask=None) -> dict:
     """loss (nats/token), perplexity and bpc of `model` predicting `ids` in B parallel streams,
-    each read once from its start with the state carried (see rnnkit.data.streams)."""
+    each read once from its start with the state carried (see rnnkit.data.streams).
+    `target_mask` (bool per token, optional): only the targets where it is True are scored and
+    counted (rnnkit.data.unknown_chars); None scores every target."""
     ids = np.asarray(ids)
     if len(ids) < 2:
         raise DataError(f"evaluation text has {len(ids)} token(s); need at least 2")
     streams = TokenStreams(ids, min(batch_size, len(ids) - 1), seq_len)
+    n_tokens = streams.batch_size * streams.stream_len  # targets = ids[1 : n_tokens + 1]
+    lengths = np.asarray(char_lengths)[1 : n_tokens + 1]
+    masks = None
+    if target_mask is not None:  # read in the same streams and chunks as the ids
+        target_mask = np.asarray(target_mask, dtype=bool)
+        masks = TokenStreams(target_mask.astype(np.int64), streams.batch_size, seq_len)
+        n_tokens = int(np.count_nonzero(target_mask[1 : n_tokens + 1]))
+        lengths = lengths[target_mask[1 : len(lengths) + 1]]
+        if n_tokens == 0:
+            raise DataError("evaluation text: every character to predict is outside the "
+                            "model's vocabulary; nothing to score")
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     nats, state = 0.0, None
     with torch.no_grad():
-        for inputs, targets in streams:
+        for k, (inputs, targets) in enumerate(streams):
             logits, state = model(inputs.to(device), state)
             targets = targets.to(device).reshape(-1)
-            nats += F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets,
-                                    reduction="sum").item()
+            logits = logits.reshape(-1, logits.shape[-1]).float()
+            if masks is None:
+                nats += F.cross_entropy(logits, targets, reduction="sum").item()
+            else:
+                keep = masks.chunk(k).targets.reshape(-1).to(device).bool()
+                nats += F.cross_entropy(logits[keep], targets[keep], reduction="sum").item()
     model.train(was_training)
-    n_tokens = streams.batch_size * streams.stream_len  # targets = ids[1 : n_tokens + 1]
-    n_chars = int(np.asarray(char_lengths)[1 : n_tokens + 1].sum())
+    n_chars = int(lengths.sum())
     loss = nats / n_tokens
     return {
         "loss": loss,
@@ -247,11 +265,31 @@ def model_from_run(metadata: dict, state_dict: dict, device: str = "cpu"):
 def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data: str | None,
                     batch_size: int = 16, device: str = "cpu", run_dir=None) -> dict[str, float]:
     """Metrics of a saved run (what `load_run` returned) on the text of `data`: a corpus name,
-    file, directory or glob. `rnnkit evaluate` calls this; `run_dir` is not needed here."""
+    file, directory or glob. `rnnkit evaluate` calls this; `run_dir` is not needed here.
+    Characters the run's char vocabulary lacks are excluded as targets (`excluded` counts them,
+    `unknown` names up to 10, `stand_in` is what they are read as as inputs); more than 5% of
+    them is an error (rnnkit.data.unknown_chars)."""
     if not data:
         raise ConfigError("--data: an lm run needs a corpus name, file, directory or glob")
     model, tokenizer = model_from_run(metadata, state_dict, device)
-    text = load_corpus(data).text
-    return evaluate_tokens(model, tokenizer.encode(text), tokenizer.char_lengths(text),
-                           batch_size, int(metadata.get("seq_len", 128)))
+    scoring = encode_for_scoring(tokenizer, load_corpus(data).text)
+    metrics = evaluate_tokens(model, scoring.ids, scoring.char_lengths, batch_size,
+                              int(metadata.get("seq_len", 128)), scoring.target_mask)
+    # characters the vocabulary lacks: not scored as targets, read as `stand_in` as inputs
+    return {**metrics, "excluded": scoring.excluded, "unknown": scoring.unknown,
+            "stand_in": scoring.stand_in}
 
+
+
+def format_report(metrics: dict) -> str:
+    """`rnnkit evaluate`'s text output: one line per number, then what was excluded."""
+    numbers = {k: v for k, v in metrics.items() if k not in ("excluded", "unknown", "stand_in")}
+    lines = [f"{k:<10}  {v:.6g}" for k, v in numbers.items()]
+    excluded = metrics.get("excluded", 0)
+    line = f"{'excluded':<10}  {excluded}"
+    if excluded:
+        shown = metrics["unknown"]
+        first = f"the first {len(shown)} distinct: " if len(shown) == MAX_SHOWN else ""
+        line += (f" characters not in the model's vocabulary, not scored and read as "
+                 f"{metrics['stand_in']!r} as inputs ({first}{', '.join(shown)})")
+    return "\n".join([*lines, line])
