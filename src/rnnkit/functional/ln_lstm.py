@@ -27,6 +27,7 @@ from torch import Tensor
 
 from rnnkit.functional.activations import tanh
 from rnnkit.functional.bptt import LayerWeights, default_recurrent_weight_grad
+from rnnkit.functional.lstm import gate_grads
 
 EPS = 1e-5  # as torch.nn.LayerNorm
 
@@ -103,17 +104,7 @@ class LNLSTMCellMath:
         d_extra[2].add_((dy * lc.n).sum(0))
         d_extra[3].add_(dy.sum(0))
         dc = dc_next + norm_backward(dy * g_c, lc)  # through LN(c)
-        m = self.candidate_mask
-        dg = dc * i if m is None else dc * i * m  # through c = f c_prev + i (g m)
-        da = torch.cat(
-            (
-                dc * (g if m is None else g * m) * i * (1 - i),  # through i, then sigmoid
-                dc * c_prev * f * (1 - f),
-                dg * (1 - g * g),  # through tanh
-                do * o * (1 - o),
-            ),
-            dim=1,
-        )  # (B, 4H)
+        da = gate_grads(dc, do, i, f, g, o, c_prev, self.candidate_mask)  # (B, 4H)
         if w.b_ih is not None:
             db = da.sum(0)
             grads["b_ih"].add_(db)

@@ -67,16 +67,19 @@ class LSTMCellMath:
             dh = dh @ w.W_hr
         do = dh * tanh_c  # through h = o * tanh(c)
         dc = torch.addcmul(dc_next, dh * o, 1 - tanh_c * tanh_c)  # ... and through tanh(c)
-        m = self.candidate_mask
-        dg = dc * i if m is None else dc * i * m  # through c = f c_prev + i (g m)
-        da = torch.cat(
-            (
-                dc * (g if m is None else g * m) * i * (1 - i),  # through i, then sigmoid
-                dc * c_prev * f * (1 - f),
-                dg * (1 - g * g),  # through tanh
-                do * o * (1 - o),
-            ),
-            dim=1,
-        )  # (B, 4H)
+        da = gate_grads(dc, do, i, f, g, o, c_prev, self.candidate_mask)  # (B, 4H)
         dh_prev = through_w(da)  # through the recurrent matmul: da W_hh
         return da, da, (dh_prev, dc * f)
+
+
+def gate_grads(dc: Tensor, do: Tensor, i: Tensor, f: Tensor, g: Tensor, o: Tensor,
+               c_prev: Tensor, mask: Tensor | None) -> Tensor:
+    """dL/d(gate pre-activations) (B, 4H), in torch's gate order i, f, g, o, from dL/dc and
+    dL/do, for c = f c_prev + i (g m) with sigmoid i, f, o and tanh g (m: Semeniuta's candidate
+    mask, or None). Shared by every LSTM-like cell whose gates enter the cell this way."""
+    g_m = g if mask is None else g * mask
+    dg = dc * i if mask is None else dc * i * mask
+    return torch.cat((dc * g_m * i * (1 - i),  # through i, then sigmoid
+                      dc * c_prev * f * (1 - f),  # through f
+                      dg * (1 - g * g),  # through tanh
+                      do * o * (1 - o)), dim=1)
