@@ -126,3 +126,14 @@ def test_inspect_refuses_a_scan_cell_run_in_one_line(tmp_path, one_thread, capsy
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
     assert "not the mingru cell" in err
+
+
+@pytest.mark.parametrize("extra, text", [("--model.zoneout=0.1", "zoneout=0.1: the mingru cell"),
+                                         ("--model.impl=native", "no kernel for the mingru")])
+def test_a_scan_cell_refuses_what_it_cannot_honour_in_one_line(extra, text, tmp_path, capsys):
+    args = ["train", "lm", "--model.cell=mingru", extra, *task_args("lm", tmp_path),
+            "--steps", "1", "--out", str(tmp_path / "run"), "--plain"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert text in err

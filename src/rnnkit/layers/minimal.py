@@ -27,6 +27,7 @@ from rnnkit.checks import (
     check_settings,
     check_state,
 )
+from rnnkit.errors import ConfigError
 from rnnkit.functional import scan_seq
 from rnnkit.functional.mingru import MINGRU
 from rnnkit.functional.minlstm import MINLSTM
@@ -242,12 +243,16 @@ def scan_layer_for(cell: str, input_size: int, hidden_size: int, num_layers: int
     arguments: reset_after and recurrent_dropout_mode have no meaning for it; proj_size,
     recurrent_dropout and zoneout are refused (one line each)."""
     cls = SCAN_LAYERS[cell]
+    # ConfigError: a ValueError, and one line (not a traceback) where a task's setting led here
     for name, value in (("recurrent_dropout", recurrent_dropout), ("zoneout", zoneout)):
         if value:
-            raise ValueError(f"{name}={value!r}: the {cell} cell has no recurrent product or "
-                             f"step to regularise; set it to 0 (use dropout between layers)")
+            raise ConfigError(f"{name}={value!r}: the {cell} cell has no recurrent product or "
+                              f"step to regularise; set it to 0 (use dropout between layers)")
     if proj_size:
-        raise ShapeError(f"proj_size={proj_size!r}: the {cell} cell has no projection; leave it "
-                         f"at 0 and put an nn.Linear on the output instead")
+        raise ConfigError(f"proj_size={proj_size!r}: the {cell} cell has no projection; leave "
+                          f"it at 0 and put an nn.Linear on the output instead")
+    if impl == "native":
+        raise ConfigError(f"impl='native': torch has no kernel for the {cell} cell; use "
+                          f"impl='fused' (rnnkit's scan and hand-written backward) or 'auto'")
     return cls(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                impl=impl, device=device, dtype=dtype)
