@@ -90,3 +90,50 @@ def test_an_unknown_cell_is_one_line_listing_the_known_cells(task, tmp_path, cap
     assert "model.cell" in err and "'transformer'" in err
     assert f"expected one of {', '.join(registry.names(aliases=True))}, got" in err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("task, cell", [("lm", "mingru"), ("classify", "minlstm"),
+                                        ("forecast", "mingru")])
+def test_a_scan_cell_trains_by_name(task, cell, tmp_path, one_thread, capsys):
+    run = tmp_path / "run"
+    args = ["train", task, f"--model.cell={cell}", *task_args(task, tmp_path),
+            "--train.threads=1", "--steps", "3", "--out", str(run), "--plain"]
+    assert main(args) == 0, capsys.readouterr().err
+    _, _, state = load_run(run, "last")
+    assert any(".weight_ih_l0" in name for name in state)
+    assert not any(".weight_hh_l0" in name for name in state)  # the scan cells have no W_hh
+    if task == "lm":  # generation takes the model's own forward: no fast step for it
+        capsys.readouterr()
+        assert main(["generate", str(run), "--length", "5", "--seed", "0"]) == 0
+        assert capsys.readouterr().out.strip()
+
+
+def test_translate_refuses_a_scan_cell_in_one_line(tmp_path, capsys):
+    args = ["train", "translate", "--model.cell=minlstm", *task_args("translate", tmp_path),
+            "--steps", "1", "--out", str(tmp_path / "run"), "--plain"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "the minlstm cell has no step cell for the decoder" in err
+
+
+def test_inspect_refuses_a_scan_cell_run_in_one_line(tmp_path, one_thread, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "lm", "--model.cell=mingru", *task_args("lm", tmp_path),
+                 "--train.threads=1", "--steps", "1", "--out", str(run), "--plain"]) == 0
+    capsys.readouterr()
+    assert main(["inspect", str(run), "--text", str(tmp_path / "corpus.txt")]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "not the mingru cell" in err
+
+
+@pytest.mark.parametrize("extra, text", [("--model.zoneout=0.1", "zoneout=0.1: the mingru cell"),
+                                         ("--model.impl=native", "no kernel for the mingru")])
+def test_a_scan_cell_refuses_what_it_cannot_honour_in_one_line(extra, text, tmp_path, capsys):
+    args = ["train", "lm", "--model.cell=mingru", extra, *task_args("lm", tmp_path),
+            "--steps", "1", "--out", str(tmp_path / "run"), "--plain"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert text in err

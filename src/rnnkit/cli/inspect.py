@@ -8,6 +8,7 @@ from pathlib import Path
 from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
 from rnnkit.cli._runs import require_task
 from rnnkit.errors import RnnkitError
+from rnnkit.layers import RecurrentBase
 
 PAGE_NAME = "inspect.html"  # in RUN_DIR, where --html is not given
 
@@ -51,6 +52,9 @@ def run(args) -> int:
     config, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
     require_task(config, metadata, args.run_dir, "rnnkit inspect", "lm")
     model, tokenizer = model_from_run(metadata, state_dict, "cpu")
+    if not isinstance(model.rnn, RecurrentBase):  # minGRU / minLSTM: a scan, no traced steps
+        raise RnnkitError(f"rnnkit inspect traces the step cells, not the {model.cell} cell (a "
+                          f"whole-sequence scan); inspect a run trained with another model.cell")
     kinds = parse_kinds(args.kinds, model.rnn.mode)
     title = f"{Path(args.run_dir).name} over {Path(args.text).name}"
     data = inspect_data(model, tokenizer, text, kinds, args.levels, args.top_k, title)

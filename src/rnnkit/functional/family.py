@@ -19,6 +19,10 @@ A family says
   (`gate_stats`: name and whether a sigmoid, else a tanh), and which blocks hold the forget
   gate and the input gate for the forget-gate bias and chrono initialisation (`forget_gate`,
   `input_gate`).
+- for a cell that is a whole layer of its own rather than a step math (minGRU, minLSTM: no
+  W_hh, trained as one scan, rnnkit.MinGRU / MinLSTM), that layer's `scan` family (scan.py);
+  rnnkit.Recurrent builds that layer for it, and its `make_math` refuses (there is no step form
+  for the torch.nn-style layers and cells).
 
 The registry of names is registry.py.
 """
@@ -56,6 +60,7 @@ class CellFamily:
     forget_gate: int | None = None
     input_gate: int | None = None
     sequence: tuple[Callable, Callable] | None = None
+    scan: object | None = None  # a ScanFamily (scan.py): the cell is its own layer
     summary: str = ""
 
     @property

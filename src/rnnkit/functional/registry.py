@@ -16,6 +16,8 @@ from rnnkit.functional.gru import GRUCellMath
 from rnnkit.functional.ln_gru import LNGRUCellMath
 from rnnkit.functional.ln_lstm import LNLSTMCellMath
 from rnnkit.functional.lstm import LSTMCellMath
+from rnnkit.functional.mingru import MINGRU
+from rnnkit.functional.minlstm import MINLSTM
 from rnnkit.functional.peephole_lstm import PeepholeLSTMCellMath
 from rnnkit.functional.rnn import ElmanCell
 
@@ -101,6 +103,23 @@ register(CellFamily(
            ParamSpec("ln_hh_weight", lambda H: (3 * H,), 1.0)),
     summary="layer-normalised GRU (Ba et al. 2016; norms on the input and recurrent "
             "pre-activations, as haste)"))
+
+
+
+def _no_step_math(name: str):
+    def make(**_):
+        raise ConfigError(f"the {name} cell is a whole-sequence scan with no step cell for "
+                          f"torch.nn-style layers; use rnnkit.Recurrent({name!r}, ...) or "
+                          f"rnnkit.{'MinGRU' if name == 'mingru' else 'MinLSTM'}")
+    return make
+
+
+register(CellFamily(
+    "mingru", "MINGRU", _no_step_math("mingru"), blocks="zc", scan=MINGRU,
+    summary="minGRU (Feng et al. 2024): gates from the input only, trained as a linear scan"))
+register(CellFamily(
+    "minlstm", "MINLSTM", _no_step_math("minlstm"), blocks="fic", scan=MINLSTM,
+    summary="minLSTM (Feng et al. 2024): gates from the input only, trained as a linear scan"))
 
 # The type of a `cell` setting in the task configs: the registered names and the aliases, so a
 # config or command line with another name is refused with the list (rnnkit.config).

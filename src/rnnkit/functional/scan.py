@@ -47,6 +47,12 @@ class ScanFamily:
     coefficients_backward: Callable[[Tensor, Tensor, Tensor], Tensor]
     step: Callable[..., Tensor]
 
+    # what the layers, models and export ask of a registered family (family.py): its state is
+    # h alone, torch has no kernel (nor ONNX an operator) for it, it has no forget/input pair
+    states = ("h",)
+    native = False
+    lstm_like = False
+
 
 def carry_dtype(dtype: torch.dtype) -> torch.dtype:
     """The dtype the scan sums in: float64 for float32 and below (see the module docstring)."""

@@ -27,6 +27,7 @@ from rnnkit.checks import (
     check_settings,
     check_state,
 )
+from rnnkit.errors import ConfigError
 from rnnkit.functional import scan_seq
 from rnnkit.functional.mingru import MINGRU
 from rnnkit.functional.minlstm import MINLSTM
@@ -121,6 +122,11 @@ class MinimalRecurrent(nn.Module):
     def _weights(self, layer: int, direction: int) -> tuple[Tensor, Tensor | None]:
         sfx = f"_l{layer}" + ("_reverse" if direction else "")
         return getattr(self, "weight_ih" + sfx), getattr(self, "bias_ih" + sfx, None)
+
+    @property
+    def mode(self) -> str:
+        """The registry's layer mode ("MINGRU", "MINLSTM"), as RecurrentBase.mode."""
+        return self.family.name.upper()
 
     def init_state(self, batch: int) -> Tensor:
         """Zeros (D * num_layers, batch, hidden_size) of the weights' dtype and device."""
@@ -222,3 +228,31 @@ class MinLSTM(MinimalRecurrent):
     Its state is h alone (no cell state, no output gate)."""
 
     family = MINLSTM
+
+
+SCAN_LAYERS = {"mingru": MinGRU, "minlstm": MinLSTM}
+
+
+def scan_layer_for(cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                   bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                   bidirectional: bool = False, proj_size: int = 0, reset_after: bool = True,
+                   impl: str = "auto", device=None, dtype=None, *,
+                   recurrent_dropout: float = 0.0, zoneout: float = 0.0,
+                   recurrent_dropout_mode: str = "variational") -> MinimalRecurrent:
+    """The layer rnnkit.Recurrent(cell, ...) builds for a scan-trained cell, with Recurrent's
+    arguments: reset_after and recurrent_dropout_mode have no meaning for it; proj_size,
+    recurrent_dropout and zoneout are refused (one line each)."""
+    cls = SCAN_LAYERS[cell]
+    # ConfigError: a ValueError, and one line (not a traceback) where a task's setting led here
+    for name, value in (("recurrent_dropout", recurrent_dropout), ("zoneout", zoneout)):
+        if value:
+            raise ConfigError(f"{name}={value!r}: the {cell} cell has no recurrent product or "
+                              f"step to regularise; set it to 0 (use dropout between layers)")
+    if proj_size:
+        raise ConfigError(f"proj_size={proj_size!r}: the {cell} cell has no projection; leave "
+                          f"it at 0 and put an nn.Linear on the output instead")
+    if impl == "native":
+        raise ConfigError(f"impl='native': torch has no kernel for the {cell} cell; use "
+                          f"impl='fused' (rnnkit's scan and hand-written backward) or 'auto'")
+    return cls(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+               impl=impl, device=device, dtype=dtype)

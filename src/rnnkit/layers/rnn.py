@@ -12,6 +12,7 @@ from __future__ import annotations
 from rnnkit.checks import ShapeError
 from rnnkit.functional import registry
 from rnnkit.layers.base import RecurrentBase
+from rnnkit.layers.minimal import scan_layer_for
 
 
 def no_projection(proj_size) -> None:
@@ -92,7 +93,18 @@ class Recurrent(RecurrentBase):
     for the GRU. `recurrent_dropout` (one mask per sequence; off in eval) on h entering the
     recurrent product (`recurrent_dropout_mode="variational"`, Gal & Ghahramani) or on the
     candidate ("semeniuta", Semeniuta et al.), and `zoneout` (on h and c; eval uses the
-    expectation) act on any family: rnnkit.functional.regularise."""
+    expectation) act on any family: rnnkit.functional.regularise.
+
+    A scan-trained cell (`mingru`, `minlstm`: no W_hh) is a layer of its own: Recurrent("mingru",
+    ...) returns an rnnkit.MinGRU (and "minlstm" an rnnkit.MinLSTM) with these arguments, and
+    refuses in one line the settings it cannot honour (proj_size, recurrent_dropout, zoneout)."""
+
+    def __new__(cls, cell: str | None = None, *args, **kwargs):
+        # no cell: copy and pickle make the object before they restore its state
+        family = None if cell is None else registry.get(cell, key="cell")
+        if family is not None and family.scan is not None and cls is Recurrent:
+            return scan_layer_for(family.name, *args, **kwargs)  # not a Recurrent: no __init__
+        return super().__new__(cls)
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,

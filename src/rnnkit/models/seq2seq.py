@@ -70,7 +70,12 @@ class Seq2Seq(nn.Module):
                             ("model.embedding_size", embedding_size),
                             ("model.hidden_size", hidden_size), ("model.num_layers", num_layers)]:
             _check_int(name, value)
-        self.states = registry.get(cell).states  # ("h",) or ("h", "c"): decoding-state keys
+        family = registry.get(cell)
+        if family.scan is not None:
+            stepped = ", ".join(n for n in registry.names() if registry.get(n).scan is None)
+            raise ConfigError(f"model.cell: the {cell} cell has no step cell for the decoder (a "
+                              f"whole-sequence scan); pick one of {stepped}")
+        self.states = family.states  # ("h",) or ("h", "c"): decoding-state keys
         if attention not in (*KINDS, "none"):
             raise ConfigError(f"model.attention: expected one of {', '.join(KINDS)} or none, "
                               f"got {attention!r}")
