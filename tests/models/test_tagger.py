@@ -62,3 +62,29 @@ def test_augmentation_reverses_and_swaps_the_tags_of_flipped_rows():
             if b in flipped else y[b, :n]
         assert torch.equal(out["y"][b, :n], want)
         assert (out["y"][b, n:] == -100).all()
+
+
+def test_the_tagger_takes_every_cell_of_the_registry_and_names_them_on_an_unknown_one():
+    import pytest
+
+    from rnnkit.errors import ConfigError
+    from rnnkit.functional import registry
+
+    x, lengths = _batch(SEQS)
+    for cell in ("ln_lstm", "peephole_lstm", "rnn_relu", "mingru"):
+        logits = _tagger(cell=cell)(x, lengths)
+        assert logits.shape == (3, x.shape[1], 3) and torch.isfinite(logits).all()
+    with pytest.raises(ConfigError, match="unknown cell 'tcn'; known cells: " +
+                       ", ".join(registry.names())):
+        TaggerConfig(cell="tcn")
+
+
+def test_tag_task_config_lists_the_registrys_cells():
+    import pytest
+
+    from rnnkit.errors import ConfigError
+    from rnnkit.tasks.tag.task import Config
+
+    assert Config(model={"cell": "ln_gru"}).model.cell == "ln_gru"
+    with pytest.raises(ConfigError, match="model.cell .*'ln_lstm'.*got 'tcn'"):
+        Config(model={"cell": "tcn"})

@@ -1,7 +1,7 @@
 """Many-to-many, aligned: one label per input step (a tagger).
 
     x (B, T) base ids, lengths (B,)  --DnaEmbedding-->  e (B, T, E)
-    e  --rnnkit RNN/LSTM/GRU (layers, bidirectional), real steps only-->  h (B, T, D*H)
+    e  --rnnkit layers of any registered cell (bidirectional), real steps only-->  h (B, T, D*H)
     dropout, Linear  -->  logits (B, T, K), one row per step, aligned with the input
 
 Steps past a row's length get logits too (from zero states); callers mask them. With
@@ -18,10 +18,9 @@ import torch
 from torch import nn
 
 from rnnkit.errors import ConfigError
-from rnnkit.layers import GRU, LSTM, RNN
+from rnnkit.functional import registry
+from rnnkit.layers import Recurrent
 from rnnkit.models.dna import DnaEmbedding, DnaModelConfig, reverse_complement, reverse_steps
-
-CELLS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
 
 
 @dataclass
@@ -36,8 +35,7 @@ class TaggerConfig:
     strand_swap: tuple[int, ...] = ()  # () = the tags have no strand: classes kept under RC
 
     def __post_init__(self):
-        if self.cell not in CELLS:
-            raise ConfigError(f"model.cell: expected {' or '.join(CELLS)}, got {self.cell!r}")
+        registry.get(self.cell)  # an unknown name: the error lists the known ones
         for name in ("n_tags", "hidden_size", "num_layers"):
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= 1):
@@ -56,10 +54,10 @@ class DnaTagger(nn.Module):
         super().__init__()
         self.dna, self.cfg = dna, cfg
         self.embed = DnaEmbedding(dna.embedding, dna.k, dna.embed_dim)
-        self.rnn = CELLS[cfg.cell](self.embed.dim, cfg.hidden_size, num_layers=cfg.num_layers,
-                                   batch_first=True, bidirectional=cfg.bidirectional,
-                                   impl=cfg.impl,
-                                   dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
+        self.rnn = Recurrent(cfg.cell, self.embed.dim, cfg.hidden_size,
+                             num_layers=cfg.num_layers, batch_first=True,
+                             bidirectional=cfg.bidirectional, impl=cfg.impl,
+                             dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
         self.drop = nn.Dropout(cfg.dropout)
         width = (2 if cfg.bidirectional else 1) * cfg.hidden_size
         self.head = nn.Linear(width, cfg.n_tags)

@@ -15,6 +15,7 @@ from rnnkit.data.batching import bucket_batches, pad_batch, shard_batches
 from rnnkit.data.dna import encode
 from rnnkit.data.tag_sets import STRAND_SWAP, TAG_NAMES, Stretch, load_tag_data
 from rnnkit.errors import ConfigError, DataError
+from rnnkit.functional.registry import CellName
 from rnnkit.models.tagger import DnaTagger, TaggerConfig
 from rnnkit.tasks._contract import StepOutput
 from rnnkit.tasks._dna import DnaConfig, augment_strands
@@ -47,7 +48,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    cell: Literal["lstm", "gru", "rnn"] = "lstm"  # the recurrent layer
+    cell: CellName = "lstm"  # the recurrent cell, any of rnnkit.functional.registry
     hidden_size: int = 64  # units per direction and layer
     num_layers: int = 1  # stacked recurrent layers
     bidirectional: bool = True  # read each stretch both ways (a tag depends on what follows)
