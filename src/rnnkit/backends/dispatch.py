@@ -4,7 +4,9 @@
 - "reference": autograd over the step math in rnnkit.functional (the specification).
 - "fused":     the same forward with rnnkit's hand-written BPTT as the backward.
 - "native":    torch's built-in kernels (oneDNN / cuDNN), where torch has one for the layer.
-- "auto":      the fastest eligible, by measurement (`auto_choice` says which and why).
+- "auto":      the fastest eligible, by measurement on this machine (rnnkit.backends.autotune;
+               `auto_choice` says which and why); with RNNKIT_AUTO=rules, or before the layers
+               can measure, by the fixed rules below.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from rnnkit.backends import autotune
 from rnnkit.functional import compiled, registry
 from rnnkit.functional.matmul import can_prepack, product_library
 
@@ -30,7 +33,8 @@ class LayerSpec:
     regularised: bool = False  # recurrent dropout or zoneout acts in this call
 
 
-# Where rnnkit's fused loops beat torch's kernels on the CPU (float32), by measurement
+# The rules when nothing is measured (RNNKIT_AUTO=rules): where rnnkit's fused loops beat
+# torch's kernels on the CPU (float32), by measurement
 # (BENCHMARKS.md, "Layers"; T 50 and 200, B 1/16/64, H 64/256/512, 1 and 2 layers).
 # - Intel (`product_library` is MKL), with the compiled Elman / GRU loops (rnn_kernel.cpp): fused
 #   was faster at every point of the grid, so auto takes it for unmasked sequences where the
@@ -94,6 +98,16 @@ def auto_choice(spec: LayerSpec, x: Tensor, training: bool,
         return "fused", reason
     if x.device.type != "cpu":
         return "native", f"torch's {x.device.type} kernel"
+    probe = autotune.probe_for(spec, x, training, masked)
+    entry = autotune.entry_for(probe)
+    if entry is not None:
+        return autotune.decide(entry, probe)
+    return rule_choice(spec, x, training, masked)
+
+
+def rule_choice(spec: LayerSpec, x: Tensor, training: bool,
+                masked: bool = False) -> tuple[str, str]:
+    """auto's fixed rules for a CPU call that torch's kernel can run (RNNKIT_AUTO=rules)."""
     if registry.by_mode(spec.mode).auto_native:
         return "native", "torch's LSTM kernel (oneDNN's fused kernel) is as fast or faster"
     if x.dtype != torch.float32 or not can_prepack(x)[0]:
