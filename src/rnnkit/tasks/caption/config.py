@@ -32,7 +32,7 @@ class ModelConfig:
     feature_size: int = 64  # F: the grid's feature vectors
     embedding_size: int = 32  # word embedding width
     hidden_size: int = 128  # the decoder's
-    num_layers: int = 1
+    num_layers: int = 1  # decoder layers
     cell: CellName = "lstm"  # decoder cell (rnnkit.functional.registry; stepped cells only)
     # soft attention over the grid: Bahdanau additive (as Show, Attend and Tell), Luong general
     # / dot, or none (Show and Tell: the picture only through the initial state)
