@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 
 import numpy as np
@@ -85,9 +86,10 @@ def test_export_errors_are_one_line(lm_run, tmp_path, capsys):
     assert main(["export", "translate", "--onnx", str(tmp_path / "c.onnx")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "translate run, an encoder-decoder" in err
-    assert "does not export yet; it takes lm, classify, forecast runs" in err
+    assert "does not export yet; it takes lm, classify, forecast, recognize runs" in err
     assert main(["export", "toy", "--onnx", str(tmp_path / "c.onnx")]) == 2
-    assert "toy run; `rnnkit export` takes lm, classify, forecast" in capsys.readouterr().err
+    assert "toy run; `rnnkit export` takes lm, classify, forecast, recognize" in \
+        capsys.readouterr().err
     assert main(["export", "lm", "--onnx", "a.onnx", "--step", "a.onnx"]) == 2
     assert "two different paths" in capsys.readouterr().err
     assert main(["export", "lm", "--onnx", "a.onnx", "--tolerance", "0"]) == 2
@@ -121,3 +123,30 @@ def test_export_a_trained_forecast_run(tmp_path, capsys):
     np.testing.assert_allclose(sess.run(None, {"x": x.numpy()})[0], expected, atol=1e-5)
     assert main(["export", str(run), "--onnx", "a.onnx", "--step", "b.onnx"]) == 2
     assert "a forecast run has no step model" in capsys.readouterr().err
+
+
+def test_export_a_trained_recognize_run(tmp_path, capsys):
+    """A real run (two steps): the file's greedy transcripts are `rnnkit transcribe`'s."""
+    from rnnkit.data.ctc_toy import toy_items
+    from rnnkit.export.recognize_runtime import OnnxRecognizer
+
+    run = tmp_path / "run"
+    assert main(["train", "recognize", "--data.name=ctc-toy", "--data.n_train=32",
+                 "--data.n_valid=8", "--data.n_test=8", "--data.batch_size=8",
+                 "--model.hidden_size=8", "--model.num_layers=1", "--model.subsample=conv",
+                 "--model.conv_channels=6", "--train.threads=1", "--steps", "2", "--out",
+                 str(run), "--plain"]) == 0
+    path = tmp_path / "rec.onnx"
+    capsys.readouterr()
+    assert main(["export", str(run), "--onnx", str(path)]) == 0
+    assert "T=300 B=2" in capsys.readouterr().out
+    items = toy_items(4, seed=5)
+    files = []
+    for i, (x, _) in enumerate(items):
+        files.append(str(tmp_path / f"{i}.npy"))
+        np.save(files[-1], x)
+    assert main(["transcribe", str(run), *files, "--json"]) == 0
+    expected = [json.loads(line)["text"] for line in capsys.readouterr().out.splitlines()]
+    assert OnnxRecognizer(path).transcribe([x for x, _ in items]) == expected
+    assert main(["export", str(run), "--onnx", "a.onnx", "--step", "b.onnx"]) == 2
+    assert "a recognize run has no step model" in capsys.readouterr().err

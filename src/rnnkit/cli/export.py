@@ -1,5 +1,6 @@
-"""`rnnkit export RUN_DIR --onnx model.onnx`: a trained language model, classifier or forecaster
-as ONNX, each file checked in onnxruntime against PyTorch before it is written (rnnkit.export)."""
+"""`rnnkit export RUN_DIR --onnx model.onnx`: a trained language model, classifier, forecaster or
+recognizer as ONNX, each file checked in onnxruntime against PyTorch before it is written
+(rnnkit.export)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,21 @@ from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
 from rnnkit.cli._runs import run_task
 from rnnkit.errors import RnnkitError
 
-TASKS = ("lm", "classify", "forecast")
+TASKS = ("lm", "classify", "forecast", "recognize")
 # what is not exported yet, and why (one line each)
-NOT_YET = {"translate": "an encoder-decoder with attention and a decoding loop",
-           "recognize": "a CTC model with its own front end and decoder"}
+NOT_YET = {"translate": "an encoder-decoder with attention and a decoding loop"}
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("export", help="export a language model or classifier to ONNX, checked "
-                       "in onnxruntime")
+    p = sub.add_parser("export", help="export a language model, classifier, forecaster or "
+                       "recognizer to ONNX, checked in onnxruntime")
     p.add_argument("run_dir", metavar="RUN_DIR",
-                   help="run directory of `rnnkit train lm` or `rnnkit train classify`")
+                   help="run directory of `rnnkit train lm`, `classify`, `forecast` or "
+                        "`recognize`")
     p.add_argument("--onnx", required=True, metavar="PATH",
                    help="lm: tokens (B, T) + state -> logits + state; classify: x + lengths "
-                        "-> logits")
+                        "-> logits; forecast: window -> parameters; recognize: frames + "
+                        "lengths -> log-probabilities + output lengths")
     p.add_argument("--step", metavar="PATH", default=None,
                    help="lm only: also a one-step model for streaming generation: tokens (B,) "
                         "+ state -> logits (B, V) + state")
@@ -61,6 +63,12 @@ def run(args) -> int:
                               "one-hot or k-mer vectors) have no ONNX export yet")
         _, model = rebuild(config, metadata, state_dict)
         reports = [classifier_to_onnx(model, args.onnx, metadata, args.tolerance)]
+    elif task == "recognize":
+        from rnnkit.export import recognizer_to_onnx
+        from rnnkit.tasks.recognize.run import rebuild as rebuild_recognizer
+
+        _, model = rebuild_recognizer(config, metadata, state_dict)
+        reports = [recognizer_to_onnx(model, args.onnx, metadata, args.tolerance)]
     else:
         from rnnkit.tasks.forecast.run import rebuild as rebuild_forecaster
 
