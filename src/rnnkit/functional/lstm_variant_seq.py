@@ -71,7 +71,7 @@ def options(cell, w: LayerWeights, x: Tensor, reverse: bool) -> tuple[object, Op
         peep = torch.stack(w.extra)
     elif cell.loop_extras == "layer_norm":
         ln_hh, ln_c = w.extra[1].contiguous(), torch.stack(w.extra[2:])
-    zh, zc = (_zone_masks(z, T, B, H, reverse) for z in zone)
+    zh, zc = (zone_masks(z, T, B, H, reverse) for z in zone)
     cand = cell.candidate_mask
     return cell, Options(_c(drop), _c(cand), zh, zc, peep, ln_hh, ln_c)
 
@@ -80,7 +80,7 @@ def _c(t: Tensor | None) -> Tensor | None:
     return None if t is None else t.contiguous()
 
 
-def _zone_masks(z: Tensor | None, T: int, B: int, H: int, reverse: bool) -> Tensor | None:
+def zone_masks(z: Tensor | None, T: int, B: int, H: int, reverse: bool) -> Tensor | None:
     """Regularised's masks as the kernel reads them: the k-th step run takes z[k % len(z)]
     (regularise.py), the kernel takes step t's; eval's expectation p is a mask full of p."""
     if z is None:

@@ -29,8 +29,8 @@ state with the old in the forward and splits the gradient in the backward. Per-s
 drawn for the whole sequence up front and used in the order the steps run (they are i.i.d., so
 the order does not matter); a rerun of the same sequence (the differentiable backward) sees the
 same masks. A wrapped LSTM-like cell (the LSTM, peephole_lstm, ln_lstm) keeps a compiled loop:
-lstm_variant_seq.py's, which takes the masks as inputs (`kernel` VARIANT_KERNEL); other wrapped
-cells run the general loop (`kernel` None).
+lstm_variant_seq.py's, which takes the masks as inputs (`kernel` VARIANT_KERNEL), and ln_gru
+gru_variant_seq.py's; other wrapped cells run the general loop (`kernel` None).
 """
 
 from __future__ import annotations
@@ -41,13 +41,17 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from rnnkit.functional.gru import LN_GRU_KERNEL
 from rnnkit.functional.lstm import VARIANT_KERNEL
 
 
 def variant_kernel(cell) -> str | None:
     """The kernel of `cell` with a dropout mask or zoneout: the variant loop for the LSTM-like
-    cells, none (the general loop) for the others."""
-    return VARIANT_KERNEL if getattr(cell, "kernel", None) in ("lstm", VARIANT_KERNEL) else None
+    cells, the ln_gru loop for ln_gru, none (the general loop) for the others."""
+    kernel = getattr(cell, "kernel", None)
+    if kernel in ("lstm", VARIANT_KERNEL):
+        return VARIANT_KERNEL
+    return LN_GRU_KERNEL if kernel == LN_GRU_KERNEL else None
 
 
 class RegularisedCache(NamedTuple):
