@@ -105,6 +105,11 @@ def test_evaluate_scores_greedy_and_beam_and_draws_attention(run_dir, capsys, sp
     assert "attr F1" in capsys.readouterr().out
 
 
+def test_valid_comp_has_the_validation_size(run_dir, capsys):
+    assert main(["evaluate", str(run_dir), "--data", "valid-comp", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pictures"] == 20
+
+
 def test_evaluate_refuses_an_unknown_split(run_dir, capsys):
     assert main(["evaluate", str(run_dir), "--data", "bogus"]) == 2
     err = capsys.readouterr().err

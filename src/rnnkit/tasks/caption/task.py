@@ -27,7 +27,7 @@ def grammar_vocab() -> SeqVocab:
 
 
 def split_size(d: DataConfig, split: str) -> int:
-    return {"train": d.n_train, "valid": d.n_valid}.get(split, d.n_test)
+    return {"train": d.n_train, "valid": d.n_valid, "valid-comp": d.n_valid}.get(split, d.n_test)
 
 
 def load_split(d: DataConfig, split: str, indices=None) -> tuple[torch.Tensor, list[str]]:
