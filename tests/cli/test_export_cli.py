@@ -85,10 +85,10 @@ def test_export_of_a_convolutional_series_classifier_is_refused(tmp_path):
 def test_export_errors_are_one_line(lm_run, tmp_path, capsys):
     assert main(["export", "translate", "--onnx", str(tmp_path / "c.onnx")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "translate run, an encoder-decoder" in err
-    assert "does not export yet; it takes lm, classify, forecast, recognize runs" in err
+    assert err.count("\n") == 1 and "a translate run exports two files" in err
+    assert "the decoder step to --step PATH; add --step" in err
     assert main(["export", "toy", "--onnx", str(tmp_path / "c.onnx")]) == 2
-    assert "toy run; `rnnkit export` takes lm, classify, forecast, recognize" in \
+    assert "toy run; `rnnkit export` takes lm, classify, forecast, recognize, translate" in \
         capsys.readouterr().err
     assert main(["export", "lm", "--onnx", "a.onnx", "--step", "a.onnx"]) == 2
     assert "two different paths" in capsys.readouterr().err
@@ -150,3 +150,31 @@ def test_export_a_trained_recognize_run(tmp_path, capsys):
     assert OnnxRecognizer(path).transcribe([x for x, _ in items]) == expected
     assert main(["export", str(run), "--onnx", "a.onnx", "--step", "b.onnx"]) == 2
     assert "a recognize run has no step model" in capsys.readouterr().err
+
+
+def test_export_a_translate_run_and_translate_with_onnxruntime(tmp_path, monkeypatch, capsys):
+    """Encoder and step files from a (fake-loaded, untrained) run; OnnxTranslator's greedy
+    output is `rnnkit translate --beam 1`'s."""
+    from rnnkit.cli import translate as translate_cli
+    from rnnkit.config import build
+    from rnnkit.export.translate_runtime import OnnxTranslator
+    from rnnkit.tasks import translate
+
+    train = tmp_path / "train.tsv"
+    train.write_text("".join(f"{w}\t{w[::-1]}\n" for w in ("abc", "bca", "cab", "aab", "cc")))
+    cfg = {"data": {"name": "files", "train_path": str(train)},
+           "model": {"embedding_size": 8, "hidden_size": 16, "attention": "bahdanau"}}
+    task = translate.make_task(build(translate.Config, cfg))
+    torch.manual_seed(0)
+    run = ({"task_name": "translate", "task": cfg}, task.metadata(),
+           task.build_model().state_dict())
+    monkeypatch.setattr(export_cli, "_load_run", lambda run_dir, which: run)
+    monkeypatch.setattr(translate_cli, "_load_run", lambda run_dir, which: run)
+    enc, step = tmp_path / "enc.onnx", tmp_path / "step.onnx"
+    assert main(["export", "RUN", "--onnx", str(enc), "--step", str(step)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and str(enc) in out[0] and str(step) in out[1]
+    sources = ["abc", "", "ccba", "b"]
+    assert main(["translate", "RUN", *sources, "--beam", "1"]) == 0
+    expected = capsys.readouterr().out.split("\n")[:-1]
+    assert OnnxTranslator(enc, step).translate(sources) == expected
