@@ -86,7 +86,8 @@ def main() -> None:
         ok = "yes" if row["accuracy"] >= max(row["ed"], row["dtw"]) else "NO"
         print(f"{name:<20} {row['accuracy']:>7.4f} {row['accuracy_member0']:>7.4f} "
               f"{row['ed']:>7.4f} {row['dtw']:>7.4f} "
-              f"{row['train_s']:>8.1f} (cpu {row['train_cpu_s']:.1f})  {row['chosen']}  {ok}", flush=True)
+              f"{row['train_s']:>8.1f} (cpu {row['train_cpu_s']:.1f})  {row['chosen']}  {ok}",
+              flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
 
