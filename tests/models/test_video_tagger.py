@@ -22,11 +22,12 @@ def _clips(b=2, t=5, s=16):
     return torch.rand(b, t, 3, s, s, dtype=torch.float64)
 
 
-@pytest.mark.parametrize("kind", ["rnn", "frame_average"])
-def test_padding_never_changes_a_clip(kind):
+@pytest.mark.parametrize("kind, over_time", [("rnn", "mean"), ("rnn", "last"),
+                                             ("frame_average", "mean")])
+def test_padding_never_changes_a_clip(kind, over_time):
     """A short clip alone equals the same clip padded in a batch beside a longer one (even with
     garbage in its padding)."""
-    model = _model(kind)
+    model = _model(kind, over_time=over_time)
     x = _clips(2, 6)
     lengths = torch.tensor([6, 4])
     x[1, 4:] = 7.0  # padding content must not matter
@@ -70,6 +71,8 @@ def test_bad_config_and_inputs_are_one_clear_error():
         VideoTaggerConfig(n_tags=3, cell="lstmm")
     with pytest.raises(ConfigError, match="model.kind"):
         VideoTaggerConfig(n_tags=3, kind="average")
+    with pytest.raises(ConfigError, match="model.over_time"):
+        VideoTaggerConfig(n_tags=3, over_time="first")
     with pytest.raises(ConfigError, match="model.channels"):
         VideoTaggerConfig(n_tags=3, channels=())
     model = _model()

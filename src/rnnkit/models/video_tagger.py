@@ -3,7 +3,8 @@
     frames (B, T, 3, S, S) in [0, 1], lengths (B,)
       + two coordinate channels (x, y ramps in [-1, 1])           -> (B, T, 5, S, S)
       --ImageEncoder, real frames only, pooled vector per frame-->   v (B, T, F)
-    kind "rnn":           v --rnnkit layers (any registered cell)--> last state h (B, H)
+    kind "rnn":           v --rnnkit layers (any registered cell)--> outputs (B, T, H), their
+                          mean over the real frames (or the last state) -> (B, H)
     kind "frame_average": mean of v over the real frames          -> (B, F), then Linear, ReLU
       dropout, Linear  -->  logits (B, K), one per tag (sigmoid + BCE: several tags per clip)
 
@@ -12,6 +13,8 @@ mean over the feature grid, which keeps little of where an object is; with x and
 convolution can put position into that mean, and the recurrent layer reads motion from how it
 changes. The baseline gets the same encoder and channels; its mean over frames is the same for a
 clip and the clip reversed in time, so it cannot tell left from right (or grow from shrink).
+The rnn's outputs are averaged over time by default: every frame's encoder then gets a gradient
+(reading the last state only, the encoder learnt from the last frames, several times slower).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from rnnkit.layers import Recurrent
 from rnnkit.models.image_encoder import ImageEncoder
 
 KINDS = ("rnn", "frame_average")
+POOLS = ("max", "mean")
+OVER_TIME = ("mean", "last")
 
 
 @dataclass
@@ -38,6 +43,8 @@ class VideoTaggerConfig:
     channels: tuple[int, ...] = (16, 32, 32)  # ImageEncoder stages
     feature_size: int = 64  # the pooled vector per frame
     coords: bool = True  # add x, y coordinate channels to each frame
+    pool: str = "max"  # a frame's vector: "max" or "mean" (the encoder's pooled) over the grid
+    over_time: str = "mean"  # rnn: the clip's vector, "mean" of the outputs or the "last" state
     cell: str = "lstm"
     hidden_size: int = 64  # recurrent units (baseline: width of its hidden layer)
     num_layers: int = 1
@@ -50,6 +57,8 @@ class VideoTaggerConfig:
                 raise ConfigError(f"model.{key}: expected {expected}, got {getattr(self, key)!r}")
 
         need(self.kind in KINDS, "kind", " or ".join(KINDS))
+        need(self.pool in POOLS, "pool", " or ".join(POOLS))
+        need(self.over_time in OVER_TIME, "over_time", " or ".join(OVER_TIME))
         registry.get(self.cell)  # an unknown name: the error lists the known ones
         need(self.impl in IMPLS, "impl", " or ".join(IMPLS))
         for key in ("n_tags", "feature_size", "hidden_size", "num_layers"):
@@ -95,7 +104,9 @@ class VideoTagger(nn.Module):
         real = frames[mask]  # (N real frames, 3, S, S): padding never reaches the encoder
         if self.cfg.coords:
             real = coordinate_channels(real)
-        _, pooled = self.encoder(real)  # (N, F)
+        grid, pooled = self.encoder(real)  # (N, h*w, F), (N, F)
+        if self.cfg.pool == "max":
+            pooled = grid.amax(1)
         out = pooled.new_zeros(*mask.shape, pooled.shape[-1])
         out[mask] = pooled
         return out
@@ -109,11 +120,14 @@ class VideoTagger(nn.Module):
             raise ConfigError(f"lengths: expected ({frames.shape[0]},) values in "
                               f"[1, {frames.shape[1]}], got {lengths.tolist()}")
         v = self.drop(self.frame_vectors(frames, lengths))  # (B, T, F)
-        if self.cfg.kind == "rnn":
-            _, state = self.rnn(v, lengths=lengths)
-            h_n = state[0] if isinstance(state, tuple) else state  # LSTM: (h_n, c_n)
-            z = h_n[-1]  # (B, H): the last layer at each clip's last real frame
+        steps = lengths.unsqueeze(1).to(v.dtype)
+        if self.cfg.kind == "frame_average":
+            z = self.mix(v.sum(1) / steps)  # (B, F) mean over real frames; padding is zero
         else:
-            mean = v.sum(1) / lengths.unsqueeze(1).to(v.dtype)  # (B, F), padding is zero
-            z = self.mix(mean)
+            out, state = self.rnn(v, lengths=lengths)  # out (B, T, H), zero past each length
+            if self.cfg.over_time == "mean":
+                z = out.sum(1) / steps
+            else:
+                h_n = state[0] if isinstance(state, tuple) else state  # LSTM: (h_n, c_n)
+                z = h_n[-1]  # (B, H): the last layer at each clip's last real frame
         return self.head(self.drop(z))

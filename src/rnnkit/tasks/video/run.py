@@ -9,7 +9,7 @@ from rnnkit.errors import DataError
 from rnnkit.models.ensemble import model_from_state
 from rnnkit.tasks.video.task import (
     VideoTask,
-    _items,
+    clip_items,
     config_from_run,
     load_split,
     task_from_metadata,
@@ -32,7 +32,7 @@ def evaluate_loaded(config: dict, metadata: dict, state_dict: dict, data=None,
         raise DataError(f"--data: a video run is evaluated on its generated clips: expected "
                         f"{' or '.join(SPLITS)}, got {split!r}")
     task, model = rebuild(config, metadata, state_dict, device)
-    items = _items(load_split(task.cfg, split))
+    items = clip_items(load_split(task.cfg, split))
     return {"data": f"{task.cfg.data.name} {split}", "n_clips": len(items),
             "model": task.cfg.model.kind, **task.score(model, items, batch_size)}
 

@@ -30,8 +30,8 @@ class DataConfig:
     valid_clips: int = 300  # clips for validation (early stopping, the best checkpoint)
     test_clips: int = 1000  # clips `rnnkit evaluate --data test` scores
     size: int = 32  # pixels per side of a frame
-    min_frames: int = 12  # frames per clip, drawn from min_frames..max_frames
-    max_frames: int = 20
+    min_frames: int = 12  # the fewest frames per clip (lengths are drawn uniformly)
+    max_frames: int = 20  # the most frames per clip
     batch_size: int = 16  # clips per training batch
 
     def __post_init__(self):
@@ -54,6 +54,8 @@ class ModelConfig:
     channels: list[int] = field(default_factory=lambda: [16, 32, 32])  # CNN stage widths
     feature_size: int = 64  # the CNN's pooled vector per frame
     coords: bool = True  # x, y coordinate channels on each frame (position into the vector)
+    pool: Literal["max", "mean"] = "max"  # a frame's vector: max or mean over the CNN's grid
+    over_time: Literal["mean", "last"] = "mean"  # rnn: mean of its outputs, or its last state
     dropout: float = 0.0  # on the frame vectors and before the head
     impl: Literal["auto", "reference", "fused", "native"] = "auto"  # rnnkit layer implementation
 
@@ -79,7 +81,7 @@ TRAIN_DEFAULTS: dict = {"train.steps": 1500, "train.eval_every": 100, "train.ear
                         "optim.lr": 3e-3}
 
 
-def _items(clips) -> list[tuple[np.ndarray, np.ndarray]]:
+def clip_items(clips) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(c.frames, tag_vector(c.tags)) for c in clips]
 
 
@@ -103,14 +105,15 @@ class VideoTask:
         self.cfg = cfg
         self.tags = list(TAGS)
         self.n_object = len(OBJECT_TAGS)
-        self.train = _items(train)  # [(frames (T, S, S, 3) uint8, targets (K,))]
-        self.valid = _items(valid)
+        self.train = clip_items(train)  # [(frames (T, S, S, 3) uint8, targets (K,))]
+        self.valid = clip_items(valid)
 
     def build_model(self) -> torch.nn.Module:
         m = self.cfg.model
         return VideoTagger(VideoTaggerConfig(
             n_tags=len(self.tags), kind=m.kind, channels=tuple(m.channels),
-            feature_size=m.feature_size, coords=m.coords, cell=m.cell,
+            feature_size=m.feature_size, coords=m.coords, pool=m.pool,
+            over_time=m.over_time, cell=m.cell,
             hidden_size=m.hidden_size, num_layers=m.num_layers, dropout=m.dropout, impl=m.impl))
 
     @staticmethod
