@@ -37,6 +37,13 @@ def test_padding_never_changes_a_clip(kind, over_time):
     torch.testing.assert_close(both[1:2], alone)
 
 
+def test_frame_stride_reads_every_sth_frame():
+    model = _model(frame_stride=2)
+    x, lengths = _clips(2, 7), torch.tensor([7, 4])
+    full = _model(frame_stride=1)
+    torch.testing.assert_close(model(x, lengths), full(x[:, ::2], torch.tensor([4, 2])))
+
+
 def test_the_baseline_cannot_see_time_order_and_the_rnn_can():
     x = _clips(1, 7)
     lengths = torch.tensor([7])

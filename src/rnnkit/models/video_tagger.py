@@ -1,6 +1,6 @@
 """Many-to-one over frames, multi-label: a video tagger, and the frame-averaging baseline.
 
-    frames (B, T, 3, S, S) in [0, 1], lengths (B,)
+    frames (B, T, 3, S, S) in [0, 1], lengths (B,)   (every `frame_stride`-th frame kept)
       + two coordinate channels (x, y ramps in [-1, 1])           -> (B, T, 5, S, S)
       --ImageEncoder, real frames only, pooled vector per frame-->   v (B, T, F)
     kind "rnn":           v --rnnkit layers (any registered cell)--> outputs (B, T, H), their
@@ -45,6 +45,7 @@ class VideoTaggerConfig:
     coords: bool = True  # add x, y coordinate channels to each frame
     pool: str = "max"  # a frame's vector: "max" or "mean" (the encoder's pooled) over the grid
     over_time: str = "mean"  # rnn: the clip's vector, "mean" of the outputs or the "last" state
+    frame_stride: int = 1  # read frames 0, s, 2s, ... of each clip (both kinds)
     cell: str = "lstm"
     hidden_size: int = 64  # recurrent units (baseline: width of its hidden layer)
     num_layers: int = 1
@@ -61,7 +62,7 @@ class VideoTaggerConfig:
         need(self.over_time in OVER_TIME, "over_time", " or ".join(OVER_TIME))
         registry.get(self.cell)  # an unknown name: the error lists the known ones
         need(self.impl in IMPLS, "impl", " or ".join(IMPLS))
-        for key in ("n_tags", "feature_size", "hidden_size", "num_layers"):
+        for key in ("n_tags", "feature_size", "hidden_size", "num_layers", "frame_stride"):
             need(isinstance(getattr(self, key), int) and getattr(self, key) >= 1, key,
                  "a positive integer")
         need(len(self.channels) >= 1 and all(isinstance(c, int) and c >= 1
@@ -119,6 +120,9 @@ class VideoTagger(nn.Module):
                 int(lengths.min()) < 1 or int(lengths.max()) > frames.shape[1]:
             raise ConfigError(f"lengths: expected ({frames.shape[0]},) values in "
                               f"[1, {frames.shape[1]}], got {lengths.tolist()}")
+        if self.cfg.frame_stride > 1:  # padding is at the end: frames 0, s, ... < length
+            s = self.cfg.frame_stride
+            frames, lengths = frames[:, ::s], torch.div(lengths + s - 1, s, rounding_mode="floor")
         v = self.drop(self.frame_vectors(frames, lengths))  # (B, T, F)
         steps = lengths.unsqueeze(1).to(v.dtype)
         if self.cfg.kind == "frame_average":
