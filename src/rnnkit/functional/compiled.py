@@ -13,6 +13,11 @@ scan of minGRU and minLSTM (scan_seq.py). lstm_infer_kernel.cpp (`rnnkit::lstm_i
 the LSTM's forward without grad in one pass per step: input projection, recurrent product and
 gates over register tiles, where a BLAS product per step plus a pass over the gates stayed
 behind torch's oneDNN LSTM (BENCHMARKS.md, "Kernel design measurements").
+lstm_variant_kernel.cpp (`rnnkit::lstmv_forward_loop` / `lstmv_backward_loop`) is the LSTM loop
+with peepholes, layer norms, recurrent dropout masks and zoneout masks as optional inputs
+(lstm_variant_seq.py), where the general Python loop of bptt.py paid ~240 torch ops a step;
+gru_variant_kernel.cpp (`rnnkit::lngru_forward_loop` / `lngru_backward_loop`) is ln_gru's
+(gru_variant_seq.py).
 
 It is compiled once per machine and torch version with torch.utils.cpp_extension (a C++17
 compiler and ninja; ~25 s) into `$TORCH_EXTENSIONS_DIR` (default ~/.cache/torch_extensions).
@@ -37,7 +42,8 @@ from torch import Tensor
 
 SOURCES = tuple(Path(__file__).with_name(n)
                 for n in ("lstm_kernel.cpp", "rnn_kernel.cpp", "lstm_infer_kernel.cpp",
-                          "scan_kernel.cpp"))
+                          "scan_kernel.cpp", "lstm_variant_kernel.cpp",
+                          "gru_variant_kernel.cpp"))
 HEADERS = (Path(__file__).with_name("kernel_common.h"),)
 # -fopenmp: at::parallel_for (lstm_infer_kernel.cpp) is inline code over `#pragma omp parallel`,
 # serial without it; the library then takes torch's own libgomp (already loaded, same soname),
