@@ -10,12 +10,8 @@ from rnnkit.errors import RnnkitError
 
 # The command that uses a run of each task (`evaluate` works on all of them).
 COMMAND_FOR = {"lm": "generate", "classify": "predict", "forecast": "forecast",
-<<<<<<< HEAD
-               "recognize": "transcribe", "translate": "translate", "video": "predict"}
-=======
                "recognize": "transcribe", "translate": "translate",
-               "caption": "caption"}
->>>>>>> main
+               "caption": "caption", "video": "predict"}
 
 
 def load_run(run_dir: str, which: str):
