@@ -11,10 +11,12 @@
 Why the coordinate channels (CoordConv, Liu et al. 2018): the encoder's pooled vector is the
 mean over the feature grid, which keeps little of where an object is; with x and y as inputs a
 convolution can put position into that mean, and the recurrent layer reads motion from how it
-changes. The baseline gets the same encoder and channels; its mean over frames is the same for a
-clip and the clip reversed in time, so it cannot tell left from right (or grow from shrink).
+changes. `pool="max"` (the default) takes the max over the grid instead of the mean, so a small
+object is not averaged away with the background. The baseline gets the same encoder and
+channels; its mean over frames is the same for a clip and the clip reversed in time, so it
+cannot tell left from right (or grow from shrink).
 The rnn's outputs are averaged over time by default: every frame's encoder then gets a gradient
-(reading the last state only, the encoder learnt from the last frames, several times slower).
+(reading the last state only, the encoder learnt from the last frames and more slowly).
 """
 
 from __future__ import annotations
