@@ -15,7 +15,7 @@ from rnnkit.errors import ConfigError, DataError
 
 
 def test_every_caption_round_trips_through_its_attributes():
-    for split, i in itertools.product(("train", "test-comp"), range(300)):
+    for split, i in itertools.product(("train", "valid-comp"), range(300)):
         scene = shapes.scene_of(shapes.make_scene(split, i))
         text = G.caption(scene)
         assert G.parse(text) == scene
@@ -55,14 +55,18 @@ def test_no_held_out_pair_is_drawn_outside_test_comp():
                 seen.add((p.thing.colour, p.thing.shape))
     assert not seen & held
     assert len(seen) == len(G.COLOURS) * len(G.SHAPES) - len(held)  # every other pair occurs
-    for i in range(300):
-        pairs = {(p.thing.colour, p.thing.shape) for p in shapes.make_scene("test-comp", i)}
+    for split, i in itertools.product(shapes.COMPOSITIONAL, range(300)):
+        pairs = {(p.thing.colour, p.thing.shape) for p in shapes.make_scene(split, i)}
         assert pairs & held
+    valid, _ = shapes.scenes("valid-comp", range(5))
+    test, _ = shapes.scenes("test-comp", range(5))
+    assert not np.array_equal(valid, test)
 
 
 def test_test_comp_needs_held_out_pairs_and_they_must_be_real():
-    with pytest.raises(ConfigError, match="test-comp"):
-        shapes.make_scene("test-comp", 0, held_out=[])
+    for split in shapes.COMPOSITIONAL:
+        with pytest.raises(ConfigError, match=split):
+            shapes.make_scene(split, 0, held_out=[])
     with pytest.raises(ConfigError, match="data.held_out"):
         shapes.held_out_pairs(["pink circle"])
 
@@ -118,13 +122,31 @@ def test_unreadable_and_missing_pictures_are_one_data_error(tmp_path):
         shapes.load_picture(tmp_path / "missing.png", 48)
 
 
-def test_attribute_scores_count_things_and_relations():
+def test_attribute_scores_count_each_attribute_by_place():
     ref = "a small red circle left of a large blue square"
     assert G.attribute_scores([ref], [ref]) == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
-    # one thing wrong: its thing fact and the relation fact are lost
+    # one colour wrong: 6 of 7 attributes (3 per thing and the relation)
     s = G.attribute_scores(["a small red circle left of a large green square"], [ref])
-    assert s["precision"] == pytest.approx(1 / 3) and s["recall"] == pytest.approx(1 / 3)
-    # only the first thing said: precision 1, recall 1/3
+    assert s["precision"] == pytest.approx(6 / 7) and s["recall"] == pytest.approx(6 / 7)
+    # only the first thing said: precision 1, recall 3/7
     s = G.attribute_scores(["a small red circle"], [ref])
+    assert (s["precision"], s["recall"]) == (1.0, pytest.approx(3 / 7))
+    # the same things in the other order are in the wrong places
+    s = G.attribute_scores(["a large blue square left of a small red circle"], [ref])
+    assert s["recall"] == pytest.approx(1 / 7)  # only the relation
+    # a part off the grammar still states the attribute words it has
+    s = G.attribute_scores(["a small red left of a large blue square"], [ref])
+    assert s["precision"] == 1.0 and s["recall"] == pytest.approx(6 / 7)
+    assert G.attribute_scores(["of of"], [ref])["f1"] == 0.0
+
+
+def test_thing_scores_need_the_whole_thing():
+    ref = "a small red circle left of a large blue square"
+    assert G.thing_scores([ref], [ref])["f1"] == 1.0
+    # one colour wrong: that thing and the relation lost, 1 of 3 facts left
+    s = G.thing_scores(["a small red circle left of a large green square"], [ref])
+    assert s["precision"] == pytest.approx(1 / 3) and s["recall"] == pytest.approx(1 / 3)
+    s = G.thing_scores(["a small red circle"], [ref])
     assert (s["precision"], s["recall"]) == (1.0, pytest.approx(1 / 3))
-    assert G.attribute_scores(["blue blue blue"], [ref])["f1"] == 0.0
+    assert G.thing_scores(["a small red left of a large blue square"], [ref])["recall"] == (
+        pytest.approx(1 / 3))

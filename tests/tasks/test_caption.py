@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from rnnkit.cli import main
@@ -32,10 +33,34 @@ def run_dir(tmp_path_factory):
     return out
 
 
-def test_training_learns_the_caption_words(run_dir):
+def test_training_learns_the_caption_words_and_scores_both_validation_sets(run_dir):
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     losses = [r["loss"] for r in rows if r["kind"] == "train"]
     assert np.mean(losses[-5:]) < 0.6 * np.mean(losses[:5])
+    evals = [r for r in rows if r["kind"] == "eval"]
+    for key in ("bleu4", "attr_f1", "thing_f1", "exact", "comp_attr_f1", "comp_thing_f1"):
+        assert 0.0 <= evals[-1][key] <= 1.0
+
+
+def test_word_dropout_reads_input_words_as_unk_in_training_only():
+    cfg = Config()
+    cfg.objective.word_dropout = 0.5
+    cfg.data.image_size, cfg.model.channels = 24, (4, 8)
+    task = make_task(cfg)
+    seen = []
+
+    class Spy(torch.nn.Module):
+        def forward(self, pictures, tgt_in):
+            seen.append(tgt_in.clone())
+            return torch.zeros(*tgt_in.shape, task.vocab.size, requires_grad=True)
+
+    tgt = torch.tensor([[2] + [5] * 200 + [3]])
+    spy = Spy()
+    task.step(spy, (torch.zeros(1, 3, 24, 24), tgt), None)
+    dropped = seen[-1][0, 1:].eq(1).float().mean().item()  # UNK_ID = 1
+    assert seen[-1][0, 0] == 2 and 0.35 < dropped < 0.65
+    task.step(spy.eval(), (torch.zeros(1, 3, 24, 24), tgt), None)
+    assert torch.equal(seen[-1], tgt[:, :-1])
 
 
 def test_caption_describes_pictures_of_any_size_and_mode(run_dir, tmp_path, capsys):
@@ -70,7 +95,7 @@ def test_evaluate_scores_greedy_and_beam_and_draws_attention(run_dir, capsys, sp
     m = json.loads(capsys.readouterr().out)
     assert m["data"] == split and m["pictures"] == 12
     for key in ("greedy", "beam2"):
-        for name in ("bleu4", "attr_precision", "attr_recall", "attr_f1", "exact"):
+        for name in ("bleu4", "attr_precision", "attr_recall", "attr_f1", "thing_f1", "exact"):
             assert 0.0 <= m[key][name] <= 1.0
     assert len(m["attention_png"]) == 4
     for path in m["attention_png"]:
@@ -78,6 +103,11 @@ def test_evaluate_scores_greedy_and_beam_and_draws_attention(run_dir, capsys, sp
         assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     assert main(["evaluate", str(run_dir), "--data", split]) == 0
     assert "attr F1" in capsys.readouterr().out
+
+
+def test_valid_comp_has_the_validation_size(run_dir, capsys):
+    assert main(["evaluate", str(run_dir), "--data", "valid-comp", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pictures"] == 20
 
 
 def test_evaluate_refuses_an_unknown_split(run_dir, capsys):
@@ -97,10 +127,10 @@ def test_scores_of_perfect_and_empty_captions():
 
 @pytest.mark.parametrize("key,value,match", [
     ("image_size", 50, "data.image_size"), ("held_out", ["pink circle"], "data.held_out"),
-    ("max_things", 0, "data.max_things")])
+    ("max_things", 0, "data.max_things"), ("word_dropout", 1.0, "objective.word_dropout")])
 def test_bad_data_settings_are_config_errors(key, value, match):
     cfg = Config()
-    setattr(cfg.data, key, value)
+    setattr(cfg.objective if key == "word_dropout" else cfg.data, key, value)
     with pytest.raises(ConfigError, match=match):
         make_task(cfg)
 

@@ -12,8 +12,9 @@ column above it ("above"), and every picture has exactly one caption:
 
 `parse(caption)` gives the Scene back (caption(parse(c)) == c for every caption of the grammar)
 and raises DataError on anything else; `parse_lenient` reads the parts of a model's output that
-follow the grammar. `facts(scene)` are what attribute precision / recall / F1 count: one fact per
-thing (size, colour, shape) and one per relation (the two things and the relation).
+follow the grammar. Attribute precision / recall / F1 count `attribute_facts`: each thing's size,
+colour and shape and each relation, by place in reading order; the stricter thing scores count
+`thing_facts`: whole things (all three right) and relations between whole things.
 """
 
 from __future__ import annotations
@@ -76,25 +77,47 @@ def parse(text: str) -> Scene:
     return Scene(tuple(things), tuple(parts[1::2]))
 
 
+def _parts(text: str) -> tuple[list[str], list[str]]:
+    parts = _SPLIT.split(text.strip())
+    return parts[::2], parts[1::2]
+
+
 def parse_lenient(text: str) -> tuple[list[Thing], list[tuple[Thing, str, Thing]]]:
     """(things, relations) of whatever parts of `text` follow the grammar: a relation counts
     only between two well-formed things."""
-    parts = _SPLIT.split(text.strip())
-    things = [_THING.fullmatch(p) for p in parts[::2]]
-    found = [Thing(*m.groups()) if m else None for m in things]
-    relations = [(a, rel, b) for a, rel, b in zip(found, parts[1::2], found[1:], strict=False)
+    pieces, rels = _parts(text)
+    found = [Thing(*m.groups()) if (m := _THING.fullmatch(p)) else None for p in pieces]
+    relations = [(a, rel, b) for a, rel, b in zip(found, rels, found[1:], strict=False)
                  if a is not None and b is not None]
     return [t for t in found if t is not None], relations
 
 
-def facts(text: str) -> Counter:
-    """The multiset of facts a caption states (leniently parsed)."""
+def thing_facts(text: str) -> Counter:
+    """The strict facts of a caption: each well-formed thing whole (size, colour and shape
+    together) and each relation with its two whole things."""
     things, relations = parse_lenient(text)
     return Counter([("thing", t) for t in things] + [("relation", *r) for r in relations])
 
 
-def attribute_scores(hypotheses: list[str], references: list[str]) -> dict[str, float]:
-    """Micro precision, recall and F1 of the stated facts over a corpus (fractions in [0, 1])."""
+def attribute_facts(text: str) -> Counter:
+    """The attributes a caption states, by the thing's place k in reading order (the layout
+    fixes that order, so the k-th thing of a caption and of its reference are meant to be the
+    same thing): (k, "size", v), (k, "colour", v), (k, "shape", v) for each word of those kinds
+    in the k-th part, and (k, "relation", r) between parts k and k + 1."""
+    pieces, rels = _parts(text)
+    kinds = [("size", SIZES), ("colour", COLOURS), ("shape", SHAPES)]
+    out = Counter()
+    for k, piece in enumerate(pieces):
+        words = piece.split()
+        for kind, values in kinds:
+            said = next((w for w in words if w in values), None)
+            if said is not None:
+                out[(k, kind, said)] += 1
+    out.update((k, "relation", r) for k, r in enumerate(rels))
+    return out
+
+
+def _micro(hypotheses: list[str], references: list[str], facts) -> dict[str, float]:
     if len(hypotheses) != len(references) or not references:
         raise DataError(f"attribute scores: expected as many captions as references (>= 1), got "
                         f"{len(hypotheses)} and {len(references)}")
@@ -107,3 +130,13 @@ def attribute_scores(hypotheses: list[str], references: list[str]) -> dict[str, 
     p = hit / said if said else 0.0
     r = hit / true if true else 0.0
     return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
+
+
+def attribute_scores(hypotheses: list[str], references: list[str]) -> dict[str, float]:
+    """Micro precision, recall and F1 of the attributes (`attribute_facts`) over a corpus."""
+    return _micro(hypotheses, references, attribute_facts)
+
+
+def thing_scores(hypotheses: list[str], references: list[str]) -> dict[str, float]:
+    """Micro precision, recall and F1 of the whole things and relations (`thing_facts`)."""
+    return _micro(hypotheses, references, thing_facts)

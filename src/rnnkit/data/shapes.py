@@ -8,7 +8,9 @@ of six colours. Drawn at twice the size and shrunk (anti-aliased edges).
 
 Compositional split (CLEVR-CoGenT style): the colour-shape pairs in `held_out` (default red
 circle, green triangle, blue square) never occur in `train`, `valid` or `test`; every scene of
-`test-comp` has at least one of them (its other things are drawn from all pairs).
+`valid-comp` and `test-comp` has at least one of them (its other things are drawn from all
+pairs). `valid-comp` is for choosing settings (as CLEVR-CoGenT's condition B validation set),
+`test-comp` for the final score only.
 
 Pictures a user gives (`load_picture`): any size (resized to the run's, and said so), grey or
 palette (converted to RGB), with transparency (composited onto the black background); a file
@@ -26,7 +28,8 @@ import numpy as np
 from rnnkit.data.caption_grammar import COLOURS, SHAPES, SIZES, Scene, Thing, caption
 from rnnkit.errors import ConfigError, DataError
 
-SPLITS = ("train", "valid", "test", "test-comp")
+SPLITS = ("train", "valid", "test", "valid-comp", "test-comp")
+COMPOSITIONAL = ("valid-comp", "test-comp")  # every scene has a held-out pair
 HELD_OUT = ("red circle", "green triangle", "blue square")
 GRID = 3  # the layout is GRID x GRID cells
 SUPERSAMPLE = 2
@@ -79,14 +82,14 @@ def make_scene(split: str, index: int, seed: int = 0, held_out=HELD_OUT,
     if split not in SPLITS:
         raise ConfigError(f"shapes split: expected one of {', '.join(SPLITS)}, got {split!r}")
     held = held_out_pairs(held_out)
-    if split == "test-comp" and not held:
-        raise ConfigError("--data test-comp: this run holds out no colour-shape pair "
+    if split in COMPOSITIONAL and not held:
+        raise ConfigError(f"--data {split}: this run holds out no colour-shape pair "
                           "(data.held_out is empty)")
     rng = random.Random(f"shapes:{seed}:{split}:{index}")  # str seeds hash the same everywhere
     every = [(c, s) for c in COLOURS for s in SHAPES]
     seen = [p for p in every if p not in held]
     n = rng.randint(1, max_things)
-    if split == "test-comp":
+    if split in COMPOSITIONAL:
         things = [_thing(rng, sorted(held))] + [_thing(rng, every) for _ in range(n - 1)]
         rng.shuffle(things)
     else:

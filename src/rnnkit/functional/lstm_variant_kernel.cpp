@@ -23,8 +23,9 @@
 //             dgh = da [LN: LN'(da * ln_hh)]
 //             dh_state <- (dgh W_hh) [* drop] + dh zh_t                 one product
 // with LN'(d) = rstd (d - mean(d) - n mean(d n)) the layer norm's backward. The peephole and
-// cell-norm parameter gradients are summed here (d_extra); dx, the weight gradients and the
-// other sums are whole-sequence products made from d_gates / d_hh afterwards.
+// norms' parameter gradients are summed here (d_extra), and the input norm's backward
+// (dgx = LN'(dA * ln_ih) of the whole-sequence norm before the loop) runs here, row by row;
+// dx and the weight gradients are whole-sequence products made afterwards.
 
 #include "kernel_common.h"
 
@@ -77,6 +78,10 @@ struct Variant {
   bool peep;
   const T* ln_hh = nullptr;  // (4H) or nullptr: no norms
   const T *ln_c_gain = nullptr, *ln_c_bias = nullptr;  // (H)
+  // the backward with the norms: the input norm's gain (4H), its input x W_ih^T (T, B, 4H) and
+  // its mean and rstd (T, B), and dgx (T, B, 4H) out
+  const T *ln_ih = nullptr, *x_in = nullptr, *x_mean = nullptr, *x_rstd = nullptr;
+  T* d_x = nullptr;
   std::vector<T> zeros, ones;
 };
 
@@ -186,10 +191,32 @@ void forward_step(const Variant<T>& v, int64_t t, T* a, T* p, const T* h_prev, c
   }
 }
 
+// The input norm's backward for row r = t B + b of A = LN(x W_ih^T) * ln_ih + b: dgx (4H) into
+// v.d_x, and d ln_ih, d b summed into d_extra's rows 2-5 and 10-13 (tmp: 4H of scratch). v.d_x
+// may be d_gates itself (dab): each element is read before it is overwritten.
+template <typename T>
+void input_norm_backward(const Variant<T>& v, int64_t r, const T* dab, T* __restrict__ tmp,
+                         T* d_extra, int64_t H) {
+  const T* __restrict__ gx = v.x_in + r * 4 * H;
+  const T mean = v.x_mean[r], rs = v.x_rstd[r];
+  T* dx = v.d_x + r * 4 * H;
+  T* __restrict__ d_gih = d_extra + 2 * H;
+  T* __restrict__ d_b = d_extra + 10 * H;
+#pragma omp simd
+  for (int64_t j = 0; j < 4 * H; ++j) {
+    const T n = (gx[j] - mean) * rs;
+    tmp[j] = n;
+    d_gih[j] += dab[j] * n;
+    d_b[j] += dab[j];
+    dx[j] = dab[j] * v.ln_ih[j];
+  }
+  norm_backward_row(dx, tmp, rs, dx, 4 * H);
+}
+
 // One backward step over (B, H). dh_state, dc_state (B, H): the gradients of the state after
 // step t in, of the state before it out (dh_state without the product, added by the caller);
-// da (B, 4H), dgh (B, 4H, the norms only) out; tmp (H) scratch; d_extra the summed parameter
-// gradients (peepholes: 3 rows of H; norms: ln_c gain and bias, 2 rows of H).
+// da (B, 4H), dgh (B, 4H, the norms only) out; tmp (4H) scratch; d_extra the summed parameter
+// gradients (peepholes: 3 rows of H; norms: 14 rows of H, see lstmv_backward_loop).
 template <typename T>
 void backward_step(const Variant<T>& v, int64_t t, const T* a, const T* cn, const T* th,
                    const T* c_prev, const T* d_out, T* seen, T* dh_state, T* dc_state, T* da,
@@ -261,9 +288,15 @@ void backward_step(const Variant<T>& v, int64_t t, const T* a, const T* cn, cons
     }
     if (v.ln_hh != nullptr) {  // dgh = LN'(da * ln_hh) through the recurrent norm
       T* __restrict__ dghb = dgh + b * 4 * H;
+      const T* __restrict__ nhb = nh + b * 4 * H;
+      T* __restrict__ d_ghh = d_extra + 6 * H;
 #pragma omp simd
-      for (int64_t j = 0; j < 4 * H; ++j) dghb[j] = dab[j] * v.ln_hh[j];
-      norm_backward_row(dghb, nh + b * 4 * H, rstd[b * 2], dghb, 4 * H);
+      for (int64_t j = 0; j < 4 * H; ++j) {
+        d_ghh[j] += dab[j] * nhb[j];
+        dghb[j] = dab[j] * v.ln_hh[j];
+      }
+      norm_backward_row(dghb, nhb, rstd[b * 2], dghb, 4 * H);
+      input_norm_backward(v, t * B + b, dab, tmp, d_extra, H);
     }
   }
 }
@@ -402,7 +435,11 @@ void lstmv_forward_loop(const at::Tensor& gates, const at::Tensor& weight, bool 
 //   d_gates:   [T,B,4H] out: dL/d(gate pre-activation) i, f, g, o of every step.
 //   d_hh:      [T,B,4H] out, with the norms: dL/d(h_{t-1} W_hh^T) of every step.
 //   d_extra:   [K,H] in/out, summed into: the peepholes' gradients (K = 3, w_ci, w_cf, w_co)
-//              or the cell norm's (K = 2, gain and bias); [0,H] with neither.
+//              or the norms' (K = 14: ln_c gain and bias, then ln_ih (4 rows), ln_hh (4 rows)
+//              and the bias b_ih = b_hh (4 rows)); [0,H] with neither.
+//   ln_ih, x_in, x_mean, x_rstd, d_x: with the norms: the input norm's gain [4H], its input
+//              x W_ih^T [T,B,4H], mean and rstd [T,B], and out dL/d(x W_ih^T) [T,B,4H]
+//              (may be d_gates itself, which then holds dL/d(x W_ih^T) at the end).
 //   dh_seen:   [T,B,H] out, optional: dL/dh_t of every step (diagnostics).
 // Returns (dh_0, dc_0) [B,H]: the gradients of the state before the first step in time.
 std::tuple<at::Tensor, at::Tensor> lstmv_backward_loop(
@@ -415,7 +452,9 @@ std::tuple<at::Tensor, at::Tensor> lstmv_backward_loop(
     const std::optional<at::Tensor>& ln_c, const std::optional<at::Tensor>& norm_h,
     const std::optional<at::Tensor>& norm_c, const std::optional<at::Tensor>& rstd,
     const at::Tensor& d_gates, const std::optional<at::Tensor>& d_hh, const at::Tensor& d_extra,
-    const std::optional<at::Tensor>& dh_seen) {
+    const std::optional<at::Tensor>& ln_ih, const std::optional<at::Tensor>& x_in,
+    const std::optional<at::Tensor>& x_mean, const std::optional<at::Tensor>& x_rstd,
+    const std::optional<at::Tensor>& d_x, const std::optional<at::Tensor>& dh_seen) {
   TORCH_CHECK(gates.dim() == 3 && gates.size(2) % 4 == 0,
               "rnnkit lstm variant kernel: gates must be (T, B, 4H)");
   const int64_t T = gates.size(0), B = gates.size(1), H = gates.size(2) / 4;
@@ -434,7 +473,17 @@ std::tuple<at::Tensor, at::Tensor> lstmv_backward_loop(
   TORCH_CHECK(d_hh.has_value() == ln_hh.has_value(),
               "rnnkit lstm variant kernel: d_hh is given exactly with the norms");
   check_optional(d_hh, "d_hh", gates, {T, B, 4 * H});
-  const int64_t K = peep.has_value() ? 3 : (ln_hh.has_value() ? 2 : 0);
+  const int64_t K = peep.has_value() ? 3 : (ln_hh.has_value() ? 14 : 0);
+  for (const auto* t : {&ln_ih, &x_in, &x_mean, &x_rstd, &d_x}) {
+    TORCH_CHECK(t->has_value() == ln_hh.has_value(),
+                "rnnkit lstm variant kernel: the norms' backward takes ln_ih, x_in, x_mean, "
+                "x_rstd and d_x");
+  }
+  check_optional(ln_ih, "ln_ih", gates, {4 * H});
+  check_optional(x_in, "x_in", gates, {T, B, 4 * H});
+  check_optional(x_mean, "x_mean", gates, {T, B});
+  check_optional(x_rstd, "x_rstd", gates, {T, B});
+  check_optional(d_x, "d_x", gates, {T, B, 4 * H});
   TORCH_CHECK(!(peep.has_value() && ln_hh.has_value()),
               "rnnkit lstm variant kernel: peepholes and norms together are not a cell");
   check(d_extra, "d_extra", gates, {K, H});
@@ -444,9 +493,16 @@ std::tuple<at::Tensor, at::Tensor> lstmv_backward_loop(
   at::Tensor dh = dh_final.clone(), dc = dc_final.clone();
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstmv_backward_loop", [&] {
     using S = scalar_t;
-    const Variant<S> v = make_variant<S>(H, drop, cand, zone_h, zone_c, peep, ln_hh, ln_c, B);
+    Variant<S> v = make_variant<S>(H, drop, cand, zone_h, zone_c, peep, ln_hh, ln_c, B);
+    if (ln_hh.has_value()) {
+      v.ln_ih = ln_ih->const_data_ptr<S>();
+      v.x_in = x_in->const_data_ptr<S>();
+      v.x_mean = x_mean->const_data_ptr<S>();
+      v.x_rstd = x_rstd->const_data_ptr<S>();
+      v.d_x = d_x->data_ptr<S>();
+    }
     at::Tensor buffer = gates.new_empty({B, H});
-    std::vector<S> tmp(H);
+    std::vector<S> tmp(4 * H);
     const S *a = gates.const_data_ptr<S>(), *cn = cell.const_data_ptr<S>();
     const S *th = tanh_cell.const_data_ptr<S>(), *cs = state_c.const_data_ptr<S>();
     const S* d_o = d_out.const_data_ptr<S>();
@@ -487,6 +543,7 @@ TORCH_LIBRARY_FRAGMENT(rnnkit, m) {
         "bool reverse, Tensor? drop, Tensor? cand, Tensor? zone_h, Tensor? zone_c, "
         "Tensor? peep, Tensor? ln_hh, Tensor? ln_c, Tensor? norm_h, Tensor? norm_c, "
         "Tensor? rstd, Tensor(a!) d_gates, Tensor(b!)? d_hh, Tensor(c!) d_extra, "
-        "Tensor(d!)? dh_seen) -> (Tensor, Tensor)",
+        "Tensor? ln_ih, Tensor? x_in, Tensor? x_mean, Tensor? x_rstd, Tensor(d!)? d_x, "
+        "Tensor(e!)? dh_seen) -> (Tensor, Tensor)",
         &lstmv_backward_loop);
 }

@@ -14,10 +14,11 @@ What runs outside the loop, over all steps at once:
     forward:  A = x W_ih^T + b_ih + b_hh                              (T, B, 4H)
               layer norm: A = LN(x W_ih^T) * ln_ih_weight + b_ih + b_hh, one native_layer_norm
     backward: dx = dgx W_ih;  dW_ih = dgx^T x;  dW_hh = dgh^T (h_prev [* drop]);  db = sum dA
-              layer norm: dgx and d ln_ih_weight by one native_layer_norm_backward of dA,
-              d ln_hh_weight = sum dA * LN(h W_hh^T)
-where dA is the kernel's d_gates and dgh its d_hh (layer norm) or dA. The kernel sums the
-peepholes' and the cell norm's parameter gradients itself.
+where dgx is the kernel's d_gates (dA), or with the norms its d_x, the input norm's backward,
+which the kernel runs row by row (torch's native_layer_norm_backward and the gain's sum over
+the whole sequence took a fifth of ln_lstm's training step at T = 100, B = 16, H = 256), and
+dgh its d_hh (the norms) or dA. The kernel sums the peepholes' and the norms' parameter
+gradients (and with the norms the bias's) itself.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from torch import Tensor
 
 from rnnkit.functional import compiled
 from rnnkit.functional.bptt import LayerWeights, input_projection, previous_steps
-from rnnkit.functional.chunked import kept_loop_weight
+from rnnkit.functional.chunked import kept_loop_weight, scratch
 from rnnkit.functional.lstm import VARIANT_KERNEL
 from rnnkit.functional.matmul import loop_weight, mm, weight_grad
 from rnnkit.functional.regularise import Regularised
@@ -145,25 +146,30 @@ def lstm_variant_backward(cell, d_out: Tensor, d_state_final: tuple, w: LayerWei
     opts, x = cache.opts, cache.x
     T, B, H = cache.C.shape
     ln = opts.ln_hh is not None
-    dA = x.new_empty(T, B, 4 * H)
-    dH = x.new_empty(T, B, 4 * H) if ln else None
-    d_extra = x.new_zeros(3 if opts.peep is not None else 2 if ln else 0, H)
+    # dA (and dH) in this thread's kept buffer: fresh memory costs a page fault per 4 KiB
+    # (chunked.py); nothing returned is a view of it. With the norms dgx overwrites dA.
+    n = T * B * 4 * H
+    work = scratch(x, 2 * n if ln else n)
+    dA = work[:n].view(T, B, 4 * H)
+    dH, dX = (work[n:].view(T, B, 4 * H), dA) if ln else (None, None)
+    d_extra = x.new_zeros(3 if opts.peep is not None else 14 if ln else 0, H)
+    norm_in = ((w.extra[0].contiguous(), cache.gx.view(T, B, 4 * H), cache.mean_x.view(T, B),
+                cache.rstd_x.view(T, B)) if ln else (None,) * 4)
     seen = x.new_empty(T, B, H) if dh_record is not None else None
     weight, packed = loop_weight(w.W_hh.t(), B)  # dgh @ W_hh
     dh0, dc0 = torch.ops.rnnkit.lstmv_backward_loop(
         d_out.contiguous(), d_state_final[0].contiguous(), d_state_final[1].contiguous(),
         cache.A, cache.C, cache.TC, cache.S, cache.c0, weight, packed, cache.reverse, *opts,
-        cache.NH, cache.NC, cache.R, dA, dH, d_extra, seen)
+        cache.NH, cache.NC, cache.R, dA, dH, d_extra, *norm_in, dX, seen)
     if dh_record is not None:
         dh_record.extend(seen.unbind(0))
     flat = dA.view(T * B, 4 * H)
     has_bias = w.b_ih is not None
-    if ln:  # through the input norm: dgx, d ln_ih_weight (and db) in one call
-        dgx, d_ln_ih, db = torch.ops.aten.native_layer_norm_backward(
-            flat, cache.gx, (4 * H,), cache.mean_x, cache.rstd_x, w.extra[0],
-            w.b_ih if has_bias else None, [True, True, has_bias])
-        dgh = dH.view(T * B, 4 * H)
-        d_ln_hh = (flat * cache.NH.view(T * B, 4 * H)).sum(0)
+    if ln:  # the kernel ran the input norm's backward and summed the norms' gradients
+        dgx, dgh = dX.view(T * B, 4 * H), dH.view(T * B, 4 * H)
+        sums = d_extra.view(-1)
+        d_ln_ih, d_ln_hh = sums[2 * H:6 * H], sums[6 * H:10 * H]
+        db = sums[10 * H:] if has_bias else None
         extra = (d_ln_ih, d_ln_hh, d_extra[0], d_extra[1])
     else:
         dgx = dgh = flat

@@ -128,9 +128,10 @@ def regularise(cell, x: Tensor, state0: tuple, dropout: float, zoneout: float, t
     zone: tuple = (None,) * len(state0)
     if zoneout:
         if training:
-            zone = tuple(torch.bernoulli(torch.full((x.shape[0], *s.shape), zoneout,
-                                                    dtype=s.dtype, device=s.device))
-                         for s in state0)  # (T, B, H) per state tensor
+            # d ~ Bernoulli(p) as rand < p: 1.7x faster than torch.bernoulli of a tensor of p
+            # here, which was a sixth of a zoneout LSTM's compiled training step
+            zone = tuple((torch.rand((x.shape[0], *s.shape), dtype=s.dtype, device=s.device)
+                          < zoneout).to(s.dtype) for s in state0)  # (T, B, H) per state tensor
         else:
             zone = tuple(torch.tensor(zoneout, dtype=s.dtype, device=s.device) for s in state0)
     if drop is None and all(z is None for z in zone):

@@ -13,7 +13,13 @@ Files: config.py (settings), task.py (the Task), metrics.py (BLEU-4, attributes,
 evaluate.py (`rnnkit evaluate`, attention maps).
 """
 
-from rnnkit.tasks.caption.config import Config, DataConfig, DecodeConfig, ModelConfig
+from rnnkit.tasks.caption.config import (
+    Config,
+    DataConfig,
+    DecodeConfig,
+    ModelConfig,
+    ObjectiveConfig,
+)
 from rnnkit.tasks.caption.evaluate import evaluate_loaded, format_report
 from rnnkit.tasks.caption.task import NAME, CaptionTask, describe, make_task, model_from_run
 
@@ -38,5 +44,5 @@ TRAIN_DEFAULTS: dict = {
 }
 
 __all__ = ["DATA_KEY", "NAME", "TRAIN_DEFAULTS", "CaptionTask", "Config", "DataConfig",
-           "DecodeConfig", "ModelConfig", "describe", "evaluate_loaded", "format_report",
-           "make_task", "model_from_run"]
+           "DecodeConfig", "ModelConfig", "ObjectiveConfig", "describe", "evaluate_loaded",
+           "format_report", "make_task", "model_from_run"]

@@ -42,6 +42,14 @@ class ModelConfig:
 
 
 @dataclass
+class ObjectiveConfig:
+    # each input word of teacher forcing (not the first, BOS) is read as <unk> with this
+    # probability in training (word dropout, Bowman et al. 2016): the decoder must look at the
+    # picture instead of guessing the shape from the colour word before it
+    word_dropout: float = 0.0
+
+
+@dataclass
 class DecodeConfig:
     beam: int = 3  # `rnnkit caption` and `rnnkit evaluate`'s beam; 1 = greedy
     alpha: float = 1.0  # length normalisation: score = log p / length^alpha
@@ -52,6 +60,7 @@ class DecodeConfig:
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     decode: DecodeConfig = field(default_factory=DecodeConfig)
 
 
@@ -70,6 +79,8 @@ def check(cfg: Config) -> Config:
          "one or more channel counts >= 1"),
         ("data.image_size", d.image_size, d.image_size >= unit and d.image_size % unit == 0,
          f"a multiple of {unit} (3 layout cells x 2^{len(m.channels)} for the CNN's stages)"),
+        ("objective.word_dropout", cfg.objective.word_dropout,
+         0 <= cfg.objective.word_dropout < 1, "in [0, 1)"),
         ("decode.beam", dec.beam, dec.beam >= 1, ">= 1 (1 = greedy)"),
         ("decode.alpha", dec.alpha, dec.alpha >= 0, ">= 0"),
         ("decode.max_len", dec.max_len, dec.max_len >= 2, ">= 2 (a word and the end token)"),

@@ -1,7 +1,7 @@
-"""`rnnkit evaluate RUN_DIR --data test|test-comp|valid` for caption runs: BLEU-4, attribute
-precision / recall / F1 and exact match of greedy and beam captions, and attention maps of the
-first pictures (RUN_DIR/attention-SPLIT-N.png: the picture, then where the decoder looked for
-each word)."""
+"""`rnnkit evaluate RUN_DIR --data test|test-comp|valid|valid-comp` for caption runs: BLEU-4,
+attribute precision / recall / F1, thing F1 and exact match of greedy and beam captions, and
+attention maps of the first pictures (RUN_DIR/attention-SPLIT-N.png: the picture, then where the
+decoder looked for each word)."""
 
 from __future__ import annotations
 
@@ -85,13 +85,13 @@ def plot_attention(picture, caption: str, attention, path: Path) -> Path:
 
 def format_report(metrics: dict) -> str:
     lines = [f"{metrics['data']}: {metrics['pictures']} pictures",
-             f"{'':<8} {'BLEU-4':>7} {'attr P':>7} {'attr R':>7} {'attr F1':>7} {'exact':>7} "
-             f"{'pic/s':>7}"]
+             f"{'':<8} {'BLEU-4':>7} {'attr P':>7} {'attr R':>7} {'attr F1':>7} "
+             f"{'thing F1':>8} {'exact':>7} {'pic/s':>7}"]
     for key, m in metrics.items():
         if isinstance(m, dict):
             lines.append(f"{key:<8} {m['bleu4']:7.4f} {m['attr_precision']:7.4f} "
-                         f"{m['attr_recall']:7.4f} {m['attr_f1']:7.4f} {m['exact']:7.4f} "
-                         f"{m['pictures_per_s']:7.1f}")
+                         f"{m['attr_recall']:7.4f} {m['attr_f1']:7.4f} {m['thing_f1']:8.4f} "
+                         f"{m['exact']:7.4f} {m['pictures_per_s']:7.1f}")
     if "greedy" in metrics:
         for ex in metrics["greedy"]["examples"]:
             lines.append(f"  ref: {ex['reference']}\n  out: {ex['caption']}")

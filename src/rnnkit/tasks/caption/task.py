@@ -9,7 +9,7 @@ import torch
 
 from rnnkit.data import shapes
 from rnnkit.data.caption_grammar import WORDS
-from rnnkit.data.seq_vocab import BOS_ID, EOS_ID, SPECIALS, SeqVocab
+from rnnkit.data.seq_vocab import BOS_ID, EOS_ID, SPECIALS, UNK_ID, SeqVocab
 from rnnkit.errors import ConfigError, RnnkitError
 from rnnkit.models.captioner import Captioner, decode_ids
 from rnnkit.models.from_state import build_checked
@@ -27,7 +27,7 @@ def grammar_vocab() -> SeqVocab:
 
 
 def split_size(d: DataConfig, split: str) -> int:
-    return {"train": d.n_train, "valid": d.n_valid}.get(split, d.n_test)
+    return {"train": d.n_train, "valid": d.n_valid, "valid-comp": d.n_valid}.get(split, d.n_test)
 
 
 def load_split(d: DataConfig, split: str, indices=None) -> tuple[torch.Tensor, list[str]]:
@@ -77,6 +77,7 @@ class CaptionTask:
         self.cfg = check(cfg)
         self.vocab = grammar_vocab()
         self._valid = None
+        self._valid_comp = None
 
     def build_model(self) -> Captioner:
         return build_model(self.cfg.model, self.vocab)
@@ -92,16 +93,34 @@ class CaptionTask:
 
     def step(self, model, batch, state) -> StepOutput:
         pictures, tgt = batch
-        logits = model(pictures, tgt[:, :-1])  # (B, T, V)
+        tgt_in = tgt[:, :-1]
+        p = self.cfg.objective.word_dropout
+        if p > 0 and model.training:
+            drop = torch.rand(tgt_in.shape, device=tgt_in.device) < p
+            drop[:, 0] = False  # BOS stays
+            tgt_in = tgt_in.masked_fill(drop & (tgt_in > 0), UNK_ID)
+        logits = model(pictures, tgt_in)  # (B, T, V)
         targets = tgt[:, 1:]
         return StepOutput(loss=smoothed_loss(logits, targets), n_items=pictures.shape[0])
 
     def evaluate(self, model) -> dict[str, float]:
         """Validation: loss (nats per word, teacher forced), and the greedy captions' BLEU-4,
-        attribute F1 and exact match (fractions)."""
+        attribute F1, thing F1 and exact match (fractions); the same scores of `valid-comp`
+        (pictures with held-out colour-shape pairs) as comp_*, for comparing settings: the
+        best checkpoint is chosen by train.best_metric (valid exact) all the same."""
+        d = self.cfg.data
         if self._valid is None:
-            self._valid = load_split(self.cfg.data, "valid")
-        pictures, refs = self._valid
+            self._valid = load_split(d, "valid")
+        out = {"loss": self._teacher_forced_loss(model, *self._valid)}
+        out.update(self._greedy_scores(model, *self._valid))
+        if d.held_out:
+            if self._valid_comp is None:
+                self._valid_comp = load_split(d, "valid-comp")
+            out.update({f"comp_{k}": v for k, v in
+                        self._greedy_scores(model, *self._valid_comp).items()})
+        return out
+
+    def _teacher_forced_loss(self, model, pictures, refs) -> float:
         device = next(model.parameters()).device
         B = self.cfg.data.eval_batch_size
         nats, count = 0.0, 0
@@ -114,10 +133,13 @@ class CaptionTask:
                     logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1),
                     ignore_index=0, reduction="sum").item()
                 count += int((targets > 0).sum())
-        hyps, _ = describe(model, self.vocab, pictures, self.cfg.decode.max_len, batch_size=B)
+        return nats / max(count, 1)
+
+    def _greedy_scores(self, model, pictures, refs) -> dict[str, float]:
+        hyps, _ = describe(model, self.vocab, pictures, self.cfg.decode.max_len,
+                           batch_size=self.cfg.data.eval_batch_size)
         s = caption_scores(hyps, refs)
-        return {"loss": nats / max(count, 1), "bleu4": s["bleu4"], "attr_f1": s["attr_f1"],
-                "exact": s["exact"]}
+        return {k: s[k] for k in ("bleu4", "attr_f1", "thing_f1", "exact")}
 
     def metadata(self) -> dict:
         return {"task": NAME, "vocab": self.vocab.to_dict(),
