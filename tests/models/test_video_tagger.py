@@ -22,12 +22,13 @@ def _clips(b=2, t=5, s=16):
     return torch.rand(b, t, 3, s, s, dtype=torch.float64)
 
 
-@pytest.mark.parametrize("kind, over_time", [("rnn", "mean"), ("rnn", "last"),
-                                             ("frame_average", "mean")])
-def test_padding_never_changes_a_clip(kind, over_time):
+@pytest.mark.parametrize("kind, over_time, skip", [
+    ("rnn", "mean", False), ("rnn", "last", False), ("rnn", "mean", True),
+    ("frame_average", "mean", False)])
+def test_padding_never_changes_a_clip(kind, over_time, skip):
     """A short clip alone equals the same clip padded in a batch beside a longer one (even with
     garbage in its padding)."""
-    model = _model(kind, over_time=over_time)
+    model = _model(kind, over_time=over_time, skip=skip)
     x = _clips(2, 6)
     lengths = torch.tensor([6, 4])
     x[1, 4:] = 7.0  # padding content must not matter
@@ -48,9 +49,24 @@ def test_the_baseline_cannot_see_time_order_and_the_rnn_can():
     x = _clips(1, 7)
     lengths = torch.tensor([7])
     rev = x.flip(1)
-    base, rnn = _model("frame_average"), _model("rnn")
+    base, rnn, skip = _model("frame_average"), _model("rnn"), _model("rnn", skip=True)
     torch.testing.assert_close(base(x, lengths), base(rev, lengths))
     assert (rnn(x, lengths) - rnn(rev, lengths)).abs().max() > 1e-4
+    assert (skip(x, lengths) - skip(rev, lengths)).abs().max() > 1e-4
+
+
+def test_skip_is_the_baseline_plus_the_recurrent_term():
+    x, lengths = _clips(2, 5), torch.tensor([5, 3])
+    skip = _model("rnn", skip=True)
+    base = _model("frame_average")
+    base.encoder.load_state_dict(skip.encoder.state_dict())
+    base.mix.load_state_dict(skip.mix.state_dict())
+    base.head.load_state_dict(skip.head.state_dict())
+    with torch.no_grad():
+        skip.rnn.weight_ih_l0.zero_()
+        skip.rnn.weight_hh_l0.zero_()
+        skip.rnn.bias_ih_l0.fill_(-30.0)  # gates shut: the recurrent term is ~0
+    torch.testing.assert_close(skip(x, lengths), base(x, lengths), atol=1e-9, rtol=0)
 
 
 @pytest.mark.parametrize("cell", ["gru", "rnn_tanh", "ln_lstm"])

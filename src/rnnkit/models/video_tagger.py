@@ -4,7 +4,8 @@
       + two coordinate channels (x, y ramps in [-1, 1])           -> (B, T, 5, S, S)
       --ImageEncoder, real frames only, pooled vector per frame-->   v (B, T, F)
     kind "rnn":           v --rnnkit layers (any registered cell)--> outputs (B, T, H), their
-                          mean over the real frames (or the last state) -> (B, H)
+                          mean over the real frames (or the last state) -> (B, H);
+                          with `skip`, plus the baseline's term below
     kind "frame_average": mean of v over the real frames          -> (B, F), then Linear, ReLU
       dropout, Linear  -->  logits (B, K), one per tag (sigmoid + BCE: several tags per clip)
 
@@ -48,6 +49,7 @@ class VideoTaggerConfig:
     pool: str = "max"  # a frame's vector: "max" or "mean" (the encoder's pooled) over the grid
     over_time: str = "mean"  # rnn: the clip's vector, "mean" of the outputs or the "last" state
     frame_stride: int = 1  # read frames 0, s, 2s, ... of each clip (both kinds)
+    skip: bool = False  # rnn: add the baseline's term (frame average -> Linear, ReLU) to its own
     cell: str = "lstm"
     hidden_size: int = 64  # recurrent units (baseline: width of its hidden layer)
     num_layers: int = 1
@@ -97,7 +99,7 @@ class VideoTagger(nn.Module):
             self.rnn = Recurrent(cfg.cell, cfg.feature_size, cfg.hidden_size,
                                  num_layers=cfg.num_layers, batch_first=True, impl=cfg.impl,
                                  dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
-        else:
+        if cfg.kind == "frame_average" or cfg.skip:
             self.mix = nn.Sequential(nn.Linear(cfg.feature_size, cfg.hidden_size), nn.ReLU())
         self.head = nn.Linear(cfg.hidden_size, cfg.n_tags)
 
@@ -136,4 +138,6 @@ class VideoTagger(nn.Module):
             else:
                 h_n = state[0] if isinstance(state, tuple) else state  # LSTM: (h_n, c_n)
                 z = h_n[-1]  # (B, H): the last layer at each clip's last real frame
+            if self.cfg.skip:  # the baseline plus what the order of the frames adds
+                z = z + self.mix(v.sum(1) / steps)
         return self.head(self.drop(z))

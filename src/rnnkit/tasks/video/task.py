@@ -57,6 +57,7 @@ class ModelConfig:
     pool: Literal["max", "mean"] = "max"  # a frame's vector: max or mean over the CNN's grid
     over_time: Literal["mean", "last"] = "mean"  # rnn: mean of its outputs, or its last state
     frame_stride: int = 2  # read every s-th frame of a clip (half the CNN's work at 2)
+    skip: bool = True  # rnn: plus the frame average's term (the baseline + what order adds)
     dropout: float = 0.0  # on the frame vectors and before the head
     impl: Literal["auto", "reference", "fused", "native"] = "auto"  # rnnkit layer implementation
 
@@ -114,7 +115,8 @@ class VideoTask:
         return VideoTagger(VideoTaggerConfig(
             n_tags=len(self.tags), kind=m.kind, channels=tuple(m.channels),
             feature_size=m.feature_size, coords=m.coords, pool=m.pool,
-            over_time=m.over_time, frame_stride=m.frame_stride, cell=m.cell,
+            over_time=m.over_time, frame_stride=m.frame_stride,
+            skip=m.skip, cell=m.cell,
             hidden_size=m.hidden_size, num_layers=m.num_layers, dropout=m.dropout, impl=m.impl))
 
     @staticmethod
