@@ -34,6 +34,22 @@ def member_dir(run_dir: Path, k: int) -> Path:
     return Path(run_dir) / "members" / str(k)
 
 
+def resolve_members(task: Task, cfg: RunConfig) -> RunConfig:
+    """`cfg` with `train.ensemble = 0` (auto) replaced by the task's choice from its training
+    data (`task.auto_ensemble()`), 1 for a task without one or under torchrun; a given number
+    is kept. The run's config.json then holds the number, so evaluate and --resume see it."""
+    if cfg.train.ensemble != 0:
+        return cfg
+    choose = getattr(task, "auto_ensemble", None)
+    n = 1
+    if callable(choose) and int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        n = int(choose())
+    if n < 1:
+        raise ConfigError(f"train.ensemble: task {task.name!r} chose {n} members for auto; "
+                          "expected >= 1")
+    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, ensemble=n))
+
+
 def check_ensemble(task: Task, cfg: RunConfig) -> None:
     n = cfg.train.ensemble
     if not callable(getattr(task, "ensemble", None)):

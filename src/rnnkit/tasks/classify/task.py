@@ -26,7 +26,7 @@ from rnnkit.models.ensemble import Ensemble
 from rnnkit.tasks._contract import StepOutput
 from rnnkit.tasks._dna import DnaConfig, augment_strands
 from rnnkit.tasks._metrics import classification_report
-from rnnkit.tasks.classify.auto import resolve_auto
+from rnnkit.tasks.classify.auto import ensemble_size, resolve_auto
 from rnnkit.tasks.classify.prep import Prep, fit_prep
 
 
@@ -115,11 +115,11 @@ class Config:
 
 
 # Small datasets (UCR sets hold tens to hundreds of series): evaluate often, stop when the
-# validation metrics no longer improve.
+# validation metrics no longer improve; train.ensemble auto (0): ClassifyTask.auto_ensemble.
 DATA_KEY = "data.name"  # what `rnnkit train classify --data X` sets
 
 TRAIN_DEFAULTS: dict = {"train.steps": 1500, "train.eval_every": 100, "train.early_stop": 10,
-                        "optim.lr": 2e-3}
+                        "train.ensemble": 0, "optim.lr": 2e-3}
 
 
 def drop_tokens(x: torch.Tensor, p: float, rng: np.random.Generator) -> torch.Tensor:
@@ -167,6 +167,12 @@ class ClassifyTask:
         if dna:  # base ids: embedded by the DNA front, then the same head
             return DnaClassifier(dna, head)
         return build_classifier(head)
+
+    def auto_ensemble(self) -> int:
+        """Members for `train.ensemble = 0` (auto), from the training part alone
+        (rnnkit.tasks.classify.auto.ensemble_size: several for small series sets, else 1)."""
+        return ensemble_size(self.prep.kind, [len(a) for a, _ in self.train],
+                             self.cfg.model.downsample)
 
     def ensemble(self, models: list[torch.nn.Module]) -> torch.nn.Module:
         """Members built by build_model() as one model: mean class probabilities (regression:
