@@ -39,6 +39,9 @@ class ModelConfig:
     attention: Literal["bahdanau", "general", "dot", "none"] = "bahdanau"
     input_feed: bool = True  # the previous attentional vector joins the decoder's input
     dropout: float = 0.0  # on word embeddings, between layers and before the output layer
+    # the decoder reads its previous word; false: only the fed-back attentional vector (it
+    # names what it sees, not what usually follows the word before)
+    read_words: bool = True
 
 
 @dataclass
