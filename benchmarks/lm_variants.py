@@ -80,7 +80,8 @@ def parse_variant(text: str) -> Variant:
 def count_params(variant: Variant, vocab: int, hidden: int, embedding: int, layers: int) -> int:
     with torch.device("meta"):  # shapes only: no memory, no initialisation
         model = LanguageModel(vocab, embedding_size=embedding, hidden_size=hidden,
-                              num_layers=layers, cell=variant.cell, recurrent_dropout=variant.recurrent_dropout,
+                              num_layers=layers, cell=variant.cell,
+                              recurrent_dropout=variant.recurrent_dropout,
                               zoneout=variant.zoneout)
     return sum(p.numel() for p in model.parameters())
 
