@@ -2,8 +2,8 @@
 time (issue #18, section 4): validation (and held-out test) bits per character of each.
 
     PYTHONPATH=src OMP_NUM_THREADS=1 nice -n 10 python benchmarks/lm_variants.py \\
-        [--corpus shakespeare] [--max-chars 100000] [--test-chars 20000] [--params 240000] \\
-        [--minutes 6] [--jobs 2] [--out /tmp/lm-variants] [--json table.json] \\
+        [--corpus shakespeare] [--max-chars 40000] [--test-chars 20000] [--params 240000] \\
+        [--valid-fraction 0.2] [--minutes 6] [--jobs 2] [--out /tmp/lm-variants] [--json t.json] \\
         [--variants lstm,ln_lstm,lstm+vd0.25,lstm+zo0.1,gru,mingru,minlstm] [--smoke] \\
         [-- --optim.lr=3e-3 ...]
 
@@ -11,11 +11,12 @@ A variant is `CELL[+vdP][+zoP]`: the cell by its registry name, `+vdP` variation
 dropout P (`model.recurrent_dropout`), `+zoP` zoneout P (`model.zoneout`). For each one the hidden
 size is solved so that the whole model (embedding, recurrent stack, decoder) has the parameter
 count closest to --params; every variant then trains as its own process, `rnnkit train lm` on the
-first --max-chars characters of the corpus for --minutes of wall clock (the cosine follows the
-clock; no early stop, so an over-fitting run shows its validation loss rising), --jobs at a time,
-one thread each, into OUT/VARIANT. A finished run there is read again, not retrained.
+first --max-chars characters of the corpus (the last --valid-fraction of them validates) for
+--minutes of wall clock (the cosine follows the clock; no early stop, so an over-fitting run shows
+its validation loss rising), --jobs at a time, one thread each, into OUT/VARIANT. A finished run
+there is read again, not retrained. The compiled loops are built before the first run starts.
 
-The table: hidden size, parameters, steps done, wall minutes, the training loss of the last
+The table: hidden size, parameters, steps done, wall and CPU minutes, the training loss of the last
 100 steps (with any dropout or zoneout on, as trained), the best validation loss and its step, the
 last one, and the `best` checkpoint on test text that neither trained nor picked anything: the
 --test-chars characters of the corpus right after the first --max-chars (written to OUT/test.txt).
@@ -126,6 +127,7 @@ def train_command(args, variant: Variant, hidden: int, corpus: Path, run_dir: Pa
         f"--model.embedding_size={args.embedding}", f"--model.num_layers={args.layers}",
         f"--model.recurrent_dropout={variant.recurrent_dropout}",
         f"--model.zoneout={variant.zoneout}",
+        f"--data.valid_fraction={args.valid_fraction}",
         "--train.threads=1", "--train.early_stop=0", f"--train.eval_every={args.eval_every}",
         *args.overrides,
     ]
@@ -257,8 +259,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     argv = argv[: argv.index("--")] if "--" in argv else argv
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--corpus", default="shakespeare")
-    p.add_argument("--max-chars", type=int, default=100_000)
+    p.add_argument("--max-chars", type=int, default=40_000)
     p.add_argument("--test-chars", type=int, default=20_000)
+    p.add_argument("--valid-fraction", type=float, default=0.2)
     p.add_argument("--params", type=int, default=240_000, help="target parameter count")
     p.add_argument("--embedding", type=int, default=64)
     p.add_argument("--layers", type=int, default=2)
