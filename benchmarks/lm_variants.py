@@ -4,7 +4,7 @@ time (issue #18, section 4): validation (and held-out test) bits per character o
     PYTHONPATH=src OMP_NUM_THREADS=1 nice -n 10 python benchmarks/lm_variants.py \\
         [--corpus shakespeare] [--max-chars 40000] [--test-chars 20000] [--params 240000] \\
         [--valid-fraction 0.2] [--minutes 6] [--jobs 2] [--out /tmp/lm-variants] [--json t.json] \\
-        [--variants lstm,ln_lstm,lstm+vd0.25,lstm+zo0.1,gru,mingru,minlstm] [--smoke] \\
+        [--variants lstm,ln_lstm,lstm+vd0.1,lstm+zo0.05,gru,mingru,minlstm] [--smoke] \\
         [-- --optim.lr=3e-3 ...]
 
 A variant is `CELL[+vdP][+zoP]`: the cell by its registry name, `+vdP` variational recurrent
@@ -48,7 +48,8 @@ from rnnkit.errors import ConfigError
 from rnnkit.models.lm import LanguageModel
 from rnnkit.training.metrics_log import read_metrics
 
-DEFAULT_VARIANTS = "lstm,ln_lstm,lstm+vd0.25,lstm+zo0.1,gru,mingru,minlstm"
+# the rates picked on validation data (BENCHMARKS.md, "Cell variants: quality")
+DEFAULT_VARIANTS = "lstm,ln_lstm,lstm+vd0.1,lstm+zo0.05,gru,mingru,minlstm"
 LN2 = math.log(2.0)
 _SPEC = re.compile(r"^([a-z_]+)((?:\+(?:vd|zo)[0-9.]+)*)$")
 _PART = re.compile(r"\+(vd|zo)([0-9.]+)")
