@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 
 import numpy as np
@@ -84,10 +85,11 @@ def test_export_of_a_convolutional_series_classifier_is_refused(tmp_path):
 def test_export_errors_are_one_line(lm_run, tmp_path, capsys):
     assert main(["export", "translate", "--onnx", str(tmp_path / "c.onnx")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "translate run, an encoder-decoder" in err
-    assert "does not export yet; it takes lm, classify, forecast runs" in err
+    assert err.count("\n") == 1 and "a translate run exports two files" in err
+    assert "the decoder step to --step PATH; add --step" in err
     assert main(["export", "toy", "--onnx", str(tmp_path / "c.onnx")]) == 2
-    assert "toy run; `rnnkit export` takes lm, classify, forecast" in capsys.readouterr().err
+    assert "toy run; `rnnkit export` takes lm, classify, forecast, recognize, translate" in \
+        capsys.readouterr().err
     assert main(["export", "lm", "--onnx", "a.onnx", "--step", "a.onnx"]) == 2
     assert "two different paths" in capsys.readouterr().err
     assert main(["export", "lm", "--onnx", "a.onnx", "--tolerance", "0"]) == 2
@@ -121,3 +123,61 @@ def test_export_a_trained_forecast_run(tmp_path, capsys):
     np.testing.assert_allclose(sess.run(None, {"x": x.numpy()})[0], expected, atol=1e-5)
     assert main(["export", str(run), "--onnx", "a.onnx", "--step", "b.onnx"]) == 2
     assert "a forecast run has no step model" in capsys.readouterr().err
+
+
+def test_export_a_trained_recognize_run(tmp_path, capsys):
+    """A real run (two steps): the file's greedy transcripts are `rnnkit transcribe`'s."""
+    from rnnkit.data.ctc_toy import toy_items
+    from rnnkit.export.recognize_runtime import OnnxRecognizer
+
+    run = tmp_path / "run"
+    assert main(["train", "recognize", "--data.name=ctc-toy", "--data.n_train=32",
+                 "--data.n_valid=8", "--data.n_test=8", "--data.batch_size=8",
+                 "--model.hidden_size=8", "--model.num_layers=1", "--model.subsample=conv",
+                 "--model.conv_channels=6", "--train.threads=1", "--steps", "2", "--out",
+                 str(run), "--plain"]) == 0
+    path = tmp_path / "rec.onnx"
+    capsys.readouterr()
+    assert main(["export", str(run), "--onnx", str(path)]) == 0
+    assert "T=300 B=2" in capsys.readouterr().out
+    items = toy_items(4, seed=5)
+    files = []
+    for i, (x, _) in enumerate(items):
+        files.append(str(tmp_path / f"{i}.npy"))
+        np.save(files[-1], x)
+    assert main(["transcribe", str(run), *files, "--json"]) == 0
+    expected = [json.loads(line)["text"] for line in capsys.readouterr().out.splitlines()]
+    assert any(expected)  # not a comparison of empty transcripts
+    assert OnnxRecognizer(path).transcribe([x for x, _ in items]) == expected
+    assert main(["export", str(run), "--onnx", "a.onnx", "--step", "b.onnx"]) == 2
+    assert "a recognize run has no step model" in capsys.readouterr().err
+
+
+def test_export_a_translate_run_and_translate_with_onnxruntime(tmp_path, monkeypatch, capsys):
+    """Encoder and step files from a (fake-loaded, untrained) run; OnnxTranslator's greedy
+    output is `rnnkit translate --beam 1`'s."""
+    from rnnkit.cli import translate as translate_cli
+    from rnnkit.config import build
+    from rnnkit.export.translate_runtime import OnnxTranslator
+    from rnnkit.tasks import translate
+
+    train = tmp_path / "train.tsv"
+    train.write_text("".join(f"{w}\t{w[::-1]}\n" for w in ("abc", "bca", "cab", "aab", "cc")))
+    cfg = {"data": {"name": "files", "train_path": str(train)},
+           "model": {"embedding_size": 8, "hidden_size": 16, "attention": "bahdanau"}}
+    task = translate.make_task(build(translate.Config, cfg))
+    torch.manual_seed(0)
+    weights = task.build_model().state_dict()
+    weights["out.bias"][:3] -= 4.0  # untrained, it would write <pad>, <unk> or <s> (no text)
+    run = ({"task_name": "translate", "task": cfg}, task.metadata(), weights)
+    monkeypatch.setattr(export_cli, "_load_run", lambda run_dir, which: run)
+    monkeypatch.setattr(translate_cli, "_load_run", lambda run_dir, which: run)
+    enc, step = tmp_path / "enc.onnx", tmp_path / "step.onnx"
+    assert main(["export", "RUN", "--onnx", str(enc), "--step", str(step)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and str(enc) in out[0] and str(step) in out[1]
+    sources = ["abc", "", "ccba", "b"]
+    assert main(["translate", "RUN", *sources, "--beam", "1"]) == 0
+    expected = capsys.readouterr().out.split("\n")[:-1]
+    assert len(expected) == 4 and any(expected)
+    assert OnnxTranslator(enc, step).translate(sources) == expected

@@ -1,8 +1,9 @@
-"""`predict`, `forecast`, `generate`, `transcribe` and `translate` on a run of another task
-name the run's task and the command that fits it, before reading the run's settings."""
+"""`predict`, `forecast`, `generate`, `transcribe`, `translate` and `caption` on a run of another
+task name the run's task and the command that fits it, before reading the run's settings."""
 
 import pytest
 
+from rnnkit.cli import caption as caption_cli
 from rnnkit.cli import forecast as forecast_cli
 from rnnkit.cli import generate as generate_cli
 from rnnkit.cli import main
@@ -20,12 +21,14 @@ def record(task: str, data: dict):
 RUNS = {"lm": record("lm", {"corpus": "stdlib"}), "classify": record("classify", {"name": "x"}),
         "forecast": record("forecast", {"name": "airline"}), "toy": record("toy", {"vocab": 4}),
         "recognize": record("recognize", {"name": "spoken-digits"}),
-        "translate": record("translate", {"name": "dates"})}
+        "translate": record("translate", {"name": "dates"}),
+        "caption": record("caption", {"name": "shapes"})}
 COMMANDS = {"predict": (predict_cli, ["--input", "x.ts"]), "forecast": (forecast_cli, []),
             "generate": (generate_cli, ["--length", "3"]),
-            "transcribe": (transcribe_cli, ["x.wav"]), "translate": (translate_cli, ["x"])}
+            "transcribe": (transcribe_cli, ["x.wav"]), "translate": (translate_cli, ["x"]),
+            "caption": (caption_cli, ["x.png"])}
 FITS = {"lm": "generate", "classify": "predict", "forecast": "forecast", "toy": "evaluate",
-        "recognize": "transcribe", "translate": "translate"}
+        "recognize": "transcribe", "translate": "translate", "caption": "caption"}
 
 
 @pytest.mark.parametrize("command,task", [(c, t) for c in sorted(COMMANDS) for t in sorted(RUNS)

@@ -61,6 +61,9 @@ def test_refusals_write_nothing(tmp_path):
     subword = build_classifier(ClassifierConfig(vocab_size=20, subword_buckets=8))
     with pytest.raises(ExportError, match="subword_buckets > 0 has no ONNX export"):
         classifier_to_onnx(subword, tmp_path / "a.onnx")
+    with pytest.raises(ExportError, match="zoneout=0.25 has no ONNX export"):
+        classifier_to_onnx(build_classifier(ClassifierConfig(vocab_size=20, zoneout=0.25)),
+                           tmp_path / "z.onnx")
     with pytest.raises(ExportError, match="exports a SequenceClassifier, got Linear"):
         classifier_to_onnx(torch.nn.Linear(2, 2), tmp_path / "b.onnx")
     with pytest.raises(ExportError, match="nothing was written"):

@@ -100,3 +100,14 @@ def test_what_cannot_be_exported_is_one_line(tmp_path):
         forecaster_to_onnx(_model("gaussian", "trend_season", {}), tmp_path / "t.onnx",
                            lookback=5)
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"zoneout": 0.1}, "zoneout=0.1 has no ONNX export"),
+    ({"cell": "ln_gru"}, "the ln_gru cell has no ONNX operator")])
+def test_settings_without_an_onnx_form_are_refused(tmp_path, extra, message):
+    model = Forecaster(ForecasterConfig(n_targets=1, horizon=2, hidden_size=4, lookback=6,
+                                        **extra))
+    with pytest.raises(ExportError, match=message):
+        forecaster_to_onnx(model, tmp_path / "f.onnx")
+    assert list(tmp_path.iterdir()) == []

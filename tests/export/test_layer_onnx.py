@@ -103,7 +103,15 @@ def test_refusals_are_one_line(tmp_path):
         to_onnx(rnnkit.LSTM(4, 5, proj_size=3), tmp_path / "a.onnx")
     with pytest.raises(ExportError, match="got Linear"):
         to_onnx(torch.nn.Linear(2, 2), tmp_path / "b.onnx")
+    with pytest.raises(ExportError, match=r"zoneout=0.2 has no ONNX export .*model.zoneout=0"):
+        to_onnx(rnnkit.Recurrent("gru", 4, 5, zoneout=0.2), tmp_path / "c.onnx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_recurrent_dropout_is_off_in_eval_and_exports(tmp_path):
+    torch.manual_seed(0)
+    layer = rnnkit.Recurrent("lstm", 4, 5, num_layers=2, recurrent_dropout=0.5)
+    assert to_onnx(layer, tmp_path / "a.onnx").max_abs_diff < 1e-5
 
 
 @pytest.mark.parametrize("kind", sorted(LAYERS))

@@ -13,8 +13,8 @@ from rnnkit.errors import RnnkitError
 
 # Subcommand modules under rnnkit.cli, in the order `--help` lists them.
 SUBCOMMANDS: tuple[str, ...] = (
-    "train", "generate", "evaluate", "predict", "forecast", "translate", "transcribe", "plot",
-    "experiment", "export", "inspect", "diagnose", "demo", "env",
+    "train", "generate", "evaluate", "predict", "forecast", "translate", "caption", "transcribe",
+    "plot", "experiment", "export", "inspect", "diagnose", "demo", "env",
 )
 
 

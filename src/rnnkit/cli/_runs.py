@@ -1,5 +1,5 @@
-"""Reading a saved run for the commands that use one (evaluate, forecast, generate, predict,
-transcribe, translate), and telling the user which command fits a run of another task."""
+"""Reading a saved run for the commands that use one (caption, evaluate, forecast, generate,
+predict, transcribe, translate), and telling the user which command fits a run of another task."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from rnnkit.errors import RnnkitError
 
 # The command that uses a run of each task (`evaluate` works on all of them).
 COMMAND_FOR = {"lm": "generate", "classify": "predict", "forecast": "forecast",
-               "recognize": "transcribe", "translate": "translate"}
+               "recognize": "transcribe", "translate": "translate",
+               "caption": "caption", "video": "predict"}
 
 
 def load_run(run_dir: str, which: str):

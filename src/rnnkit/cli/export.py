@@ -1,5 +1,6 @@
-"""`rnnkit export RUN_DIR --onnx model.onnx`: a trained language model, classifier or forecaster
-as ONNX, each file checked in onnxruntime against PyTorch before it is written (rnnkit.export)."""
+"""`rnnkit export RUN_DIR --onnx model.onnx`: a trained language model, classifier, forecaster,
+recognizer or translation model (with --step) as ONNX, each file checked in onnxruntime against
+PyTorch before it is written (rnnkit.export)."""
 
 from __future__ import annotations
 
@@ -7,23 +8,25 @@ from rnnkit.cli._runs import load_run as _load_run  # a seam the tests replace
 from rnnkit.cli._runs import run_task
 from rnnkit.errors import RnnkitError
 
-TASKS = ("lm", "classify", "forecast")
-# what is not exported yet, and why (one line each)
-NOT_YET = {"translate": "an encoder-decoder with attention and a decoding loop",
-           "recognize": "a CTC model with its own front end and decoder"}
+TASKS = ("lm", "classify", "forecast", "recognize", "translate")
+STEP_TASKS = ("lm", "translate")  # the tasks with a --step model
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("export", help="export a language model or classifier to ONNX, checked "
-                       "in onnxruntime")
+    p = sub.add_parser("export", help="export a language model, classifier, forecaster, "
+                       "recognizer or translation model to ONNX, checked in onnxruntime")
     p.add_argument("run_dir", metavar="RUN_DIR",
-                   help="run directory of `rnnkit train lm` or `rnnkit train classify`")
+                   help="run directory of `rnnkit train lm`, `classify`, `forecast`, "
+                        "`recognize` or `translate`")
     p.add_argument("--onnx", required=True, metavar="PATH",
                    help="lm: tokens (B, T) + state -> logits + state; classify: x + lengths "
-                        "-> logits")
+                        "-> logits; forecast: window -> parameters; recognize: frames + "
+                        "lengths -> log-probabilities + output lengths; translate: the "
+                        "encoder, source ids + lengths -> decoding state")
     p.add_argument("--step", metavar="PATH", default=None,
-                   help="lm only: also a one-step model for streaming generation: tokens (B,) "
-                        "+ state -> logits (B, V) + state")
+                   help="lm: also a one-step model for streaming generation, tokens (B,) + "
+                        "state -> logits (B, V) + state; translate (needed): the decoder step, "
+                        "previous tokens + state -> log-probabilities + state + attention")
     p.add_argument("--tolerance", type=float, default=1e-4,
                    help="largest max-abs difference from PyTorch accepted (default 1e-4)")
     p.add_argument("--checkpoint", choices=("best", "last"), default="best")
@@ -39,15 +42,15 @@ def run(args) -> int:
         raise RnnkitError(f"--step and --onnx are both {args.onnx}: give two different paths")
     config, metadata, state_dict = _load_run(args.run_dir, args.checkpoint)
     task = run_task(config, metadata)
-    if task in NOT_YET:
-        raise RnnkitError(f"{args.run_dir} is a {task} run, {NOT_YET[task]}, which `rnnkit "
-                          f"export` does not export yet; it takes {', '.join(TASKS)} runs")
     if task not in TASKS:
         raise RnnkitError(f"{args.run_dir} is a {task} run; `rnnkit export` takes "
                           f"{', '.join(TASKS)} runs")
-    if args.step is not None and task != "lm":
-        raise RnnkitError(f"--step is for language models (streaming generation); a {task} "
+    if args.step is not None and task not in STEP_TASKS:
+        raise RnnkitError(f"--step is for language models and translation models; a {task} "
                           "run has no step model: leave --step out")
+    if args.step is None and task == "translate":
+        raise RnnkitError("a translate run exports two files: the encoder to --onnx and the "
+                          "decoder step to --step PATH; add --step")
     if task == "lm":
         from rnnkit.tasks.lm import model_from_run
 
@@ -61,6 +64,18 @@ def run(args) -> int:
                               "one-hot or k-mer vectors) have no ONNX export yet")
         _, model = rebuild(config, metadata, state_dict)
         reports = [classifier_to_onnx(model, args.onnx, metadata, args.tolerance)]
+    elif task == "translate":
+        from rnnkit.export import translate_to_onnx
+        from rnnkit.tasks.translate import model_from_run
+
+        model, _, _ = model_from_run(metadata, state_dict, "cpu")
+        reports = translate_to_onnx(model, args.onnx, args.step, metadata, args.tolerance)
+    elif task == "recognize":
+        from rnnkit.export import recognizer_to_onnx
+        from rnnkit.tasks.recognize.run import rebuild as rebuild_recognizer
+
+        _, model = rebuild_recognizer(config, metadata, state_dict)
+        reports = [recognizer_to_onnx(model, args.onnx, metadata, args.tolerance)]
     else:
         from rnnkit.tasks.forecast.run import rebuild as rebuild_forecaster
 

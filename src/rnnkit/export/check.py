@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,11 +18,18 @@ class ExportError(RnnkitError):
 
 
 def check_cell(layer) -> None:
-    """ONNX has operators for torch's cells only (LSTM, GRU, Elman RNN): refuse a variant."""
+    """ONNX has operators for torch's cells only (LSTM, GRU, Elman RNN): refuse a variant, and
+    zoneout, whose eval form (each unit keeps p of its previous state) no operator has.
+    Recurrent dropout needs no check: it is off in eval, and the export is the eval model."""
     family = getattr(layer, "family", None)
     if family is not None and not family.native:
         raise ExportError(f"the {family.name} cell has no ONNX operator (ONNX has LSTM, GRU and "
                           f"RNN); export a model built with model.cell=lstm, gru or rnn_tanh")
+    zoneout = getattr(layer, "zoneout", 0.0)
+    if zoneout:
+        raise ExportError(f"zoneout={zoneout:g} has no ONNX export (in eval each unit keeps "
+                          f"{zoneout:g} of its previous state, which ONNX's LSTM/GRU/RNN "
+                          "operators cannot do); train with model.zoneout=0 to export")
 
 
 def require_onnx() -> None:
@@ -42,6 +50,27 @@ def session(model_bytes: bytes):
     opts.intra_op_num_threads = opts.inter_op_num_threads = 1
     opts.log_severity_level = 3  # errors only
     return ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
+
+
+def open_session(path, threads: int = 0, writer: str = "rnnkit export RUN_DIR --onnx FILE"):
+    """An onnxruntime CPU session of the file at `path` (`threads` 0: onnxruntime's default);
+    one line naming `writer`, the command that writes such a file, where it cannot be loaded."""
+    require_onnx()
+    import onnxruntime as ort
+    from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidGraph, InvalidProtobuf
+
+    path = Path(path)
+    if not path.is_file():
+        raise ExportError(f"--onnx: {path} is not a file (write one with `{writer}`)")
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    if threads:
+        opts.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except (Fail, InvalidGraph, InvalidProtobuf) as err:  # not an ONNX model it can run
+        raise ExportError(f"--onnx: onnxruntime cannot load {path}: "
+                          f"{str(err).splitlines()[0]}") from None
 
 
 @dataclass

@@ -53,15 +53,10 @@ def _f32(t: torch.Tensor) -> np.ndarray:
     return t.detach().float().numpy()
 
 
-def _linear(g, x: str, lin) -> str:
-    y = g.node("MatMul", [x, g.const("weight_t", _f32(lin.weight).T)])
-    return y if lin.bias is None else g.node("Add", [y, g.const("bias", _f32(lin.bias))])
-
-
 def _build(model, meta: dict) -> bytes:
     from onnx import helper
 
-    from rnnkit.export.graph import FLOAT, INT64, GraphBuilder, add_stack
+    from rnnkit.export.graph import FLOAT, INT64, GraphBuilder, add_stack, linear, zero_state
 
     cfg, g, rnn = model.cfg, GraphBuilder(), model.rnn
     tokens = cfg.input_kind == "tokens"
@@ -71,18 +66,13 @@ def _build(model, meta: dict) -> bytes:
     if tokens:
         e = g.node("Gather", [g.const("embedding", _f32(model.embed.weight)), x], axis=0)
     else:
-        e = _linear(g, x, model.embed) if cfg.embed_dim else x  # (B, T, E)
-    L, D, H = rnn.num_layers * rnn.num_directions, rnn.num_directions, rnn.hidden_size
-    zeros = g.const("zeros", np.zeros((L, 1, H), np.float32))
-    batch = g.node("Gather", [g.node("Shape", [x]), g.const("zero", np.array([0], np.int64))])
-    state_shape = g.node("Concat", [g.const("L", np.array([L], np.int64)), batch,
-                                    g.const("H", np.array([H], np.int64))], axis=0)
-    h0 = g.node("Expand", [zeros, state_shape])  # (L, B, H) zeros
-    c0 = h0 if rnn.mode == "LSTM" else None
+        e = linear(g, x, model.embed) if cfg.embed_dim else x  # (B, T, E)
+    L, D = rnn.num_layers * rnn.num_directions, rnn.num_directions
+    h0, c0 = zero_state(g, rnn, x)  # (L, B, H) zeros
     y, hn, _ = add_stack(g, rnn, g.node("Transpose", [e], perm=[1, 0, 2]), h0, c0, lengths)
     out = g.node("Transpose", [y], perm=[1, 0, 2])  # (B, T, D*H), zero past each length
     z = _pool(g, cfg.pooling, model, out, hn, lengths, x, L - D)
-    y = _linear(g, z, model.head)  # (B, K)
+    y = linear(g, z, model.head)  # (B, K)
     if cfg.regression:
         y = g.node("Squeeze", [y, g.const("axis", np.array([-1], np.int64))])
     g.add_output("values" if cfg.regression else "logits", y, FLOAT,
@@ -111,7 +101,9 @@ def _pool(g, kind: str, model, out: str, hn: str, lengths: str, x: str, top: int
         return g.node("Div", [total, count])
     if kind == "max":
         return g.node("ReduceMax", [g.node("Where", [mask, out, neg_inf])], axes=[1], keepdims=0)
-    scores = _linear(g, g.node("Tanh", [_linear(g, out, model.attn_proj)]), model.attn_score)
+    from rnnkit.export.graph import linear
+
+    scores = linear(g, g.node("Tanh", [linear(g, out, model.attn_proj)]), model.attn_score)
     weights = g.node("Softmax", [g.node("Where", [mask, scores, neg_inf])], axis=1)  # (B, T, 1)
     return g.node("ReduceSum", [g.node("Mul", [weights, out]), i64(1)], keepdims=0)
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnnkit.export.check import CheckReport, ExportError, require_onnx, session
+from rnnkit.export.check import CheckReport, ExportError, check_cell, require_onnx, session
 from rnnkit.files import write_bytes
 from rnnkit.models.forecast_calibration import Calibrated
 from rnnkit.models.forecaster import ForecastEnsemble, Forecaster, trend_season_map
@@ -48,6 +48,8 @@ def forecaster_to_onnx(model, path: str | Path, metadata: dict | None = None,
         raise ExportError(f"forecaster_to_onnx exports a Forecaster or a ForecastEnsemble, got "
                           f"{type(model).__name__}")
     cfg = model.members[0].cfg if isinstance(model, ForecastEnsemble) else model.cfg
+    for member in model.members if isinstance(model, ForecastEnsemble) else [model]:
+        check_cell(member.rnn)
     L = lookback or cfg.lookback
     if not L or L < 1:
         raise ExportError("forecaster_to_onnx: the window length is unknown: pass lookback=")
@@ -256,6 +258,8 @@ def _calibrate(o: _Ops, head: str, params: str, scale: float) -> str:
 def _verify(model, scale, data: bytes, L: int, seed: int) -> CheckReport:
     ref = copy.deepcopy(model).to(torch.float64).eval()
     cfg = model.members[0].cfg if isinstance(model, ForecastEnsemble) else model.cfg
+    for member in model.members if isinstance(model, ForecastEnsemble) else [model]:
+        check_cell(member.rnn)
     if scale is not None:
         ref = Calibrated(ref, cfg.head, scale)
     sess, gen, report = session(data), torch.Generator().manual_seed(seed), CheckReport()

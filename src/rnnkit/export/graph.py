@@ -99,7 +99,7 @@ def layer_weights(layer, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _op_attrs(layer) -> dict:
-    D = layer.num_directions
+    D = getattr(layer, "num_directions", 1)  # a cell (rnnkit.RecurrentCell) has one
     attrs = {"hidden_size": layer.hidden_size,
              "direction": "bidirectional" if D == 2 else "forward"}
     if layer.mode == "GRU":
@@ -138,6 +138,42 @@ def add_stack(g: GraphBuilder, layer, x: str, h0: str, c0: str | None,
     return x, cat(hs), (cat(cs) if lstm else None)
 
 
+def add_cell_step(g: GraphBuilder, cell, x: str, h: str, c: str | None):
+    """Append one step of `cell` (rnnkit.LSTMCell / GRUCell / RNNCell or a RecurrentCell of a
+    native family): x (B, I), h / c (B, H) -> (h', c' or None), as ONNX's operator over one
+    time step (so the gate mapping and both GRU forms are the layers' own)."""
+    lstm, H, axis0 = cell.mode == "LSTM", cell.hidden_size, g.const("axis", np.array([0], np.int64))
+    W = _reorder(cell.weight_ih, cell.mode, H)[None]  # (1, G*H, I)
+    R = _reorder(cell.weight_hh, cell.mode, H)[None]
+    B = (np.concatenate([_reorder(cell.bias_ih, cell.mode, H), _reorder(cell.bias_hh, cell.mode,
+                                                                        H)])[None]
+         if cell.bias else np.zeros((1, 2 * W.shape[1]), np.float32))
+    lift = lambda t: g.node("Unsqueeze", [t, axis0])  # noqa: E731  (B, H) -> (1, B, H)
+    inputs = [lift(x), g.const("W", W), g.const("R", R), g.const("B", B), "", lift(h)]
+    if lstm:
+        inputs.append(lift(c))
+    outs = g.node(ONNX_OP[cell.mode], inputs, n_out=3 if lstm else 2, hint="cell",
+                  **_op_attrs(cell))
+    drop = lambda t: g.node("Squeeze", [t, axis0])  # noqa: E731
+    return drop(outs[1]), (drop(outs[2]) if lstm else None)
+
+
+def linear(g: GraphBuilder, x: str, lin) -> str:
+    """x @ W^T + b of an nn.Linear, over the last axis of x."""
+    y = g.node("MatMul", [x, g.const("weight_t", lin.weight.detach().float().numpy().T)])
+    if lin.bias is None:
+        return y
+    return g.node("Add", [y, g.const("bias", lin.bias.detach().float().numpy())])
+
+
+def zero_state(g: GraphBuilder, layer, like: str) -> tuple[str, str | None]:
+    """Zero h0 [and c0] (D*num_layers, B, H) for `layer`, B the first axis of tensor `like`."""
+    L, H = layer.num_layers * layer.num_directions, layer.hidden_size
+    batch = g.node("Gather", [g.node("Shape", [like]), g.const("zero", np.array([0], np.int64))])
+    shape = g.node("Concat", [g.const("L", np.array([L], np.int64)), batch,
+                              g.const("H", np.array([H], np.int64))], axis=0)
+    h0 = g.node("Expand", [g.const("zeros", np.zeros((L, 1, H), np.float32)), shape])
+    return h0, (h0 if layer.mode == "LSTM" else None)
 
 
 def state_inputs(g: GraphBuilder, layer) -> tuple[str, str | None]:

@@ -20,7 +20,7 @@ import torch
 
 from rnnkit.data.tokenizers import tokenizer_from_dict
 from rnnkit.errors import ConfigError
-from rnnkit.export.check import ExportError, require_onnx
+from rnnkit.export.check import ExportError, open_session
 from rnnkit.models.generate import Sampling, sample_token, start_ids
 
 
@@ -28,25 +28,8 @@ class OnnxStepModel:
     """An exported one-step language model in an onnxruntime session, with its state."""
 
     def __init__(self, path: str | Path, threads: int = 0):
-        require_onnx()
-        import onnxruntime as ort
-
-        path = Path(path)
-        if not path.is_file():
-            raise ExportError(f"--onnx: {path} is not a file (write one with `rnnkit export "
-                              "RUN_DIR --onnx lm.onnx --step lm.step.onnx`)")
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        if threads:
-            opts.intra_op_num_threads = threads
-        from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidGraph, InvalidProtobuf
-
-        try:
-            self.session = ort.InferenceSession(str(path), opts,
-                                                providers=["CPUExecutionProvider"])
-        except (Fail, InvalidGraph, InvalidProtobuf) as err:  # not an ONNX model it can run
-            raise ExportError(f"--onnx: onnxruntime cannot load {path}: "
-                              f"{str(err).splitlines()[0]}") from None
+        self.session = open_session(path, threads, "rnnkit export RUN_DIR --onnx lm.onnx "
+                                    "--step lm.step.onnx")
         inputs = {i.name: i for i in self.session.get_inputs()}
         meta = self.session.get_modelmeta().custom_metadata_map
         if "tokens" not in inputs or len(inputs["tokens"].shape) != 1 \

@@ -21,6 +21,9 @@ from torch import Tensor
 from rnnkit.functional.activations import tanh
 from rnnkit.functional.bptt import LayerWeights, default_recurrent_weight_grad
 
+# The `kernel` of the layer-normalised GRU's step math (ln_gru.py), alone or with recurrent
+# dropout or zoneout: gru_variant_seq.py's compiled loop runs it.
+LN_GRU_KERNEL = "ln_gru"
 
 class GRUCache(NamedTuple):
     r: Tensor  # (B, H) each

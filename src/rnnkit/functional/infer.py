@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rnnkit.functional import compiled, lstm_seq, rnn_seq
+from rnnkit.functional import compiled, gru_variant_seq, lstm_seq, lstm_variant_seq, rnn_seq
 from rnnkit.functional.bptt import (
     LayerWeights,
     input_projection_into,
@@ -44,6 +44,12 @@ def sequence_infer(cell, x: Tensor, state0: tuple, w: LayerWeights, mask=None,
     kind = rnn_seq.kernel_kind(cell)
     if kind is not None and mask is None and compiled.available(x)[0]:
         return rnn_infer(cell, x, state0[0], w, reverse, kind)
+    if lstm_variant_seq.can_run(cell, mask, w, x)[0]:  # the training loop's forward
+        out, state, _ = lstm_variant_seq.lstm_variant_forward(cell, x, state0, w, None, reverse)
+        return out, state
+    if gru_variant_seq.can_run(cell, mask, w, x)[0]:
+        out, state, _ = gru_variant_seq.ln_gru_forward(cell, x, state0, w, None, reverse)
+        return out, state
     out, state, _ = sequence_forward(cell, x, state0, w, mask, reverse, packed=True)
     return out, state
 

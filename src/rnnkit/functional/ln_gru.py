@@ -11,7 +11,8 @@ so there is no third norm.
 
 LN as in ln_lstm.py (over the last dimension, eps 1e-5). Parameters: torch.nn.GRU's W_ih (3H, I),
 W_hh (3H, H), b_ih, b_hh (3H,), then ln_ih_weight, ln_hh_weight (3H,) starting at 1. No torch
-kernel: the general loop of bptt.py runs it.
+kernel: gru_variant_seq.py's compiled loop runs it where it can, else the general loop of bptt.py
+(the specification).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from torch import Tensor
 
 from rnnkit.functional.activations import tanh
 from rnnkit.functional.bptt import LayerWeights, default_recurrent_weight_grad
+from rnnkit.functional.gru import LN_GRU_KERNEL
 from rnnkit.functional.ln_lstm import Norm, norm, norm_backward
 
 
@@ -38,7 +40,7 @@ class LNGRUCache(NamedTuple):
 
 class LNGRUCellMath:
     gates = 3
-    kernel = None  # no compiled loop: the general loop of bptt.py
+    kernel = LN_GRU_KERNEL  # gru_variant_seq.py's compiled loop (unmasked), else bptt.py's
     fold_bias_hh = False
     owns_biases = True  # b_ih, b_hh are added after the norms, in the step
     same_dgx_dgh = False

@@ -14,8 +14,9 @@ torch's own layer-norm kernels (native_layer_norm and its backward, several time
 CPU than var_mean and the backward written out: BENCHMARKS.md, "Cell variants"; `norm_backward`
 is tested equal to the formula). Parameters: torch.nn.LSTM's W_ih (4H, I), W_hh (4H, H), b_ih,
 b_hh (4H,), then ln_ih_weight, ln_hh_weight (4H,) and ln_c_weight (H,), starting at 1, and
-ln_c_bias (H,), starting at 0. State (h, c). No projection, no torch kernel: the general loop
-of bptt.py runs it (`kernel` None). `norm` / `norm_backward` are shared with ln_gru.py.
+ln_c_bias (H,), starting at 0. State (h, c). No projection, no torch kernel: lstm_variant_seq.py's
+compiled loop runs it where it can, else the general loop of bptt.py (the specification).
+`norm` / `norm_backward` are shared with ln_gru.py.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from torch import Tensor
 
 from rnnkit.functional.activations import tanh
 from rnnkit.functional.bptt import LayerWeights, default_recurrent_weight_grad
-from rnnkit.functional.lstm import gate_grads
+from rnnkit.functional.lstm import VARIANT_KERNEL, gate_grads
 
 EPS = 1e-5  # as torch.nn.LayerNorm
 
@@ -67,7 +68,8 @@ class LNLSTMCache(NamedTuple):
 
 class LNLSTMCellMath:
     gates = 4
-    kernel = None  # no compiled loop: the general loop of bptt.py
+    kernel = VARIANT_KERNEL  # lstm_variant_seq.py's compiled loop (unmasked), else bptt.py's
+    loop_extras = "layer_norm"
     fold_bias_hh = False
     owns_biases = True  # b_ih, b_hh are added after the norms, in the step
     same_dgx_dgh = False

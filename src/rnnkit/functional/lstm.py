@@ -19,6 +19,11 @@ from torch import Tensor
 from rnnkit.functional.activations import tanh
 from rnnkit.functional.bptt import LayerWeights, default_recurrent_weight_grad
 
+# The `kernel` of a step math that lstm_variant_seq.py's compiled loop runs: the LSTM-like cells
+# with their `loop_extras` (None, "peephole" or "layer_norm"), and any of them with recurrent
+# dropout or zoneout (regularise.py).
+VARIANT_KERNEL = "lstm_variant"
+
 
 class LSTMCache(NamedTuple):
     i: Tensor  # (B, H) each, after their nonlinearities
@@ -33,6 +38,7 @@ class LSTMCache(NamedTuple):
 class LSTMCellMath:
     gates = 4
     kernel = "lstm"  # the compiled loops of lstm_seq.py run it (unmasked, without projection)
+    loop_extras = None  # in lstm_variant_seq.py's loop (with recurrent dropout or zoneout)
     fold_bias_hh = True
     same_dgx_dgh = True
     recurrent_weight_grad = staticmethod(default_recurrent_weight_grad)

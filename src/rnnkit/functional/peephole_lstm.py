@@ -11,7 +11,8 @@ one:
 
 This is the form of TensorFlow's LSTMCell(use_peepholes=True) and of Graves 2013. Parameters:
 torch.nn.LSTM's, then weight_ci, weight_cf, weight_co (H,), drawn as the others (uniform in
-+-1/sqrt(H)). State (h, c). No projection, no torch kernel: the general loop of bptt.py runs it.
++-1/sqrt(H)). State (h, c). No projection, no torch kernel: lstm_variant_seq.py's compiled loop
+runs it where it can, else the general loop of bptt.py (the specification).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from torch import Tensor
 
 from rnnkit.functional.activations import tanh
 from rnnkit.functional.bptt import LayerWeights, default_recurrent_weight_grad
+from rnnkit.functional.lstm import VARIANT_KERNEL
 
 
 class PeepholeCache(NamedTuple):
@@ -37,7 +39,8 @@ class PeepholeCache(NamedTuple):
 
 class PeepholeLSTMCellMath:
     gates = 4
-    kernel = None  # no compiled loop: the general loop of bptt.py
+    kernel = VARIANT_KERNEL  # lstm_variant_seq.py's compiled loop (unmasked), else bptt.py's
+    loop_extras = "peephole"
     fold_bias_hh = True
     same_dgx_dgh = True
     recurrent_weight_grad = staticmethod(default_recurrent_weight_grad)

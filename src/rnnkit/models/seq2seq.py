@@ -36,6 +36,7 @@ from rnnkit.errors import ConfigError
 from rnnkit.functional import registry
 from rnnkit.layers import Recurrent
 from rnnkit.models.attention import KINDS, Attention
+from rnnkit.models.decoder_step import attention_step, teacher_forced
 
 IMPLS = ("auto", "reference", "fused", "native")
 
@@ -138,45 +139,17 @@ class Seq2Seq(nn.Module):
 
     def step(self, tokens: Tensor, state: dict[str, Tensor]):
         """One decoder step for the previous tokens (N,): (logits (N, V), new state, attention
-        weights (N, S) or None)."""
-        x = self.drop(self.tgt_embed(tokens))  # (N, E)
-        if self.input_feed:
-            x = torch.cat([x, state["feed"]], dim=1)
-        layers = []  # per layer: its new state tuple
-        for k, cell in enumerate(self.decoder):
-            out, s = cell.step(x, tuple(state[name][:, k] for name in self.states))
-            layers.append(s)
-            x = self.drop(out) if k < self.num_layers - 1 else out
-        new = dict(state)
-        for name, parts in zip(self.states, zip(*layers, strict=True), strict=True):
-            new[name] = torch.stack(parts, 1)
-        weights = None
-        if self.attention is not None:
-            context, weights = self.attention(out, state["memory"], state["keys"], state["mask"])
-            out = torch.tanh(self.combine(torch.cat([context, out], dim=1)))  # h~_t
-            if self.input_feed:
-                new["feed"] = out
-        return self.out(self.drop(out)), new, weights
+        weights (N, S) or None). The step is rnnkit.models.decoder_step's, shared with the
+        captioner."""
+        return attention_step(self, tokens, state)
 
     def forward(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor,
                 sample_prob: float = 0.0, generator: torch.Generator | None = None) -> Tensor:
         """Teacher forcing: logits (B, T, V) for the target inputs `tgt_in` (B, T) (BOS, y_1..).
         With `sample_prob` > 0 (scheduled sampling, Bengio et al. 2015) each row's input at each
         step after the first is, with that probability, the model's own previous argmax."""
-        state = self.start(src, src_lengths)
-        logits = []
-        tokens = tgt_in[:, 0]
-        for t in range(tgt_in.shape[1]):
-            if t > 0:
-                tokens = tgt_in[:, t]
-                if sample_prob > 0:
-                    own = logits[-1].argmax(1)
-                    coin = torch.rand(tokens.shape, generator=generator,
-                                      device=tokens.device) < sample_prob
-                    tokens = torch.where(coin, own, tokens)
-            step_logits, state, _ = self.step(tokens, state)
-            logits.append(step_logits)
-        return torch.stack(logits, 1)
+        return teacher_forced(self.step, self.start(src, src_lengths), tgt_in, sample_prob,
+                              generator)
 
 
 def smoothed_loss(logits: Tensor, targets: Tensor, smoothing: float = 0.0) -> Tensor:
