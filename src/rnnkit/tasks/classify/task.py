@@ -53,7 +53,7 @@ class DataConfig:
     # when the training series' scales are far apart
     series_norm: Literal["auto", "on", "off"] = "auto"
     test_fraction: float = 0.2  # for data without a test split of its own
-    valid_fraction: float = 0.1  # of the training split, for evaluate(); 0 = use the test split
+    valid_fraction: float = 0.1  # validation share of the training split (no folds); 0 = test split
     seed: int = 0  # the stratified test / validation split (and the folds)
     # k-fold: ensemble member k validates on fold k of the training split (no valid share);
     # -1 = auto (small series sets), 0 = off
