@@ -3,21 +3,12 @@
 from dataclasses import asdict
 
 import numpy as np
+import pytest
 import torch
+from helpers import write_ts
 
 from rnnkit.tasks.classify import Config, make_task
 from rnnkit.tasks.classify.auto import FILTERS, MAX_STEPS
-
-
-def write_ts(path, lengths, seed):
-    rng = np.random.default_rng(seed)
-    lines = ["@problemName toy", "@univariate true", "@classLabel true up down", "@data"]
-    for i, n in enumerate(lengths):
-        level = 1.5 if i % 2 else -1.5
-        x = level + 0.3 * rng.normal(size=n)
-        lines.append(",".join(f"{v:.4f}" for v in x) + (":up" if level > 0 else ":down"))
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
 
 
 def series_task(tmp_path, train_len, test_len, **data):
@@ -48,8 +39,8 @@ def test_explicit_settings_are_kept(tmp_path):
 
 
 def test_augmentation_changes_training_batches_only(tmp_path):
-    plain = series_task(tmp_path, 30, 30, jitter=0.0, scaling=0.0, valid_fraction=0.0)
-    aug = series_task(tmp_path, 30, 30, jitter=0.1, scaling=0.2, valid_fraction=0.0)
+    plain = series_task(tmp_path, 30, 30, jitter=0.0, scaling=0.0, valid_fraction=0.0, folds=0)
+    aug = series_task(tmp_path, 30, 30, jitter=0.1, scaling=0.2, valid_fraction=0.0, folds=0)
     for a, b in zip(plain.train_batches(0), aug.train_batches(0), strict=True):
         assert torch.equal(a["y"], b["y"]) and a["x"].shape == b["x"].shape
         assert not torch.equal(a["x"], b["x"])
@@ -82,3 +73,64 @@ def test_series_norm_is_chosen_when_the_training_scales_are_far_apart(tmp_path):
     assert np.ptp(x[:, 1]) == 0  # the scale channel is constant over time
     plain = series_task(tmp_path, 30, 30)
     assert plain.cfg.data.series_norm == "off" and plain.prep.model_inputs == 1
+
+
+def test_ensemble_rule_small_short_series_sets_get_members():
+    from rnnkit.tasks.classify.auto import ENSEMBLE, MAX_READ, SMALL_SET, ensemble_size
+
+    assert ensemble_size("series", [100] * 20, 1) == ENSEMBLE
+    assert ensemble_size("series", [100] * SMALL_SET, 1) == ENSEMBLE
+    assert ensemble_size("series", [100] * (SMALL_SET + 1), 1) == 1  # larger: one model
+    assert ensemble_size("series", [MAX_READ + 1] * 20, 1) == 1  # long as read: dear members
+    assert ensemble_size("series", [4 * MAX_READ] * 20, 4) == ENSEMBLE  # downsampled: cheap
+    assert ensemble_size("text", [10] * 20, 1) == 1
+    assert ensemble_size("dna", [10] * 20, 1) == 1
+
+
+def tiny_series_run(tmp_path, *extra):
+    from rnnkit.cli import main
+
+    train = write_ts(tmp_path / "tr.ts", [16] * 24, 0)
+    test = write_ts(tmp_path / "te.ts", [16] * 6, 1)
+    run_dir = tmp_path / "run"
+    code = main(["train", "classify", f"--data.train_path={train}", f"--data.test_path={test}",
+                 "--data.batch_size=8", "--model.hidden_size=4", "--model.embed_dim=4",
+                 "--model.conv_filters=2", "--train.threads=1", "--train.eval_every=2",
+                 "--steps", "2", "--out", str(run_dir), "--plain", *extra])
+    assert code == 0
+    return run_dir, tmp_path / "te.ts"
+
+
+def test_auto_ensemble_is_saved_and_evaluate_predict_use_every_member(tmp_path, capsys):
+    import json
+
+    from rnnkit.cli import main
+    from rnnkit.tasks.classify.auto import ENSEMBLE
+
+    run_dir, test = tiny_series_run(tmp_path)
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["train"]["ensemble"] == ENSEMBLE  # the number, not auto
+    members = [run_dir / "members" / str(k) for k in range(ENSEMBLE)]
+    assert all((m / "done.json").is_file() for m in members)
+    assert not (run_dir / "members" / str(ENSEMBLE)).exists()
+    capsys.readouterr()
+    probs = []
+    for path in (run_dir, *members):
+        assert main(["predict", str(path), "--input", str(test), "--json"]) == 0
+        probs.append([[r["probabilities"][c] for c in ("down", "up")]
+                      for r in json.loads(capsys.readouterr().out)])
+    mean = torch.tensor(probs[1:]).mean(0)
+    torch.testing.assert_close(torch.tensor(probs[0]), mean, atol=2e-6, rtol=0)
+    assert main(["evaluate", str(run_dir), "--data", "test", "--json", "--no-baselines"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    pred = mean.argmax(1).tolist()
+    true = [1 if i % 2 else 0 for i in range(6)]  # write_ts: odd rows are "up"
+    assert report["accuracy"] == pytest.approx(float(np.mean(np.array(pred) == true)))
+
+
+def test_a_given_ensemble_size_is_kept(tmp_path):
+    import json
+
+    run_dir, _ = tiny_series_run(tmp_path, "--train.ensemble=1")
+    assert json.loads((run_dir / "config.json").read_text())["train"]["ensemble"] == 1
+    assert not (run_dir / "members").exists() and (run_dir / "best").is_dir()

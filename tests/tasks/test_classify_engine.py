@@ -83,7 +83,8 @@ def test_ensemble_resume_skips_finished_members(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("override,message", [
-    ("--train.ensemble=0", r"train.ensemble: expected >= 1 \(1 = one model\), got 0"),
+    ("--train.ensemble=-1", r"train.ensemble: expected >= 1 \(1 = one model\) or 0 "
+                           r"\(auto: the task chooses\), got -1"),
     ("--data.subword_buckets=-2", r"data.subword_buckets: expected 0 \(off\) or a positive "
                                   r"integer, got -2"),
 ])

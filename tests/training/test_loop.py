@@ -1,5 +1,6 @@
 """The loop's bookkeeping: evaluation grid, best checkpoint, early stopping, epoch limit."""
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -88,11 +89,18 @@ def test_unknown_best_metric_is_a_clear_error(tmp_path):
 
 @pytest.mark.parametrize("override,message", [
     ("--train.best_mode=up", "train.best_mode"),
-    ("--train.ensemble=0", r"train.ensemble: expected >= 1 \(1 = one model\), got 0"),
+    ("--train.ensemble=-1", r"train.ensemble: expected >= 1 \(1 = one model\) or 0 "
+                            r"\(auto: the task chooses\), got -1"),
 ])
 def test_bad_best_mode_and_ensemble_settings(override, message):
     with pytest.raises(ConfigError, match=message):
         toy_config(override)
+
+
+def test_auto_ensemble_is_one_model_for_a_task_without_a_rule(tmp_path):
+    run_toy(tmp_path / "run", "--train.steps=2", "--train.ensemble=0")  # toy: no auto_ensemble
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["train"]["ensemble"] == 1 and not (tmp_path / "run" / "members").exists()
 
 
 def test_ensemble_needs_a_task_that_can_average(tmp_path):

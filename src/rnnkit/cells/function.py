@@ -58,9 +58,11 @@ class FusedSequence(torch.autograd.Function):
         # x and state0 are kept for a differentiable backward (x is held by the cache anyway).
         ctx.save_for_backward(x, *state0, *(t for t in w.tensors() if t is not None))
         ctx.has = tuple(t is not None for t in w.tensors())
-        # Clone the final state: it is also held by the cache, and an output kept on ctx would
-        # make a reference cycle through its grad_fn.
-        return (out, *(s.clone() for s in state))
+        # Return copies: the caches hold `out` and the final state, and an output kept on ctx
+        # makes a reference cycle through its grad_fn, which only Python's cycle collector frees:
+        # a language model training on this path grew by a whole sequence's cache every step
+        # (~50 MB for a 2 x 256 LSTM at B 32, T 128) until the collector ran.
+        return (out.clone(), *(s.clone() for s in state))
 
     @staticmethod
     def backward(ctx, d_out, *d_state):

@@ -11,7 +11,7 @@ from rnnkit.errors import RnnkitError
 # The command that uses a run of each task (`evaluate` works on all of them).
 COMMAND_FOR = {"lm": "generate", "classify": "predict", "forecast": "forecast",
                "recognize": "transcribe", "translate": "translate",
-               "caption": "caption"}
+               "caption": "caption", "video": "predict"}
 
 
 def load_run(run_dir: str, which: str):

@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
                         "recognize: test (default), a WAV directory or a strokes .jsonl; "
                         "translate: test (default), valid, test_locales (dates) or a TSV; "
                         "caption: test (default), test-comp (held-out colour-shape pairs), "
-                        "valid, valid-comp")
+                        "valid, valid-comp; video: test (default) or valid")
     p.add_argument("--checkpoint", "--which", dest="checkpoint", choices=("best", "last"),
                    default="best", help="checkpoint to use (default: best)")
     p.add_argument("--batch-size", type=int, default=16)

@@ -1,7 +1,9 @@
 """`rnnkit predict RUN_DIR --input PATH`: a label and class probabilities per input row.
 
 Input: a CSV with the run's text column (text runs) or a `.ts` file (series runs); labels in it,
-if any, are ignored. Output (stdout): CSV `row,label,p_<class>...` or, with --json, a list of
+if any, are ignored. Video runs: a `.npy` clip (or N clips) or a directory of PNG frames; the
+label is the predicted tags joined by spaces, the probabilities one per tag.
+Output (stdout): CSV `row,label,p_<class>...` or, with --json, a list of
 {"row", "label", "probabilities"}. Regression runs give `row,value`.
 The run is read here with the engine's `load_run`; the command dispatches on the run's task
 (config.json's `task_name`), whose `predict_loaded(config, metadata, state_dict, path) ->
@@ -19,9 +21,12 @@ from rnnkit.cli._runs import task_module
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("predict", help="predict labels with a trained run (classify)")
+    p = sub.add_parser("predict",
+                       help="predict labels with a trained run (classify, tag, video)")
     p.add_argument("run_dir", metavar="RUN_DIR", help="run directory written by `rnnkit train`")
-    p.add_argument("--input", required=True, metavar="PATH", help="CSV (text) or .ts (series)")
+    p.add_argument("--input", required=True, metavar="PATH",
+                   help="CSV (text), .ts (series), FASTA (tag), .npy clip or directory of PNG "
+                        "frames (video)")
     p.add_argument("--json", action="store_true", help="print JSON instead of CSV")
     p.add_argument("--which", choices=("best", "last"), default="best",
                    help="checkpoint to use (default: best)")

@@ -192,13 +192,14 @@ void forward_step(const Variant<T>& v, int64_t t, T* a, T* p, const T* h_prev, c
 }
 
 // The input norm's backward for row r = t B + b of A = LN(x W_ih^T) * ln_ih + b: dgx (4H) into
-// v.d_x, and d ln_ih, d b summed into d_extra's rows 2-5 and 10-13 (tmp: 4H of scratch).
+// v.d_x, and d ln_ih, d b summed into d_extra's rows 2-5 and 10-13 (tmp: 4H of scratch). v.d_x
+// may be d_gates itself (dab): each element is read before it is overwritten.
 template <typename T>
-void input_norm_backward(const Variant<T>& v, int64_t r, const T* __restrict__ dab,
-                         T* __restrict__ tmp, T* d_extra, int64_t H) {
+void input_norm_backward(const Variant<T>& v, int64_t r, const T* dab, T* __restrict__ tmp,
+                         T* d_extra, int64_t H) {
   const T* __restrict__ gx = v.x_in + r * 4 * H;
   const T mean = v.x_mean[r], rs = v.x_rstd[r];
-  T* __restrict__ dx = v.d_x + r * 4 * H;
+  T* dx = v.d_x + r * 4 * H;
   T* __restrict__ d_gih = d_extra + 2 * H;
   T* __restrict__ d_b = d_extra + 10 * H;
 #pragma omp simd
@@ -437,7 +438,8 @@ void lstmv_forward_loop(const at::Tensor& gates, const at::Tensor& weight, bool 
 //              or the norms' (K = 14: ln_c gain and bias, then ln_ih (4 rows), ln_hh (4 rows)
 //              and the bias b_ih = b_hh (4 rows)); [0,H] with neither.
 //   ln_ih, x_in, x_mean, x_rstd, d_x: with the norms: the input norm's gain [4H], its input
-//              x W_ih^T [T,B,4H], mean and rstd [T,B], and out dL/d(x W_ih^T) [T,B,4H].
+//              x W_ih^T [T,B,4H], mean and rstd [T,B], and out dL/d(x W_ih^T) [T,B,4H]
+//              (may be d_gates itself, which then holds dL/d(x W_ih^T) at the end).
 //   dh_seen:   [T,B,H] out, optional: dL/dh_t of every step (diagnostics).
 // Returns (dh_0, dc_0) [B,H]: the gradients of the state before the first step in time.
 std::tuple<at::Tensor, at::Tensor> lstmv_backward_loop(

@@ -44,7 +44,8 @@ def engine_checks(cfg) -> list[tuple[str, Any, bool, str]]:
         ("train.early_stop", t.early_stop, t.early_stop >= 0, ">= 0 (0 = off)"),
         ("train.best_metric", t.best_metric, bool(t.best_metric.strip()),
          "a metric name the task's evaluate() returns, e.g. loss"),
-        ("train.ensemble", t.ensemble, t.ensemble >= 1, ">= 1 (1 = one model)"),
+        ("train.ensemble", t.ensemble, t.ensemble >= 0,
+         ">= 1 (1 = one model) or 0 (auto: the task chooses)"),
         ("train.steps", t.steps, t.steps > 0 or t.epochs > 0 or t.minutes > 0,
          ">= 1 unless train.epochs or train.minutes limits the run (0 = no step limit, and "
          "with no other limit the run would never stop)"),

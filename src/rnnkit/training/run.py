@@ -23,7 +23,12 @@ from rnnkit.models.from_state import check_fits
 from rnnkit.training import distributed as D
 from rnnkit.training.calibration import write_calibration
 from rnnkit.training.checkpoint import checkpoint_dir, read_state
-from rnnkit.training.ensemble import ensemble_finished, train_ensemble
+from rnnkit.training.ensemble import (
+    ensemble_finished,
+    member_task,
+    resolve_members,
+    train_ensemble,
+)
 from rnnkit.training.metrics_log import truncate_after
 from rnnkit.training.plots import plot_run
 from rnnkit.training.readers import check_counters, read_config, read_json, tensor_shapes
@@ -74,8 +79,10 @@ def train_task(task_name: str | None, *, config_file: str | None = None, out: st
 def train(task: Task, cfg: RunConfig, run_dir: str | Path, *, resume: bool = False,
           argv: list[str] | None = None, progress: str = "auto") -> dict:
     """Train `task` under `cfg`, writing to `run_dir`; returns the run's summary. With
-    train.ensemble = N > 1, N members in run_dir/members/<k> (rnnkit.training.ensemble)."""
+    train.ensemble = N > 1, N members in run_dir/members/<k> (rnnkit.training.ensemble);
+    train.ensemble = 0 (auto) is the task's choice, saved as a number."""
     run_dir = Path(run_dir)
+    cfg = resolve_members(task, cfg)
     with _claim(run_dir, resume):
         if resume and cfg.train.ensemble == 1:
             _check_unfinished(run_dir, cfg)
@@ -146,8 +153,8 @@ def _train_claimed(task: Task, cfg: RunConfig, run_dir: Path, resume: bool,
             _prepare_run_dir(directory, run_cfg, again, argv)
 
         result = train_ensemble(task, cfg, run_dir, one, prepare, resume=resume)
-    else:
-        result = _train_one(task, cfg, run_dir, resume, argv, progress)
+    else:  # one model is member 0 (a task whose members differ in data: its first part)
+        result = _train_one(member_task(task, 0), cfg, run_dir, resume, argv, progress)
     if result.get("rank", 0) == 0 and callable(getattr(task, "calibrate", None)):
         write_calibration(task, run_dir)
     return result

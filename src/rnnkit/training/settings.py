@@ -34,7 +34,7 @@ class TrainConfig:
     early_stop: int = 0  # stop after this many evaluations without improvement; 0 = off
     best_metric: str = "loss"  # validation metric that picks the `best` checkpoint (macro_f1, ...)
     best_mode: Literal["min", "max"] = "min"  # lower or higher best_metric is better
-    ensemble: int = 1  # train this many members (seeds seed..seed+N-1); evaluate averages them
+    ensemble: int = 1  # members (seeds seed..seed+N-1), averaged; 0 = auto (the task's choice)
     carry_state: bool = True  # truncated BPTT: carry the state across chunks
     device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
     threads: int | Literal["auto"] = 0  # torch CPU threads; 0 = torch's default; auto = measured
