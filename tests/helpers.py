@@ -61,3 +61,15 @@ def sine_csv(path, n=120, season=8, seed=0, replace_from=None):
         y[replace_from:] = 999.0
     path.write_text("step,y\n" + "\n".join(f"{i},{v:.5f}" for i, v in enumerate(y)) + "\n")
     return path
+
+
+def write_ts(path, lengths, seed):
+    """A two-class .ts file (up / down levels with noise), one case per length; its path."""
+    rng = np.random.default_rng(seed)
+    lines = ["@problemName toy", "@univariate true", "@classLabel true up down", "@data"]
+    for i, n in enumerate(lengths):
+        level = 1.5 if i % 2 else -1.5
+        x = level + 0.3 * rng.normal(size=n)
+        lines.append(",".join(f"{v:.4f}" for v in x) + (":up" if level > 0 else ":down"))
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)

@@ -230,3 +230,20 @@ def test_eval_without_grad_runs_the_compiled_forward(monkeypatch, cell):
         warnings.simplefilter("ignore")
         spec = layer(x)[0]
     torch.testing.assert_close(fast, spec, atol=2e-5, rtol=2e-5)
+
+
+@needs_kernel
+@pytest.mark.parametrize("max_kept", [0, 1 << 24])  # fresh work buffers, or the kept one
+def test_work_buffer_kept_or_fresh_gives_the_same(monkeypatch, max_kept):
+    from rnnkit.functional import chunked
+
+    monkeypatch.setattr(chunked, "MAX_KEPT", max_kept)
+    for name in ("ln_lstm", "ln_gru"):
+        family, x, state0, w, upstream = make(name, T=5, B=2, I=3, H=4, dtype=torch.float64)
+        cell = family.math()
+        forward, backward = function.sequence_path(cell, None, w, x)
+        _, fast = run(forward, backward, cell, x, state0, w, upstream, False)
+        _, spec = run(bptt.sequence_forward, bptt.sequence_backward, cell, x, state0, w,
+                      upstream, False)
+        for a, b in zip(fast, spec, strict=True):
+            torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)

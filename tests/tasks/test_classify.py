@@ -126,7 +126,7 @@ def test_metadata_rebuilds_the_same_predictions(text_task):
 
 def test_series_task_scaler_fitted_on_train_and_valid_split(tmp_path):
     path = series_ts(tmp_path / "s.ts", 60, 0)
-    task = make_task(Config(data={"train_path": str(path), "valid_fraction": 0.2,
+    task = make_task(Config(data={"train_path": str(path), "valid_fraction": 0.2, "folds": 0,
                                   "batch_size": 8}, model={"hidden_size": 8}))
     meta = task.metadata()
     assert meta["classes"] == ["up", "down"] and meta["input_size"] == 1

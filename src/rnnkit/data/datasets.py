@@ -109,6 +109,24 @@ def stratified_split(labels: list, fraction: float, seed: int) -> tuple[np.ndarr
     return kept, held_arr
 
 
+def stratified_folds(labels: list, k: int, seed: int) -> list[np.ndarray]:
+    """k disjoint, sorted index arrays that together hold every item: each class is shuffled
+    (seeded) and dealt round the folds in turn, so every fold gets its share of every class
+    (a class with fewer than k items is missing from some folds)."""
+    if k < 2 or k > len(labels):
+        raise ConfigError(f"folds: expected 2 to {len(labels)} (the number of items), got {k}")
+    rng = np.random.default_rng(seed)
+    labels = np.asarray([str(y) for y in labels])
+    folds: list[list[int]] = [[] for _ in range(k)]
+    start = 0  # where the next class starts dealing, so small classes spread over the folds
+    for cls in sorted(set(labels.tolist())):
+        idx = rng.permutation(np.flatnonzero(labels == cls))
+        for j, i in enumerate(idx.tolist()):
+            folds[(start + j) % k].append(i)
+        start = (start + len(idx)) % k
+    return [np.array(sorted(f), dtype=np.int64) for f in folds]
+
+
 def split_dataset(name: str, kind: str, xs: list, ys: list, classes, test_fraction: float,
                   seed: int) -> Dataset:
     """A Dataset from one labelled collection, split by `stratified_split` (regression, where

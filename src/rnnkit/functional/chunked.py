@@ -43,6 +43,17 @@ def scratch(like: Tensor, numel: int, slot: str = "work") -> Tensor:
     return buf[:numel]
 
 
+# The most elements a whole-sequence temporary may keep in this thread's buffer (`kept_or_fresh`):
+# 64 MiB of float32, so one very long sequence does not pin its size for the process's life.
+MAX_KEPT = 1 << 24
+
+
+def kept_or_fresh(like: Tensor, numel: int) -> Tensor:
+    """A flat work buffer of `numel` elements: this thread's kept "work" buffer (`scratch`, no
+    page faults) up to MAX_KEPT elements, a fresh tensor above (freed after use)."""
+    return scratch(like, numel) if numel <= MAX_KEPT else like.new_empty(numel)
+
+
 def kept_loop_weight(W: Tensor, like: Tensor) -> tuple[Tensor, bool]:
     """matmul.loop_weight(W, B) for a compiled loop over like (T, B, .): where BLAS takes W^T,
     it is written into this thread's "weight" buffer by the kernels' blocked transpose, faster

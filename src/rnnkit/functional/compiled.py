@@ -170,6 +170,36 @@ def _self_test() -> None:
         torch.ops.rnnkit.scan_forward_loop(torch.cat([k, cand], 2), h0, None, 0, out)
         if not torch.allclose(out[0], expected, atol=1e-5):
             raise RuntimeError(f"the minGRU scan's self-test disagrees with torch at batch {B}")
+        _self_test_variants(g, B)
+
+
+def _self_test_variants(g: torch.Generator, B: int) -> None:
+    """One step of the variant loops (lstm_variant_kernel.cpp, gru_variant_kernel.cpp) against
+    torch: the LSTM with peepholes, and ln_gru."""
+    from rnnkit.functional.matmul import loop_weight
+
+    W, A = torch.randn(8, 2, generator=g), torch.randn(1, B, 8, generator=g)  # H = 2
+    h0, c0, peep = (torch.randn(*s, generator=g) for s in ((B, 2), (B, 2), (3, 2)))
+    i, f, g_, o = (A[0] + h0 @ W.t()).split(2, dim=1)
+    i, f = torch.sigmoid(i + peep[0] * c0), torch.sigmoid(f + peep[1] * c0)
+    c = f * c0 + i * torch.tanh(g_)
+    expected = torch.sigmoid(o + peep[2] * c) * torch.tanh(c)
+    C, TC, out = torch.empty(1, B, 2), torch.empty(1, B, 2), torch.empty(1, B, 2)
+    torch.ops.rnnkit.lstmv_forward_loop(A.clone(), *loop_weight(W, B), h0, c0, False, None, None,
+                                        None, None, peep, None, None, C, TC, out, C, None, None,
+                                        None)
+    if not torch.allclose(out[0], expected, atol=1e-5):
+        raise RuntimeError(f"the LSTM variant loop's self-test disagrees with torch at batch {B}")
+    W3, A3, gain = torch.randn(6, 2, generator=g), torch.randn(1, B, 6, generator=g), torch.ones(6)
+    a_h = torch.nn.functional.layer_norm(h0 @ W3.t(), (6,), eps=1e-5)
+    r, z = torch.sigmoid(A3[0, :, :4] + a_h[:, :4]).split(2, dim=1)
+    n = torch.tanh(A3[0, :, 4:] + r * a_h[:, 4:])
+    expected = n + z * (h0 - n)
+    torch.ops.rnnkit.lngru_forward_loop(A3, *loop_weight(W3, B), h0, False, None, None, None,
+                                        gain, None, out, torch.empty(1, B, 8),
+                                        torch.empty(1, B, 6), torch.empty(1, B))
+    if not torch.allclose(out[0], expected, atol=1e-5):
+        raise RuntimeError(f"the ln_gru loop's self-test disagrees with torch at batch {B}")
 
 
 def status() -> str:

@@ -24,7 +24,7 @@ from torch import Tensor
 
 from rnnkit.functional import compiled
 from rnnkit.functional.bptt import LayerWeights, input_projection, previous_steps
-from rnnkit.functional.chunked import kept_loop_weight, scratch
+from rnnkit.functional.chunked import kept_loop_weight, kept_or_fresh
 from rnnkit.functional.gru import LN_GRU_KERNEL
 from rnnkit.functional.lstm_variant_seq import EPS, zone_masks
 from rnnkit.functional.matmul import loop_weight, mm, weight_grad
@@ -89,8 +89,8 @@ def ln_gru_backward(cell, d_out: Tensor, d_state_final: tuple, w: LayerWeights,
     """(dx, (dh_0,), grads) for ln_gru_forward's cache."""
     x = cache.x
     T, B, H = cache.out.shape
-    n = T * B * 3 * H  # dA, dH in this thread's kept buffer (no page faults; chunked.py)
-    dA, dH = scratch(x, 2 * n).view(2, T, B, 3 * H).unbind(0)
+    n = T * B * 3 * H  # dA, dH in this thread's kept buffer where they fit (chunked.py)
+    dA, dH = kept_or_fresh(x, 2 * n).view(2, T, B, 3 * H).unbind(0)
     d_extra = x.new_zeros(2, 3 * H)  # d ln_hh_weight, d b_hh
     seen = x.new_empty(T, B, H) if dh_record is not None else None
     weight, packed = loop_weight(w.W_hh.t(), B)  # dgh @ W_hh

@@ -30,7 +30,7 @@ from torch import Tensor
 
 from rnnkit.functional import compiled
 from rnnkit.functional.bptt import LayerWeights, input_projection, previous_steps
-from rnnkit.functional.chunked import kept_loop_weight, scratch
+from rnnkit.functional.chunked import kept_loop_weight, kept_or_fresh
 from rnnkit.functional.lstm import VARIANT_KERNEL
 from rnnkit.functional.matmul import loop_weight, mm, weight_grad
 from rnnkit.functional.regularise import Regularised
@@ -146,10 +146,10 @@ def lstm_variant_backward(cell, d_out: Tensor, d_state_final: tuple, w: LayerWei
     opts, x = cache.opts, cache.x
     T, B, H = cache.C.shape
     ln = opts.ln_hh is not None
-    # dA (and dH) in this thread's kept buffer: fresh memory costs a page fault per 4 KiB
-    # (chunked.py); nothing returned is a view of it. With the norms dgx overwrites dA.
+    # dA (and dH) in this thread's kept buffer where they fit: fresh memory costs a page fault
+    # per 4 KiB (chunked.py); nothing returned is a view of it. With the norms dgx overwrites dA.
     n = T * B * 4 * H
-    work = scratch(x, 2 * n if ln else n)
+    work = kept_or_fresh(x, 2 * n if ln else n)
     dA = work[:n].view(T, B, 4 * H)
     dH, dX = (work[n:].view(T, B, 4 * H), dA) if ln else (None, None)
     d_extra = x.new_zeros(3 if opts.peep is not None else 14 if ln else 0, H)

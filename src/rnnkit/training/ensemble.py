@@ -7,10 +7,12 @@
     RUN_DIR/ensemble.json      validation metrics of the averaged members, `best` and `last`
 
 The members share the task object (the same data, split and vocabulary) and differ in their
-initial weights and dropout masks. `--resume RUN_DIR` skips finished members (done.json),
-resumes the one that was interrupted and trains the rest. `load_run(RUN_DIR, which)` merges
-the members' `which` checkpoints into one state_dict (`members.<k>.*`) for the task's
-`ensemble(models)` (classify: the mean of the members' class probabilities).
+initial weights and dropout masks -- unless the task gives each member its own data
+(`task.member(k)`: classify's k-fold, where member k validates on fold k). `--resume RUN_DIR`
+skips finished members (done.json), resumes the one that was interrupted and trains the rest.
+`load_run(RUN_DIR, which)` merges the members' `which` checkpoints into one state_dict
+(`members.<k>.*`) for the task's `ensemble(models)` (classify: the mean of the members' class
+probabilities).
 """
 
 from __future__ import annotations
@@ -50,6 +52,13 @@ def resolve_members(task: Task, cfg: RunConfig) -> RunConfig:
     return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, ensemble=n))
 
 
+def member_task(task: Task, k: int) -> Task:
+    """What member k trains on: `task.member(k)` where the task has it (classify's k-fold:
+    its own validation fold), else the task itself."""
+    member = getattr(task, "member", None)
+    return member(k) if callable(member) else task
+
+
 def check_ensemble(task: Task, cfg: RunConfig) -> None:
     n = cfg.train.ensemble
     if not callable(getattr(task, "ensemble", None)):
@@ -77,7 +86,7 @@ def train_ensemble(task: Task, cfg: RunConfig, run_dir: Path, train_one, prepare
         member = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, seed=seed + k,
                                                                     ensemble=1))
         again = resume and (mdir / "config.json").is_file()
-        result = train_one(task, member, mdir, again)
+        result = train_one(member_task(task, k), member, mdir, again)
         write_json(done, _plain(result))
         summaries.append(result)
     valid = {which: score_members(task, run_dir, which) for which in ("best", "last")}

@@ -23,7 +23,12 @@ from rnnkit.models.from_state import check_fits
 from rnnkit.training import distributed as D
 from rnnkit.training.calibration import write_calibration
 from rnnkit.training.checkpoint import checkpoint_dir, read_state
-from rnnkit.training.ensemble import ensemble_finished, resolve_members, train_ensemble
+from rnnkit.training.ensemble import (
+    ensemble_finished,
+    member_task,
+    resolve_members,
+    train_ensemble,
+)
 from rnnkit.training.metrics_log import truncate_after
 from rnnkit.training.plots import plot_run
 from rnnkit.training.readers import check_counters, read_config, read_json, tensor_shapes
@@ -148,8 +153,8 @@ def _train_claimed(task: Task, cfg: RunConfig, run_dir: Path, resume: bool,
             _prepare_run_dir(directory, run_cfg, again, argv)
 
         result = train_ensemble(task, cfg, run_dir, one, prepare, resume=resume)
-    else:
-        result = _train_one(task, cfg, run_dir, resume, argv, progress)
+    else:  # one model is member 0 (a task whose members differ in data: its first part)
+        result = _train_one(member_task(task, 0), cfg, run_dir, resume, argv, progress)
     if result.get("rank", 0) == 0 and callable(getattr(task, "calibrate", None)):
         write_calibration(task, run_dir)
     return result

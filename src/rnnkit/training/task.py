@@ -15,6 +15,8 @@ Optional members a task may add (the trainer uses them when present):
     "samples"); default "items".
   - `ensemble(models: list[nn.Module]) -> nn.Module` - the members (each from build_model())
     as one model; needed for `train.ensemble` > 1 (rnnkit.training.ensemble).
+  - `member(k: int) -> Task` - the task ensemble member k trains (classify's k-fold: its own
+    validation fold); without it every member trains the task itself. One model is member 0.
   - `auto_ensemble() -> int` - how many members `train.ensemble = 0` (auto) trains, chosen from
     the task's training data (classify: rnnkit.tasks.classify.auto); without it, auto is 1.
   - `calibrate(model) -> dict | None` - what the task fits on its validation data with the

@@ -22,6 +22,11 @@ Series (the reasons and the measurements: BENCHMARKS.md, "Classification"):
   a member of the default recipe costs at most 1500 steps of at most 32 series of about
   MAX_STEPS steps, so five of them stay minutes on one core. Text and DNA sets are larger and
   their members dearer: 1.
+- `data.folds` (auto: ENSEMBLE where the rule above gives several members, else 0): k-fold
+  cross-validation on the training split, member k validating on fold k
+  (rnnkit.tasks.classify.folds). Why: the 10 % validation share of a set this small is 2-7
+  series (unittest: 2), too few to choose a checkpoint on; a fold is 20 %, a different one for
+  each member, and no training item is left out of the ensemble.
 """
 
 from __future__ import annotations
@@ -64,8 +69,16 @@ def resolve_auto(cfg, kind: str, train_x: list) -> dict:
 
 def ensemble_size(kind: str, train_lengths: list[int], downsample: int) -> int:
     """Members for `train.ensemble = 0` (auto) from the training part: its kind, its number of
-    items and their lengths, and the model's `downsample` (the module doc gives the rule)."""
+    items and their lengths, and the model's `downsample` (0: auto, as resolve_auto sets it;
+    the module doc gives the rule)."""
     if kind != "series" or not train_lengths or len(train_lengths) > SMALL_SET:
         return 1
-    steps_read = float(np.median(train_lengths)) / max(downsample, 1)
-    return ENSEMBLE if steps_read <= MAX_READ else 1
+    typical = float(np.median(train_lengths))
+    pooled = downsample if downsample > 0 else max(1, math.ceil(typical / MAX_STEPS))
+    return ENSEMBLE if typical / pooled <= MAX_READ else 1
+
+
+def auto_folds(kind: str, train_lengths: list[int], downsample: int) -> int:
+    """`data.folds` for auto (-1): ENSEMBLE folds (one per member) where the ensemble rule gives
+    several members, else 0 (the `data.valid_fraction` share)."""
+    return ENSEMBLE if ensemble_size(kind, train_lengths, downsample) > 1 else 0

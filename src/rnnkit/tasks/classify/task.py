@@ -14,7 +14,13 @@ import torch.nn.functional as F
 from rnnkit.config import build
 from rnnkit.data.augment import augment_series
 from rnnkit.data.batching import bucket_batches, class_weights, pad_batch, shard_batches
-from rnnkit.data.datasets import Dataset, load_dataset, load_files, stratified_split
+from rnnkit.data.datasets import (
+    Dataset,
+    load_dataset,
+    load_files,
+    stratified_folds,
+    stratified_split,
+)
 from rnnkit.data.dna_sets import is_dna_file, is_dna_set, load_dna_files, load_dna_set
 from rnnkit.data.fasta import is_fasta_name
 from rnnkit.data.subwords import check_buckets
@@ -26,7 +32,8 @@ from rnnkit.models.ensemble import Ensemble
 from rnnkit.tasks._contract import StepOutput
 from rnnkit.tasks._dna import DnaConfig, augment_strands
 from rnnkit.tasks._metrics import classification_report
-from rnnkit.tasks.classify.auto import ensemble_size, resolve_auto
+from rnnkit.tasks.classify.auto import auto_folds, ensemble_size, resolve_auto
+from rnnkit.tasks.classify.folds import member_task, out_of_fold
 from rnnkit.tasks.classify.prep import Prep, fit_prep
 
 
@@ -46,8 +53,11 @@ class DataConfig:
     # when the training series' scales are far apart
     series_norm: Literal["auto", "on", "off"] = "auto"
     test_fraction: float = 0.2  # for data without a test split of its own
-    valid_fraction: float = 0.1  # of the training split, for evaluate(); 0 = use the test split
-    seed: int = 0  # the stratified test / validation split
+    valid_fraction: float = 0.1  # validation share of the training split (no folds); 0 = test split
+    seed: int = 0  # the stratified test / validation split (and the folds)
+    # k-fold: ensemble member k validates on fold k of the training split (no valid share);
+    # -1 = auto (small series sets), 0 = off
+    folds: int = -1
     batch_size: int = 32  # sequences per batch (training: equal batches of at most this)
     bucket: bool = True  # group similar lengths into a batch (less padding)
     class_weights: bool = False  # weight the loss by inverse class frequency
@@ -65,6 +75,7 @@ class DataConfig:
         need(0.0 < self.test_fraction < 1.0, "test_fraction", "a number in (0, 1)")
         need(0.0 <= self.valid_fraction < 1.0, "valid_fraction", "a number in [0, 1)")
         need(self.batch_size >= 1, "batch_size", "a positive integer")
+        need(self.folds in (-1, 0) or self.folds >= 2, "folds", "-1 (auto), 0 (off) or >= 2")
         need(self.max_len >= 0, "max_len", "0 (no limit) or a positive integer")
         need(0.0 <= self.token_dropout < 1.0, "token_dropout", "a number in [0, 1)")
         need(self.jitter >= 0 or self.jitter == -1, "jitter", "-1 (auto), 0 (off) or more")
@@ -140,10 +151,11 @@ class ClassifyTask:
     name = "classify"
     item_unit = "seq"  # what StepOutput.n_items counts, for the progress line
 
-    def __init__(self, cfg: Config, prep: Prep, split: dict, train=(), valid=()):
+    def __init__(self, cfg: Config, prep: Prep, split: dict, train=(), valid=(), folds=None):
         self.cfg, self.prep, self.split = cfg, prep, split
         self.train = list(train)  # [(x array, y)] encoded
         self.valid = list(valid)
+        self.folds = folds  # k-fold (rnnkit.tasks.classify.folds): index arrays into train
         self.weights = None
         if cfg.data.class_weights and not prep.regression and self.train:
             self.weights = class_weights([y for _, y in self.train], len(prep.classes))
@@ -169,10 +181,18 @@ class ClassifyTask:
         return build_classifier(head)
 
     def auto_ensemble(self) -> int:
-        """Members for `train.ensemble = 0` (auto), from the training part alone
-        (rnnkit.tasks.classify.auto.ensemble_size: several for small series sets, else 1)."""
+        """Members for `train.ensemble = 0` (auto), from the training part alone: one per fold
+        with data.folds, else rnnkit.tasks.classify.auto.ensemble_size (several for small
+        series sets, else 1)."""
+        if self.folds is not None:
+            return len(self.folds)
         return ensemble_size(self.prep.kind, [len(a) for a, _ in self.train],
                              self.cfg.model.downsample)
+
+    def member(self, k: int) -> ClassifyTask:
+        """The task ensemble member k trains (with data.folds: all folds but k, validated on
+        fold k; otherwise this task)."""
+        return self if self.folds is None else member_task(self, k)
 
     def ensemble(self, models: list[torch.nn.Module]) -> torch.nn.Module:
         """Members built by build_model() as one model: mean class probabilities (regression:
@@ -264,7 +284,10 @@ class ClassifyTask:
     def score(self, model, items) -> dict:
         """loss plus accuracy, macro_f1, confusion_matrix (regression: rmse, mae)."""
         out, loss = self.outputs(model, items)
-        y = np.array([t for _, t in items])
+        return self.report(out, loss, np.array([t for _, t in items]))
+
+    def report(self, out: np.ndarray, loss: float, y: np.ndarray) -> dict:
+        """score() from the outputs (probabilities (N, K) or values (N,)) and the targets."""
         if self.prep.regression:
             pred, true = self.prep.target_values(out), self.prep.target_values(y)
             return {"loss": loss, "rmse": float(np.sqrt(np.mean((pred - true) ** 2))),
@@ -272,7 +295,9 @@ class ClassifyTask:
         return {"loss": loss, **classification_report(y, out.argmax(1), self.prep.classes)}
 
     def evaluate(self, model) -> dict[str, float]:
-        report = self.score(model, self.valid)
+        """Validation metrics; with data.folds out of fold (rnnkit.tasks.classify.folds)."""
+        report = out_of_fold(self, model) if self.folds is not None else \
+            self.score(model, self.valid)
         return {k: v for k, v in report.items() if isinstance(v, float)}
 
     def metadata(self) -> dict:
@@ -305,7 +330,19 @@ def make_task(cfg: Config) -> ClassifyTask:
     d = cfg.data
     data = load_data(d)
     split = {"test": data.split, "valid": {"fraction": d.valid_fraction, "seed": d.seed}}
-    if "valid_indices" in data.split:  # the data's own validation part (DNA: by genome region)
+    if d.folds < 0:  # auto, from the training split alone
+        d.folds = auto_folds(data.kind, [len(x) for x in data.train_x], cfg.model.downsample)
+    folds = None
+    if d.folds > 0:
+        if "valid_indices" in data.split:
+            raise ConfigError(f"data.folds: expected 0 for data with a validation part of its "
+                              f"own ({data.name}), got {d.folds}")
+        strata = data.train_y if data.classes is not None else [0] * len(data.train_y)
+        folds = stratified_folds(strata, d.folds, d.seed)
+        split["valid"] = {"folds": d.folds, "seed": d.seed,
+                          "fold_indices": [f.tolist() for f in folds]}
+        kept, held = np.arange(len(data.train_y)), None
+    elif "valid_indices" in data.split:  # the data's own validation part (DNA: by genome region)
         held = np.array(data.split["valid_indices"], dtype=np.int64)
         kept = np.setdiff1d(np.arange(len(data.train_y)), held)
         split["valid"]["indices"] = held.tolist()
@@ -322,12 +359,14 @@ def make_task(cfg: Config) -> ClassifyTask:
     resolve_auto(cfg, data.kind, train_x)
     prep = fit_prep(d, data.kind, data.classes, train_x, train_y)
     train = prep.encode_items(train_x, train_y, "training data")
-    if held is None:
+    if folds is not None:  # every member validates on its own fold of the training split
+        valid = []
+    elif held is None:
         valid = prep.encode_items(data.test_x, data.test_y, "test data")
     else:
         valid = prep.encode_items([data.train_x[i] for i in held],
                                   [data.train_y[i] for i in held], "validation data")
-    return ClassifyTask(cfg, prep, split, train, valid)
+    return ClassifyTask(cfg, prep, split, train, valid, folds)
 
 
 def task_from_metadata(cfg: Config, metadata: dict) -> ClassifyTask:
