@@ -84,7 +84,7 @@ def finish(out: Path, val: Path, name: str, overrides: list[str], proc, log, t0)
     row["steps"] = max((e["step"] for e in trains), default=0)
     row["valid_best"] = min((e["loss"] for e in evals if "loss" in e), default=None)
     row["train_last"] = trains[-1]["loss"] if trains else None
-    row["config_model"] = json.loads((run / "config.json").read_text()).get("model")
+    row["config_model"] = json.loads((run / "config.json").read_text())["task"]["model"]
     return row
 
 
