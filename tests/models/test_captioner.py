@@ -100,3 +100,20 @@ def test_bad_settings_are_one_line_config_errors():
         Captioner(V, hidden_size=0)
     with pytest.raises(ConfigError, match="decode.max_len"):
         decode_ids(small(), pictures(), BOS, EOS, 0)
+
+
+def test_a_decoder_that_reads_no_words_ignores_the_tokens():
+    torch.manual_seed(0)
+    model = Captioner(V, channels=(4, 8), feature_size=8, embedding_size=6, hidden_size=10,
+                      read_words=False).eval()
+    state = model.start(pictures())
+    a = model.step(torch.full((3,), BOS), state)[0]
+    b = model.step(torch.tensor([5, 7, 9]), state)[0]
+    torch.testing.assert_close(a, b)
+    reads = small()
+    reads.load_state_dict(model.state_dict())  # the same weights, reading words
+    assert not torch.allclose(reads.step(torch.tensor([5, 7, 9]), reads.start(pictures()))[0], b)
+    with pytest.raises(ConfigError, match="read_words"):
+        Captioner(V, attention="none", read_words=False)
+    with pytest.raises(ConfigError, match="read_words"):
+        Captioner(V, input_feed=False, read_words=False)

@@ -103,3 +103,16 @@ def test_bad_config_and_inputs_are_one_clear_error():
         model(torch.rand(2, 3, 16, 16, dtype=torch.float64), torch.tensor([1, 1]))
     with pytest.raises(ConfigError, match="lengths"):
         model(_clips(2, 5), torch.tensor([5, 0]))
+
+
+def test_grid_pooling_keeps_where_things_are_and_ignores_padding():
+    model = _model(pool="grid", frame_size=16)
+    x, lengths = _clips(2, 6), torch.tensor([6, 4])
+    x[1, 4:] = 3.0
+    torch.testing.assert_close(model(x, lengths)[1:2], model(x[1:2, :4], torch.tensor([4])))
+    # the same picture shifted moves a grid-pooled vector
+    v = model.frame_vectors(x[:1, :1], torch.tensor([1]))
+    shifted = model.frame_vectors(x[:1, :1].roll(8, dims=-1), torch.tensor([1]))
+    assert (v - shifted).abs().max() > 1e-6
+    with pytest.raises(ConfigError, match="too small"):
+        VideoTagger(VideoTaggerConfig(n_tags=3, pool="grid", frame_size=4, channels=(4, 4, 4)))

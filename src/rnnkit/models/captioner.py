@@ -12,7 +12,9 @@ Differences from the paper, on purpose: the context enters through the attention
 back at the next step (Luong's input feeding, as the translation decoder does) rather than straight
 into the LSTM gates at the same step; there is no gating scalar beta and no doubly stochastic
 attention penalty. `attention="none"` gives the Show and Tell baseline (the picture only through
-h_0, c_0).
+h_0, c_0). `read_words=False` feeds the decoder no words at all (their embedding is replaced by
+zeros): its only input is the fed-back attentional vector, so each word comes from what it sees
+rather than from what usually follows the previous word.
 
 Decoding uses the one shared greedy / beam search (rnnkit.models.decode). `decode_ids` wraps the
 step so that at the last allowed step only the end token can be chosen: every caption ends with
@@ -47,7 +49,8 @@ class Captioner(nn.Module):
     def __init__(self, vocab_size: int, channels: tuple[int, ...] = (16, 32, 64),
                  feature_size: int = 64, embedding_size: int = 32, hidden_size: int = 128,
                  num_layers: int = 1, cell: str = "lstm", attention: str = "bahdanau",
-                 input_feed: bool = True, dropout: float = 0.0, in_channels: int = 3):
+                 input_feed: bool = True, dropout: float = 0.0, in_channels: int = 3,
+                 read_words: bool = True):
         super().__init__()
         for name, value in [("vocab_size", vocab_size), ("model.feature_size", feature_size),
                             ("model.embedding_size", embedding_size),
@@ -64,7 +67,11 @@ class Captioner(nn.Module):
         if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not (
                 0 <= dropout < 1):
             raise ConfigError(f"model.dropout: expected a number in [0, 1), got {dropout!r}")
+        if not read_words and (attention == "none" or not input_feed):
+            raise ConfigError("model.read_words=false needs attention and model.input_feed=true: "
+                              "the fed-back attentional vector is then the decoder's only input")
         self.states = family.states  # ("h",) or ("h", "c"): decoding-state keys
+        self.read_words = bool(read_words)
         self.num_layers, self.hidden_size = num_layers, hidden_size
         self.input_feed = bool(input_feed) and attention != "none"
         self.encoder = ImageEncoder(in_channels, tuple(channels), feature_size)
@@ -97,6 +104,8 @@ class Captioner(nn.Module):
 
     def step(self, tokens: Tensor, state: dict[str, Tensor]):
         """One decoder step: (logits (N, V), new state, attention weights (N, S) or None)."""
+        if not self.read_words:  # the padding id embeds as zeros: only h~_{t-1} comes in
+            tokens = torch.zeros_like(tokens)
         return attention_step(self, tokens, state)
 
     def forward(self, images: Tensor, tgt_in: Tensor) -> Tensor:

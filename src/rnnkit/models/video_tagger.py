@@ -35,7 +35,7 @@ from rnnkit.layers import Recurrent
 from rnnkit.models.image_encoder import ImageEncoder
 
 KINDS = ("rnn", "frame_average")
-POOLS = ("max", "mean")
+POOLS = ("max", "mean", "grid")
 OVER_TIME = ("mean", "last")
 
 
@@ -46,7 +46,9 @@ class VideoTaggerConfig:
     channels: tuple[int, ...] = (16, 32, 32)  # ImageEncoder stages
     feature_size: int = 64  # the pooled vector per frame
     coords: bool = True  # add x, y coordinate channels to each frame
-    pool: str = "max"  # a frame's vector: "max" or "mean" (the encoder's pooled) over the grid
+    pool: str = "max"  # a frame's vector: "max" or "mean" (the encoder's pooled) over the grid,
+    # or "grid": the whole grid, flattened, through a Linear layer (where things are, kept)
+    frame_size: int = 32  # pixels per side of the frames (the grid's size for pool="grid")
     over_time: str = "mean"  # rnn: the clip's vector, "mean" of the outputs or the "last" state
     frame_stride: int = 1  # read frames 0, s, 2s, ... of each clip (both kinds)
     skip: bool = False  # rnn: add the baseline's term (frame average -> Linear, ReLU) to its own
@@ -66,7 +68,8 @@ class VideoTaggerConfig:
         need(self.over_time in OVER_TIME, "over_time", " or ".join(OVER_TIME))
         registry.get(self.cell)  # an unknown name: the error lists the known ones
         need(self.impl in IMPLS, "impl", " or ".join(IMPLS))
-        for key in ("n_tags", "feature_size", "hidden_size", "num_layers", "frame_stride"):
+        for key in ("n_tags", "feature_size", "hidden_size", "num_layers", "frame_stride",
+                    "frame_size"):
             need(isinstance(getattr(self, key), int) and getattr(self, key) >= 1, key,
                  "a positive integer")
         need(len(self.channels) >= 1 and all(isinstance(c, int) and c >= 1
@@ -94,6 +97,12 @@ class VideoTagger(nn.Module):
         self.cfg = cfg
         self.encoder = ImageEncoder(5 if cfg.coords else 3, tuple(cfg.channels),
                                     cfg.feature_size)
+        if cfg.pool == "grid":
+            h, w = self.encoder.grid_shape(cfg.frame_size, cfg.frame_size)
+            if h < 1:
+                raise ConfigError(f"model.pool=grid: frames of {cfg.frame_size} pixels are too "
+                                  f"small for {len(cfg.channels)} stages")
+            self.flat = nn.Linear(h * w * cfg.feature_size, cfg.feature_size)
         self.drop = nn.Dropout(cfg.dropout)
         if cfg.kind == "rnn":
             self.rnn = Recurrent(cfg.cell, cfg.feature_size, cfg.hidden_size,
@@ -112,6 +121,8 @@ class VideoTagger(nn.Module):
         grid, pooled = self.encoder(real)  # (N, h*w, F), (N, F)
         if self.cfg.pool == "max":
             pooled = grid.amax(1)
+        elif self.cfg.pool == "grid":
+            pooled = self.flat(grid.flatten(1))  # (N, h*w*F) -> (N, F)
         out = pooled.new_zeros(*mask.shape, pooled.shape[-1])
         out[mask] = pooled
         return out

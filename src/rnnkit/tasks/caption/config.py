@@ -39,14 +39,18 @@ class ModelConfig:
     attention: Literal["bahdanau", "general", "dot", "none"] = "bahdanau"
     input_feed: bool = True  # the previous attentional vector joins the decoder's input
     dropout: float = 0.0  # on word embeddings, between layers and before the output layer
+    # the decoder reads its previous word; false: only the fed-back attentional vector (it
+    # names what it sees, not what usually follows the word before)
+    read_words: bool = True
 
 
 @dataclass
 class ObjectiveConfig:
     # each input word of teacher forcing (not the first, BOS) is read as <unk> with this
     # probability in training (word dropout, Bowman et al. 2016): the decoder must look at the
-    # picture instead of guessing the shape from the colour word before it
-    word_dropout: float = 0.0
+    # picture instead of guessing the shape from the colour word before it; 0.5 was best of
+    # 0, 0.5 and read_words=false on valid-comp attribute F1 (BENCHMARKS.md "Captioning")
+    word_dropout: float = 0.5
 
 
 @dataclass

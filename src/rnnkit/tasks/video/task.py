@@ -54,7 +54,7 @@ class ModelConfig:
     channels: list[int] = field(default_factory=lambda: [16, 32, 32])  # CNN stage widths
     feature_size: int = 64  # the CNN's pooled vector per frame
     coords: bool = True  # x, y coordinate channels on each frame (position into the vector)
-    pool: Literal["max", "mean"] = "max"  # a frame's vector: max or mean over the CNN's grid
+    pool: Literal["max", "mean", "grid"] = "max"  # frame vector: grid max, mean, or all (Linear)
     over_time: Literal["mean", "last"] = "mean"  # rnn: mean of its outputs, or its last state
     frame_stride: int = 2  # read every s-th frame of a clip (half the CNN's work at 2)
     skip: bool = True  # rnn: plus the frame average's term (the baseline + what order adds)
@@ -116,7 +116,7 @@ class VideoTask:
             n_tags=len(self.tags), kind=m.kind, channels=tuple(m.channels),
             feature_size=m.feature_size, coords=m.coords, pool=m.pool,
             over_time=m.over_time, frame_stride=m.frame_stride,
-            skip=m.skip, cell=m.cell,
+            skip=m.skip, frame_size=self.cfg.data.size, cell=m.cell,
             hidden_size=m.hidden_size, num_layers=m.num_layers, dropout=m.dropout, impl=m.impl))
 
     @staticmethod
