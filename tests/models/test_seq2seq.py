@@ -96,7 +96,9 @@ def test_a_tiny_reverse_task_is_learnt_to_100_percent():
     torch.manual_seed(0)
     model = Seq2Seq(8, 8, 16, 32, 1, attention="general")
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for src, lengths, tgt in _reverse_batches(300):
+    # 300 steps reached 196/200 on an Intel Xeon (MKL) and 200/200 on an AMD EPYC; 400 reached
+    # 200/200 there from seeds 0, 1 and 2
+    for src, lengths, tgt in _reverse_batches(500):
         loss = smoothed_loss(model(src, lengths, tgt[:, :-1]), tgt[:, 1:])
         opt.zero_grad()
         loss.backward()
