@@ -28,16 +28,10 @@ from torch import Tensor, nn
 
 from rnnkit.cells import RecurrentCell
 from rnnkit.errors import ConfigError
-from rnnkit.functional import registry
-from rnnkit.models.attention import KINDS, Attention
+from rnnkit.models.attention import Attention
 from rnnkit.models.decode import beam_search, check_search, greedy
-from rnnkit.models.decoder_step import attention_step, teacher_forced
+from rnnkit.models.decoder_step import attention_step, check_decoder, check_int, teacher_forced
 from rnnkit.models.image_encoder import ImageEncoder
-
-
-def _check_int(name: str, value, low: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"{name}: expected an integer >= {low}, got {value!r}")
 
 
 class Captioner(nn.Module):
@@ -52,21 +46,10 @@ class Captioner(nn.Module):
                  input_feed: bool = True, dropout: float = 0.0, in_channels: int = 3,
                  read_words: bool = True):
         super().__init__()
-        for name, value in [("vocab_size", vocab_size), ("model.feature_size", feature_size),
-                            ("model.embedding_size", embedding_size),
-                            ("model.hidden_size", hidden_size), ("model.num_layers", num_layers)]:
-            _check_int(name, value)
-        family = registry.get(cell)
-        if family.scan is not None:
-            stepped = ", ".join(n for n in registry.names() if registry.get(n).scan is None)
-            raise ConfigError(f"model.cell: the {cell} cell has no step cell for the decoder (a "
-                              f"whole-sequence scan); pick one of {stepped}")
-        if attention not in (*KINDS, "none"):
-            raise ConfigError(f"model.attention: expected one of {', '.join(KINDS)} or none, "
-                              f"got {attention!r}")
-        if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not (
-                0 <= dropout < 1):
-            raise ConfigError(f"model.dropout: expected a number in [0, 1), got {dropout!r}")
+        family = check_decoder([("vocab_size", vocab_size), ("model.feature_size", feature_size),
+                                ("model.embedding_size", embedding_size),
+                                ("model.hidden_size", hidden_size),
+                                ("model.num_layers", num_layers)], cell, attention, dropout)
         if not read_words and (attention == "none" or not input_feed):
             raise ConfigError("model.read_words=false needs attention and model.input_feed=true: "
                               "the fed-back attentional vector is then the decoder's only input")
@@ -134,7 +117,7 @@ def decode_ids(model: Captioner, images: Tensor, bos: int, eos: int, max_len: in
                beam: int = 1, alpha: float = 1.0, keep_attention: bool = False):
     """The best Hypothesis (rnnkit.models.decode) for each picture; greedy when beam == 1."""
     check_search(beam, 1, alpha)
-    _check_int("decode.max_len", max_len)
+    check_int("decode.max_len", max_len)
     state = model.start(images)
     state["steps"] = torch.zeros(images.shape[0], dtype=torch.int64, device=images.device)
     step = ending_step(model.step, eos, max_len)

@@ -20,6 +20,35 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rnnkit.errors import ConfigError
+from rnnkit.functional import registry
+from rnnkit.models.attention import KINDS
+
+
+def check_int(name: str, value, low: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(f"{name}: expected an integer >= {low}, got {value!r}")
+
+
+def check_decoder(sizes: list[tuple[str, object]], cell: str, attention: str, dropout):
+    """The settings every model on this step takes, checked before anything is built (one
+    ConfigError naming the setting): `sizes` (name, value) integers >= 1, a cell with a step
+    cell, an attention kind or none, dropout in [0, 1). Returns the cell's registry family."""
+    for name, value in sizes:
+        check_int(name, value)
+    family = registry.get(cell)
+    if family.scan is not None:
+        stepped = ", ".join(n for n in registry.names() if registry.get(n).scan is None)
+        raise ConfigError(f"model.cell: the {cell} cell has no step cell for the decoder (a "
+                          f"whole-sequence scan); pick one of {stepped}")
+    if attention not in (*KINDS, "none"):
+        raise ConfigError(f"model.attention: expected one of {', '.join(KINDS)} or none, "
+                          f"got {attention!r}")
+    if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not (
+            0 <= dropout < 1):
+        raise ConfigError(f"model.dropout: expected a number in [0, 1), got {dropout!r}")
+    return family
+
 
 def attention_step(model, tokens: Tensor, state: dict[str, Tensor]):
     """One decoder step for the previous tokens (N,): (logits (N, V), new state, attention

@@ -33,17 +33,11 @@ from torch import Tensor, nn
 
 from rnnkit.cells import RecurrentCell
 from rnnkit.errors import ConfigError
-from rnnkit.functional import registry
 from rnnkit.layers import Recurrent
-from rnnkit.models.attention import KINDS, Attention
-from rnnkit.models.decoder_step import attention_step, teacher_forced
+from rnnkit.models.attention import Attention
+from rnnkit.models.decoder_step import attention_step, check_decoder, teacher_forced
 
 IMPLS = ("auto", "reference", "fused", "native")
-
-
-def _check_int(name: str, value, low: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"{name}: expected an integer >= {low}, got {value!r}")
 
 
 def _layer(cell: str, size: int, hidden: int, layers: int, bidirectional: bool, dropout: float,
@@ -67,22 +61,11 @@ class Seq2Seq(nn.Module):
                  recurrent_dropout: float = 0.0, zoneout: float = 0.0,
                  recurrent_dropout_mode: str = "variational"):
         super().__init__()
-        for name, value in [("src_vocab", src_vocab), ("tgt_vocab", tgt_vocab),
-                            ("model.embedding_size", embedding_size),
-                            ("model.hidden_size", hidden_size), ("model.num_layers", num_layers)]:
-            _check_int(name, value)
-        family = registry.get(cell)
-        if family.scan is not None:
-            stepped = ", ".join(n for n in registry.names() if registry.get(n).scan is None)
-            raise ConfigError(f"model.cell: the {cell} cell has no step cell for the decoder (a "
-                              f"whole-sequence scan); pick one of {stepped}")
+        family = check_decoder([("src_vocab", src_vocab), ("tgt_vocab", tgt_vocab),
+                                ("model.embedding_size", embedding_size),
+                                ("model.hidden_size", hidden_size),
+                                ("model.num_layers", num_layers)], cell, attention, dropout)
         self.states = family.states  # ("h",) or ("h", "c"): decoding-state keys
-        if attention not in (*KINDS, "none"):
-            raise ConfigError(f"model.attention: expected one of {', '.join(KINDS)} or none, "
-                              f"got {attention!r}")
-        if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not (
-                0 <= dropout < 1):
-            raise ConfigError(f"model.dropout: expected a number in [0, 1), got {dropout!r}")
         if impl not in IMPLS:
             raise ConfigError(f"model.impl: expected one of {', '.join(IMPLS)}, got {impl!r}")
         D = 2 if bidirectional else 1
