@@ -83,6 +83,14 @@ def build(cls: type, data: dict, *, source: str = "config", prefix: str = "") ->
     return cls(**values)
 
 
+def section(cls: type, value: Any, name: str) -> Any:
+    """A task config's section `name` (a `cls`, or a dict from a saved config or a test, checked
+    like the command line's settings)."""
+    if isinstance(value, cls):
+        return value
+    return build(cls, value, source="the task config", prefix=name + ".")
+
+
 def update(obj: Any, data: dict, *, source: str, prefix: str = "") -> Any:
     """A copy of dataclass instance `obj` with the (nested, possibly partial) `data` applied."""
     return build(type(obj), _deep_merge(to_dict(obj), data), source=source, prefix=prefix)

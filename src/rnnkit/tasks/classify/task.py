@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rnnkit.config import build
+from rnnkit.config import section
 from rnnkit.data.augment import augment_series
 from rnnkit.data.batching import bucket_batches, class_weights, pad_batch, shard_batches
 from rnnkit.data.datasets import (
@@ -106,13 +106,6 @@ class ModelConfig:
     downsample: int = 0  # series: average-pool the input over this many steps; 0 = auto
 
 
-def _section(cls, value, name: str):
-    """A config section from a dict (a saved config, a test), checked like the CLI's settings."""
-    if isinstance(value, cls):
-        return value
-    return build(cls, value, source="the task config", prefix=name + ".")
-
-
 @dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
@@ -120,9 +113,9 @@ class Config:
     dna: DnaConfig = field(default_factory=DnaConfig)  # DNA data only (docs/genomes.md)
 
     def __post_init__(self):  # Config(**json_dict) rebuilds the nested sections
-        self.data = _section(DataConfig, self.data, "data")
-        self.model = _section(ModelConfig, self.model, "model")
-        self.dna = _section(DnaConfig, self.dna, "dna")
+        self.data = section(DataConfig, self.data, "data")
+        self.model = section(ModelConfig, self.model, "model")
+        self.dna = section(DnaConfig, self.dna, "dna")
 
 
 # Small datasets (UCR sets hold tens to hundreds of series): evaluate often, stop when the

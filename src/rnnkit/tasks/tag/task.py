@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rnnkit.config import build
+from rnnkit.config import section
 from rnnkit.data.batching import bucket_batches, pad_batch, shard_batches
 from rnnkit.data.dna import encode
 from rnnkit.data.tag_sets import STRAND_SWAP, TAG_NAMES, Stretch, load_tag_data
@@ -56,12 +56,6 @@ class ModelConfig:
     impl: Literal["auto", "reference", "fused", "native"] = "auto"  # rnnkit layer implementation
 
 
-def _section(cls, value, name: str):
-    if isinstance(value, cls):
-        return value
-    return build(cls, value, source="the task config", prefix=name + ".")
-
-
 @dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
@@ -69,9 +63,9 @@ class Config:
     dna: DnaConfig = field(default_factory=DnaConfig)
 
     def __post_init__(self):
-        self.data = _section(DataConfig, self.data, "data")
-        self.model = _section(ModelConfig, self.model, "model")
-        self.dna = _section(DnaConfig, self.dna, "dna")
+        self.data = section(DataConfig, self.data, "data")
+        self.model = section(ModelConfig, self.model, "model")
+        self.dna = section(DnaConfig, self.dna, "dna")
 
 
 DATA_KEY = "data.name"

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rnnkit.config import build
+from rnnkit.config import section
 from rnnkit.data.batching import bucket_batches, pad_batch, shard_batches
 from rnnkit.data.moving_shapes import MOTIONS, OBJECT_TAGS, TAGS, check_sizes, generate, tag_vector
 from rnnkit.errors import ConfigError, DataError
@@ -62,20 +62,14 @@ class ModelConfig:
     impl: Literal["auto", "reference", "fused", "native"] = "auto"  # rnnkit layer implementation
 
 
-def _section(cls, value, name: str):
-    if isinstance(value, cls):
-        return value
-    return build(cls, value, source="the task config", prefix=name + ".")
-
-
 @dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
 
     def __post_init__(self):
-        self.data = _section(DataConfig, self.data, "data")
-        self.model = _section(ModelConfig, self.model, "model")
+        self.data = section(DataConfig, self.data, "data")
+        self.model = section(ModelConfig, self.model, "model")
 
 
 DATA_KEY = "data.name"
