@@ -52,15 +52,6 @@ def test_bad_text_or_font_is_one_clear_error(text, font, message):
         render(text, font)
 
 
-def test_pen_features_add_the_centred_pen_height():
-    from rnnkit.data.handwriting import pen_features
-
-    frames = np.array([[0, 0, 1], [1, 2, 0], [1, -1, 0], [0, 2, 1]], np.float32)
-    out = pen_features(frames)
-    np.testing.assert_array_equal(out[:, :3], frames)
-    np.testing.assert_allclose(out[:, 3], np.array([0, 2, 1, 3]) - 1.5)
-
-
 def test_wobble_distorts_the_drawing_and_keeps_the_pen_lifts():
     plain = render("hello", "cursive", np.random.default_rng(1))
     wobbly = render("hello", "cursive", np.random.default_rng(1), wobble=1.0)

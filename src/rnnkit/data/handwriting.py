@@ -153,15 +153,6 @@ def elastic_distortion(strokes: list, amount: float, rng: np.random.Generator) -
     return np.split(moved, np.cumsum([len(p) for p in strokes])[:-1])
 
 
-def pen_features(frames: np.ndarray) -> np.ndarray:
-    """(T, 4): the (dx, dy, pen_up) frames and the pen's height above the item's mean height
-    (the sum of dy, centred): which letters rise or descend is easier to see from it than from
-    steps alone."""
-    frames = np.asarray(frames, np.float32)
-    y = np.cumsum(frames[:, 1], dtype=np.float64)
-    return np.column_stack([frames, y - y.mean()]).astype(np.float32)
-
-
 def random_text(rng: np.random.Generator) -> str:
     if rng.random() < 0.25:
         return "".join(str(d) for d in rng.integers(0, 10, int(rng.integers(3, 8))))

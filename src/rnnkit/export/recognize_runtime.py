@@ -2,7 +2,8 @@
 --onnx rec.onnx` writes for a recognize run): `OnnxRecognizer(path).transcribe(frames)`.
 
 What `rnnkit transcribe RUN_DIR` does with greedy decoding, with the model in onnxruntime: each
-item's frames are made into the run's features (pen strokes gain the pen's height) and
+item's frames are made into the run's features (pen strokes normalised as the run's
+`pen_norm` says, rnnkit.data.pen_normalize, and given the pen's height) and
 standardised with the run's mean and scale (from the file's `rnnkit.metadata`), padded into one
 batch, run, and each row's first out_lengths frames decoded by best path
 (rnnkit.models.ctc_decode.greedy_decode: argmax, merge repeats, drop blanks).
@@ -37,12 +38,13 @@ class OnnxRecognizer:
         self.alphabet, self.kind = meta["alphabet"], meta["kind"]
         self.mean = np.asarray(meta["mean"], np.float32)
         self.scale = np.asarray(meta["scale"], np.float32)
+        self.pen_norm = meta.get("pen_norm", "none")  # pen strokes: as the run normalised them
 
     def features(self, frames) -> np.ndarray:
         """One item's raw frames (T, F) -> the standardised features the model reads."""
         from rnnkit.tasks.recognize.task import frame_features
 
-        x = frame_features(self.kind, frames)
+        x = frame_features(self.kind, frames, self.pen_norm)
         if x.ndim != 2 or x.shape[1] != len(self.mean) or len(x) < 1:
             raise DataError(f"expected at least one frame of {len(self.mean)} features, got "
                             f"shape {tuple(x.shape)}")

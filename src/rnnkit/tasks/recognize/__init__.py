@@ -37,7 +37,7 @@ def make_task(cfg: Config) -> RecognizeTask:
     if not isinstance(cfg, Config):
         cfg = Config(**cfg)
     src = load_source(cfg.data)
-    mean, scale = fit_scaler(src.kind, src.train)
+    mean, scale = fit_scaler(src.kind, src.train, cfg.data.pen_norm)
     task = RecognizeTask(cfg, Alphabet(src.alphabet), src.kind, mean, scale, src.train,
                          src.valid)
     task.source_info = src.info

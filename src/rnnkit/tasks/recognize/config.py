@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Literal
 
+from rnnkit.data.pen_normalize import parse_steps
 from rnnkit.errors import ConfigError
 from rnnkit.functional.registry import CellName
 
@@ -30,6 +31,9 @@ class DataConfig:
     wobble: float = 0.0  # handwriting training items: per-letter and elastic distortion; 0 = off
     pen_noise: float = 0.0  # handwriting training items: stroke splits, retraces, jitter, speed
     fresh: bool = False  # handwriting: a new set of training items every epoch after the first
+    # pen strokes (generated or your own): normalising steps before the model reads them, 'none'
+    # or a comma-separated subset of slant,height,resample,turn (rnnkit.data.pen_normalize)
+    pen_norm: str = "none"
     valid_fraction: float = 0.1  # own data: share held out for validation (and as much for test)
 
     def __post_init__(self):
@@ -41,6 +45,7 @@ class DataConfig:
             if not 0.0 <= getattr(self, key) <= 2.0:
                 raise ConfigError(f"data.{key}: expected a number in [0, 2], got "
                                   f"{getattr(self, key)!r}")
+        parse_steps(self.pen_norm)
         if not 0.0 <= self.warp < 0.5:
             raise ConfigError(f"data.warp: expected a number in [0, 0.5), got {self.warp!r}")
         if not 0.0 < self.valid_fraction < 0.5:

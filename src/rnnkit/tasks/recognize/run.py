@@ -35,8 +35,10 @@ def rebuild(config: dict, metadata: dict, state_dict: dict, device: str = "cpu")
     cfg = config_from_run(config)
     if metadata.get("factor"):  # the factor the run used (model.factor=0: chosen by kind)
         cfg.model.factor = int(metadata["factor"])
+    # the normalisation the run was trained with; runs from before data.pen_norm had none
     task = RecognizeTask(cfg, Alphabet(metadata["alphabet"]),
-                         metadata["kind"], np.array(metadata["mean"]), np.array(metadata["scale"]))
+                         metadata["kind"], np.array(metadata["mean"]), np.array(metadata["scale"]),
+                         pen_norm=metadata.get("pen_norm", "none"))
     model = build_checked(task.build_model, state_dict)  # shapes checked before allocating
     return task, model.to(device).eval()
 

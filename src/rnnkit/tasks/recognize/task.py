@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from rnnkit.data.batching import bucket_batches, pad_batch, shard_batches
-from rnnkit.data.handwriting import handwriting_items, pen_features
+from rnnkit.data.handwriting import handwriting_items
+from rnnkit.data.pen_normalize import parse_steps, pen_features
 from rnnkit.errors import DataError
 from rnnkit.functional.ctc import ctc_loss, min_input_lengths
 from rnnkit.models.ctc import CTCModelConfig, CTCRecognizer
@@ -49,8 +50,10 @@ class RecognizeTask:
     item_unit = "utt"
 
     def __init__(self, cfg, alphabet: Alphabet, kind: str, mean: np.ndarray, scale: np.ndarray,
-                 train=(), valid=()):
+                 train=(), valid=(), pen_norm: str | None = None):
         self.cfg, self.alphabet, self.kind = cfg, alphabet, kind
+        # pen strokes' normalisation: the run's own (metadata) when rebuilt, else data.pen_norm
+        self.pen_norm = cfg.data.pen_norm if pen_norm is None else pen_norm
         self.mean, self.scale = np.asarray(mean, np.float32), np.asarray(scale, np.float32)
         self.train = [self.encode_item(x, t, f"training item {i}") for i, (x, t) in
                       enumerate(train)]
@@ -58,7 +61,7 @@ class RecognizeTask:
                       enumerate(valid)]
 
     def encode_item(self, x: np.ndarray, text: str, where: str):
-        x = frame_features(self.kind, x)
+        x = frame_features(self.kind, x, self.pen_norm)
         if x.ndim != 2 or x.shape[1] != len(self.mean):
             raise DataError(f"{where}: expected frames of {len(self.mean)} features, got shape "
                             f"{tuple(x.shape)}")
@@ -196,16 +199,22 @@ class RecognizeTask:
 
     def metadata(self) -> dict:
         return {"task": self.name, "alphabet": self.alphabet.chars, "kind": self.kind,
-                "mean": self.mean.tolist(), "scale": self.scale.tolist(), "factor": self.factor}
+                "mean": self.mean.tolist(), "scale": self.scale.tolist(), "factor": self.factor,
+                "pen_norm": self.pen_norm}
 
 
-def frame_features(kind: str, x) -> np.ndarray:
-    """What the model reads of an item's frames: pen strokes gain the pen's height."""
+def frame_features(kind: str, x, pen_norm: str = "none") -> np.ndarray:
+    """What the model reads of an item's frames: pen strokes (dx, dy, pen_up) are normalised by
+    the steps in `pen_norm` and gain the pen's height (rnnkit.data.pen_normalize.pen_features);
+    other kinds are read as they are."""
     x = np.asarray(x, np.float32)
-    return pen_features(x) if kind == "strokes" and x.ndim == 2 and x.shape[1] == 3 else x
+    if kind == "strokes" and x.ndim == 2 and x.shape[1] == 3:
+        return pen_features(x, parse_steps(pen_norm))
+    return x
 
 
-def fit_scaler(kind: str, items) -> tuple[np.ndarray, np.ndarray]:
+def fit_scaler(kind: str, items, pen_norm: str = "none") -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and standard deviation (at least 1e-3) over every training frame."""
-    frames = np.concatenate([frame_features(kind, x).astype(np.float64) for x, _ in items])
+    frames = np.concatenate([frame_features(kind, x, pen_norm).astype(np.float64)
+                             for x, _ in items])
     return frames.mean(0), np.maximum(frames.std(0), 1e-3)
