@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -145,3 +146,17 @@ def test_model_factor_zero_takes_the_factor_of_the_data_kind_and_the_run_keeps_i
     assert again.cfg.factor == 5
     with pytest.raises(ConfigError, match="model.factor"):
         Config(model={"factor": -1})
+
+
+def test_handwriting_training_items_get_pen_noise_by_default_and_held_out_items_never():
+    from rnnkit.tasks.recognize.config import DataConfig
+
+    assert DataConfig().pen_noise == 1.0 and DataConfig().pen_norm == "none"
+    fonts = {"fonts": "futural,scripts", "valid_font": "cursive"}
+    noisy, plain = make_task(tiny("handwriting", **fonts)), make_task(
+        tiny("handwriting", pen_noise=0.0, **fonts))
+    assert any(a.shape != b.shape or not (a == b).all()
+               for (a, _, _), (b, _, _) in zip(noisy.train, plain.train, strict=True))
+    for (a, _, _), (b, _, _) in zip(noisy.valid, plain.valid, strict=True):  # unstandardised
+        np.testing.assert_allclose(a * noisy.scale + noisy.mean, b * plain.scale + plain.mean,
+                                   atol=1e-5)
