@@ -33,6 +33,7 @@ from rnnkit.errors import ConfigError
 from rnnkit.functional import registry
 from rnnkit.layers import Recurrent
 from rnnkit.models.image_encoder import ImageEncoder
+from rnnkit.models.spatial_keypoints import SpatialKeypoints
 
 KINDS = ("rnn", "frame_average")
 POOLS = ("max", "mean", "grid")
@@ -51,6 +52,8 @@ class VideoTaggerConfig:
     frame_size: int = 32  # pixels per side of the frames (the grid's size for pool="grid")
     over_time: str = "mean"  # rnn: the clip's vector, "mean" of the outputs or the "last" state
     frame_stride: int = 1  # read frames 0, s, 2s, ... of each clip (both kinds)
+    keypoints: int = 0  # > 0: that many spatial soft-argmax keypoints (where) beside the pooled
+    # vector (what), both through a Linear layer to the frame's vector; 0: the pooled vector only
     skip: bool = False  # rnn: add the baseline's term (frame average -> Linear, ReLU) to its own
     cell: str = "lstm"
     hidden_size: int = 64  # recurrent units (baseline: width of its hidden layer)
@@ -72,6 +75,8 @@ class VideoTaggerConfig:
                     "frame_size"):
             need(isinstance(getattr(self, key), int) and getattr(self, key) >= 1, key,
                  "a positive integer")
+        need(isinstance(self.keypoints, int) and self.keypoints >= 0, "keypoints",
+             "an integer >= 0")
         need(len(self.channels) >= 1 and all(isinstance(c, int) and c >= 1
                                              for c in self.channels),
              "channels", "a list of positive integers")
@@ -95,8 +100,11 @@ class VideoTagger(nn.Module):
     def __init__(self, cfg: VideoTaggerConfig):
         super().__init__()
         self.cfg = cfg
-        self.encoder = ImageEncoder(5 if cfg.coords else 3, tuple(cfg.channels),
-                                    cfg.feature_size)
+        in_channels = 5 if cfg.coords else 3
+        self.encoder = ImageEncoder(in_channels, tuple(cfg.channels), cfg.feature_size)
+        if cfg.keypoints:
+            self.where = SpatialKeypoints(in_channels, cfg.keypoints, hidden=cfg.channels[0])
+            self.merge = nn.Linear(cfg.feature_size + 4 * cfg.keypoints, cfg.feature_size)
         if cfg.pool == "grid":
             h, w = self.encoder.grid_shape(cfg.frame_size, cfg.frame_size)
             if h < 1:
@@ -123,6 +131,8 @@ class VideoTagger(nn.Module):
             pooled = grid.amax(1)
         elif self.cfg.pool == "grid":
             pooled = self.flat(grid.flatten(1))  # (N, h*w*F) -> (N, F)
+        if self.cfg.keypoints:  # what (pooled) and where (keypoints) -> one vector
+            pooled = self.merge(torch.cat([pooled, self.where(real)], 1))  # (N, F + 4K) -> (N, F)
         out = pooled.new_zeros(*mask.shape, pooled.shape[-1])
         out[mask] = pooled
         return out

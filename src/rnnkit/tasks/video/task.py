@@ -56,6 +56,7 @@ class ModelConfig:
     coords: bool = True  # x, y coordinate channels on each frame (position into the vector)
     pool: Literal["max", "mean", "grid"] = "max"  # frame vector: grid max, mean, or all (Linear)
     over_time: Literal["mean", "last"] = "mean"  # rnn: mean of its outputs, or its last state
+    keypoints: int = 0  # spatial soft-argmax keypoints (where) beside the pooled vector; 0: none
     frame_stride: int = 2  # read every s-th frame of a clip (half the CNN's work at 2)
     skip: bool = True  # rnn: plus the frame average's term (the baseline + what order adds)
     dropout: float = 0.0  # on the frame vectors and before the head
@@ -109,7 +110,7 @@ class VideoTask:
         return VideoTagger(VideoTaggerConfig(
             n_tags=len(self.tags), kind=m.kind, channels=tuple(m.channels),
             feature_size=m.feature_size, coords=m.coords, pool=m.pool,
-            over_time=m.over_time, frame_stride=m.frame_stride,
+            over_time=m.over_time, frame_stride=m.frame_stride, keypoints=m.keypoints,
             skip=m.skip, frame_size=self.cfg.data.size, cell=m.cell,
             hidden_size=m.hidden_size, num_layers=m.num_layers, dropout=m.dropout, impl=m.impl))
 
