@@ -22,13 +22,14 @@ def _clips(b=2, t=5, s=16):
     return torch.rand(b, t, 3, s, s, dtype=torch.float64)
 
 
-@pytest.mark.parametrize("kind, over_time, skip", [
-    ("rnn", "mean", False), ("rnn", "last", False), ("rnn", "mean", True),
-    ("frame_average", "mean", False)])
-def test_padding_never_changes_a_clip(kind, over_time, skip):
+@pytest.mark.parametrize("kind, over_time, skip, keypoints", [
+    ("rnn", "mean", False, 0), ("rnn", "last", False, 0), ("rnn", "mean", True, 0),
+    ("rnn", "mean", True, 3), ("frame_average", "mean", False, 0),
+    ("frame_average", "mean", False, 3)])
+def test_padding_never_changes_a_clip(kind, over_time, skip, keypoints):
     """A short clip alone equals the same clip padded in a batch beside a longer one (even with
     garbage in its padding)."""
-    model = _model(kind, over_time=over_time, skip=skip)
+    model = _model(kind, over_time=over_time, skip=skip, keypoints=keypoints)
     x = _clips(2, 6)
     lengths = torch.tensor([6, 4])
     x[1, 4:] = 7.0  # padding content must not matter
@@ -45,14 +46,30 @@ def test_frame_stride_reads_every_sth_frame():
     torch.testing.assert_close(model(x, lengths), full(x[:, ::2], torch.tensor([4, 2])))
 
 
-def test_the_baseline_cannot_see_time_order_and_the_rnn_can():
+@pytest.mark.parametrize("keypoints", [0, 3])
+def test_the_baseline_cannot_see_time_order_and_the_rnn_can(keypoints):
     x = _clips(1, 7)
     lengths = torch.tensor([7])
     rev = x.flip(1)
-    base, rnn, skip = _model("frame_average"), _model("rnn"), _model("rnn", skip=True)
+    base = _model("frame_average", keypoints=keypoints)
+    rnn = _model("rnn", keypoints=keypoints)
+    skip = _model("rnn", skip=True, keypoints=keypoints)
     torch.testing.assert_close(base(x, lengths), base(rev, lengths))
     assert (rnn(x, lengths) - rnn(rev, lengths)).abs().max() > 1e-4
     assert (skip(x, lengths) - skip(rev, lengths)).abs().max() > 1e-4
+
+
+def test_keypoints_feed_the_frame_vector():
+    """The keypoints read the frame with its coordinate channels, and the frame vector is the
+    Linear merge of the pooled vector and the keypoints (the module's own tests check that the
+    positions follow a thing)."""
+    model = _model(keypoints=3, frame_size=16)
+    assert model.where.in_channels == 5 and model.merge.in_features == 8 + 4 * 3
+    x = _clips(1, 1)
+    one = torch.tensor([1])
+    real = coordinate_channels(x[0])
+    expected = model.merge(torch.cat([model.encoder(real)[0].amax(1), model.where(real)], 1))
+    torch.testing.assert_close(model.frame_vectors(x, one)[0], expected)
 
 
 def test_skip_is_the_baseline_plus_the_recurrent_term():
@@ -98,6 +115,8 @@ def test_bad_config_and_inputs_are_one_clear_error():
         VideoTaggerConfig(n_tags=3, over_time="first")
     with pytest.raises(ConfigError, match="model.channels"):
         VideoTaggerConfig(n_tags=3, channels=())
+    with pytest.raises(ConfigError, match="model.keypoints"):
+        VideoTaggerConfig(n_tags=3, keypoints=-1)
     model = _model()
     with pytest.raises(ConfigError, match="frames: expected"):
         model(torch.rand(2, 3, 16, 16, dtype=torch.float64), torch.tensor([1, 1]))
