@@ -12,7 +12,8 @@ from rnnkit.models.spatial_keypoints import SpatialKeypoints
 
 
 def _bare(k: int = 1) -> SpatialKeypoints:
-    """Keypoints whose score maps are the (centred) input channels themselves, times 40."""
+    """Keypoints whose score maps are the (centred) input channels themselves (default
+    temperature: the standardised map times 3)."""
     kp = SpatialKeypoints(k, keypoints=k)
     kp.score = nn.Identity()
     return kp
@@ -31,7 +32,13 @@ def test_position_is_the_expected_pixel_centre():
     torch.testing.assert_close(out[0, 0], px[12], atol=1e-6, rtol=0)  # x from the column
     torch.testing.assert_close(out[0, 1], px[3], atol=1e-6, rtol=0)  # y from the row
     assert out[0, 2] < 1e-2  # one pixel: no spread
-    torch.testing.assert_close(out[0, 3], torch.tensor(40.0, dtype=torch.float64))
+    torch.testing.assert_close(out[0, 3], torch.tensor(40.0, dtype=torch.float64))  # raw peak
+
+
+def test_standardised_maps_do_not_care_about_the_scale_of_the_scores():
+    kp = _bare()
+    img = _square(6, 6, 2)
+    torch.testing.assert_close(kp(img)[:, :3], kp(0.5 + (img - 0.5) * 0.01)[:, :3])
 
 
 def test_moving_right_and_down_moves_x_and_y_and_growing_grows_the_spread():
@@ -57,5 +64,7 @@ def test_outputs_are_grouped_by_kind_and_gradients_are_finite():
 def test_bad_sizes_and_inputs_are_one_clear_error():
     with pytest.raises(ConfigError, match="keypoints"):
         SpatialKeypoints(3, keypoints=0)
+    with pytest.raises(ConfigError, match="temperature"):
+        SpatialKeypoints(3, keypoints=2, temperature=0.0)
     with pytest.raises(ValueError, match="expected images of shape"):
         SpatialKeypoints(3, keypoints=2)(torch.rand(1, 4, 8, 8))
