@@ -61,10 +61,10 @@ def test_the_baseline_cannot_see_time_order_and_the_rnn_can(keypoints):
 
 def test_keypoints_feed_the_frame_vector():
     """The keypoints read the frame with its coordinate channels, and the frame vector is the
-    Linear merge of the pooled vector and the keypoints (the module's own tests check that the
-    positions follow a thing)."""
+    merge (BatchNorm1d, Linear) of the pooled vector and the keypoints (the module's own tests
+    check that the positions follow a thing)."""
     model = _model(keypoints=3, frame_size=16)
-    assert model.where.in_channels == 5 and model.merge.in_features == 8 + 4 * 3
+    assert model.where.in_channels == 5 and model.merge[1].in_features == 8 + 4 * 3
     x = _clips(1, 1)
     one = torch.tensor([1])
     real = coordinate_channels(x[0])

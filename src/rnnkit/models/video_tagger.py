@@ -53,7 +53,8 @@ class VideoTaggerConfig:
     over_time: str = "mean"  # rnn: the clip's vector, "mean" of the outputs or the "last" state
     frame_stride: int = 1  # read frames 0, s, 2s, ... of each clip (both kinds)
     keypoints: int = 0  # > 0: that many spatial soft-argmax keypoints (where) beside the pooled
-    # vector (what), both through a Linear layer to the frame's vector; 0: the pooled vector only
+    # vector (what), both through BatchNorm1d and a Linear layer to the frame's vector; 0: the
+    # pooled vector only
     skip: bool = False  # rnn: add the baseline's term (frame average -> Linear, ReLU) to its own
     cell: str = "lstm"
     hidden_size: int = 64  # recurrent units (baseline: width of its hidden layer)
@@ -104,7 +105,10 @@ class VideoTagger(nn.Module):
         self.encoder = ImageEncoder(in_channels, tuple(cfg.channels), cfg.feature_size)
         if cfg.keypoints:
             self.where = SpatialKeypoints(in_channels, cfg.keypoints, hidden=cfg.channels[0])
-            self.merge = nn.Linear(cfg.feature_size + 4 * cfg.keypoints, cfg.feature_size)
+            n = cfg.feature_size + 4 * cfg.keypoints
+            # each feature standardised first: positions move by hundredths while a map's peak
+            # varies by units, and unscaled the recurrent layer did not learn motion from them
+            self.merge = nn.Sequential(nn.BatchNorm1d(n), nn.Linear(n, cfg.feature_size))
         if cfg.pool == "grid":
             h, w = self.encoder.grid_shape(cfg.frame_size, cfg.frame_size)
             if h < 1:
