@@ -7,7 +7,12 @@ import pytest
 import torch
 
 from rnnkit.errors import ConfigError
-from rnnkit.models.video_tagger import VideoTagger, VideoTaggerConfig, coordinate_channels
+from rnnkit.models.video_tagger import (
+    VideoTagger,
+    VideoTaggerConfig,
+    coordinate_channels,
+    with_deltas,
+)
 
 
 def _model(kind: str = "rnn", **kw) -> VideoTagger:
@@ -22,14 +27,15 @@ def _clips(b=2, t=5, s=16):
     return torch.rand(b, t, 3, s, s, dtype=torch.float64)
 
 
-@pytest.mark.parametrize("kind, over_time, skip, keypoints", [
-    ("rnn", "mean", False, 0), ("rnn", "last", False, 0), ("rnn", "mean", True, 0),
-    ("rnn", "mean", True, 3), ("frame_average", "mean", False, 0),
-    ("frame_average", "mean", False, 3)])
-def test_padding_never_changes_a_clip(kind, over_time, skip, keypoints):
+@pytest.mark.parametrize("kind, over_time, skip, keypoints, deltas", [
+    ("rnn", "mean", False, 0, False), ("rnn", "last", False, 0, False),
+    ("rnn", "mean", True, 0, False), ("rnn", "mean", True, 3, False),
+    ("rnn", "mean", True, 3, True), ("rnn", "last", False, 0, True),
+    ("frame_average", "mean", False, 0, False), ("frame_average", "mean", False, 3, True)])
+def test_padding_never_changes_a_clip(kind, over_time, skip, keypoints, deltas):
     """A short clip alone equals the same clip padded in a batch beside a longer one (even with
     garbage in its padding)."""
-    model = _model(kind, over_time=over_time, skip=skip, keypoints=keypoints)
+    model = _model(kind, over_time=over_time, skip=skip, keypoints=keypoints, deltas=deltas)
     x = _clips(2, 6)
     lengths = torch.tensor([6, 4])
     x[1, 4:] = 7.0  # padding content must not matter
@@ -46,17 +52,27 @@ def test_frame_stride_reads_every_sth_frame():
     torch.testing.assert_close(model(x, lengths), full(x[:, ::2], torch.tensor([4, 2])))
 
 
-@pytest.mark.parametrize("keypoints", [0, 3])
-def test_the_baseline_cannot_see_time_order_and_the_rnn_can(keypoints):
+@pytest.mark.parametrize("keypoints, deltas", [(0, False), (3, False), (3, True)])
+def test_the_baseline_cannot_see_time_order_and_the_rnn_can(keypoints, deltas):
     x = _clips(1, 7)
     lengths = torch.tensor([7])
     rev = x.flip(1)
-    base = _model("frame_average", keypoints=keypoints)
-    rnn = _model("rnn", keypoints=keypoints)
-    skip = _model("rnn", skip=True, keypoints=keypoints)
+    base = _model("frame_average", keypoints=keypoints, deltas=deltas)  # deltas: rnn only
+    rnn = _model("rnn", keypoints=keypoints, deltas=deltas)
+    skip = _model("rnn", skip=True, keypoints=keypoints, deltas=deltas)
     torch.testing.assert_close(base(x, lengths), base(rev, lengths))
     assert (rnn(x, lengths) - rnn(rev, lengths)).abs().max() > 1e-4
     assert (skip(x, lengths) - skip(rev, lengths)).abs().max() > 1e-4
+
+
+def test_deltas_are_the_change_from_the_frame_before_and_zero_in_padding():
+    v = torch.tensor([[[1.0], [3.0], [6.0], [0.0]], [[2.0], [5.0], [0.0], [0.0]]])  # (2, 4, 1)
+    out = with_deltas(v, torch.tensor([4, 2]))
+    torch.testing.assert_close(out[..., 0], v[..., 0])
+    torch.testing.assert_close(out[..., 1], torch.tensor([[0.0, 2.0, 3.0, -6.0],
+                                                          [0.0, 3.0, 0.0, 0.0]]))
+    model = _model(deltas=True)
+    assert model.rnn.input_size == 2 * 8
 
 
 def test_keypoints_feed_the_frame_vector():

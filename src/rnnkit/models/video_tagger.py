@@ -56,6 +56,8 @@ class VideoTaggerConfig:
     # vector (what), both through BatchNorm1d and a Linear layer to the frame's vector; 0: the
     # pooled vector only
     skip: bool = False  # rnn: add the baseline's term (frame average -> Linear, ReLU) to its own
+    deltas: bool = False  # rnn: the recurrent layer reads [v_t, v_t - v_{t-1}]; the baseline
+    # (like skip, rnn-only) still averages v_t alone
     cell: str = "lstm"
     hidden_size: int = 64  # recurrent units (baseline: width of its hidden layer)
     num_layers: int = 1
@@ -95,6 +97,14 @@ def coordinate_channels(frames: torch.Tensor) -> torch.Tensor:
     return torch.cat([frames, coords], 1)
 
 
+def with_deltas(v: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """(B, T, F) -> (B, T, 2F): each frame's vector and its change from the frame before (0 at
+    the first frame, and past each length)."""
+    prev = torch.cat([v[:, :1], v[:, :-1]], 1)  # (B, T, F) v_{t-1}, v_0 at t = 0
+    real = length_mask(lengths, v.shape[1]).unsqueeze(-1).to(v.dtype)  # (B, T, 1)
+    return torch.cat([v, (v - prev) * real], -1)
+
+
 class VideoTagger(nn.Module):
     """`forward(frames (B, T, 3, S, S), lengths (B,))` -> logits (B, K)."""
 
@@ -117,7 +127,8 @@ class VideoTagger(nn.Module):
             self.flat = nn.Linear(h * w * cfg.feature_size, cfg.feature_size)
         self.drop = nn.Dropout(cfg.dropout)
         if cfg.kind == "rnn":
-            self.rnn = Recurrent(cfg.cell, cfg.feature_size, cfg.hidden_size,
+            rnn_in = cfg.feature_size * (2 if cfg.deltas else 1)
+            self.rnn = Recurrent(cfg.cell, rnn_in, cfg.hidden_size,
                                  num_layers=cfg.num_layers, batch_first=True, impl=cfg.impl,
                                  dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
         if cfg.kind == "frame_average" or cfg.skip:
@@ -157,7 +168,8 @@ class VideoTagger(nn.Module):
         if self.cfg.kind == "frame_average":
             z = self.mix(v.sum(1) / steps)  # (B, F) mean over real frames; padding is zero
         else:
-            out, state = self.rnn(v, lengths=lengths)  # out (B, T, H), zero past each length
+            x = with_deltas(v, lengths) if self.cfg.deltas else v  # (B, T, F or 2F)
+            out, state = self.rnn(x, lengths=lengths)  # out (B, T, H), zero past each length
             if self.cfg.over_time == "mean":
                 z = out.sum(1) / steps
             else:

@@ -58,6 +58,7 @@ class ModelConfig:
     over_time: Literal["mean", "last"] = "mean"  # rnn: mean of its outputs, or its last state
     keypoints: int = 0  # spatial soft-argmax keypoints (where) beside the pooled vector; 0: none
     frame_stride: int = 2  # read every s-th frame of a clip (half the CNN's work at 2)
+    deltas: bool = False  # rnn: its layer reads each frame vector and its change from the last
     skip: bool = True  # rnn: plus the frame average's term (the baseline + what order adds)
     dropout: float = 0.0  # on the frame vectors and before the head
     impl: Literal["auto", "reference", "fused", "native"] = "auto"  # rnnkit layer implementation
@@ -111,7 +112,7 @@ class VideoTask:
             n_tags=len(self.tags), kind=m.kind, channels=tuple(m.channels),
             feature_size=m.feature_size, coords=m.coords, pool=m.pool,
             over_time=m.over_time, frame_stride=m.frame_stride, keypoints=m.keypoints,
-            skip=m.skip, frame_size=self.cfg.data.size, cell=m.cell,
+            skip=m.skip, deltas=m.deltas, frame_size=self.cfg.data.size, cell=m.cell,
             hidden_size=m.hidden_size, num_layers=m.num_layers, dropout=m.dropout, impl=m.impl))
 
     @staticmethod
