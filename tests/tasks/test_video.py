@@ -67,6 +67,17 @@ def test_train_evaluate_reports_every_score(video_run, capsys):
     assert "moving-shapes valid (8 clips)" in text and "motion_accuracy" in text
 
 
+def test_the_defaults_are_the_measured_ones(video_run):
+    """The run of the plain command has what BENCHMARKS.md measured: max pool (what) plus spatial
+    keypoints (where), the rnn reading the changes between frames, a cosine learning rate."""
+    config = json.loads((video_run / "config.json").read_text())
+    model = config["task"]["model"]
+    assert model["pool"] == "max" and model["keypoints"] == 32 and model["deltas"] is True
+    assert model["skip"] is True and model["frame_stride"] == 2
+    assert config["sched"]["name"] == "cosine" and config["sched"]["min_lr"] == 1e-4
+    assert config["optim"]["lr"] == 3e-3 and config["train"]["eval_every"] == 3  # given
+
+
 def test_evaluate_other_data_is_one_line(video_run, capsys):
     capsys.readouterr()
     assert main(["evaluate", str(video_run), "--data", "train.csv"]) == 2

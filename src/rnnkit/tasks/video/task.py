@@ -56,9 +56,9 @@ class ModelConfig:
     coords: bool = True  # x, y coordinate channels on each frame (position into the vector)
     pool: Literal["max", "mean", "grid"] = "max"  # frame vector: grid max, mean, or all (Linear)
     over_time: Literal["mean", "last"] = "mean"  # rnn: mean of its outputs, or its last state
-    keypoints: int = 0  # spatial soft-argmax keypoints (where) beside the pooled vector; 0: none
+    keypoints: int = 32  # spatial soft-argmax keypoints (where) beside the pooled vector; 0: none
     frame_stride: int = 2  # read every s-th frame of a clip (half the CNN's work at 2)
-    deltas: bool = False  # rnn: its layer reads each frame vector and its change from the last
+    deltas: bool = True  # rnn: its layer reads each frame vector and its change from the last
     skip: bool = True  # rnn: plus the frame average's term (the baseline + what order adds)
     dropout: float = 0.0  # on the frame vectors and before the head
     impl: Literal["auto", "reference", "fused", "native"] = "auto"  # rnnkit layer implementation
@@ -76,7 +76,7 @@ class Config:
 
 DATA_KEY = "data.name"
 TRAIN_DEFAULTS: dict = {"train.steps": 3000, "train.eval_every": 200, "train.early_stop": 5,
-                        "optim.lr": 3e-3}
+                        "optim.lr": 3e-3, "sched.name": "cosine", "sched.min_lr": 1e-4}
 
 
 def clip_items(clips) -> list[tuple[np.ndarray, np.ndarray]]:
