@@ -2,9 +2,12 @@
 
     frames (B, T, 3, S, S) in [0, 1], lengths (B,)   (every `frame_stride`-th frame kept)
       + two coordinate channels (x, y ramps in [-1, 1])           -> (B, T, 5, S, S)
-      --ImageEncoder, real frames only, pooled vector per frame-->   v (B, T, F)
-    kind "rnn":           v --rnnkit layers (any registered cell)--> outputs (B, T, H), their
-                          mean over the real frames (or the last state) -> (B, H);
+      --ImageEncoder, real frames only, pooled vector per frame-->   (B, T, F)
+      with `keypoints` K > 0: beside it SpatialKeypoints (B, T, 4K), both
+      --BatchNorm1d, Linear-->                                        v (B, T, F)
+    kind "rnn":           v (with `deltas`: [v_t, v_t - v_{t-1}]) --rnnkit layers (any
+                          registered cell)--> outputs (B, T, H), their mean over the real
+                          frames (or the last state) -> (B, H);
                           with `skip`, plus the baseline's term below
     kind "frame_average": mean of v over the real frames          -> (B, F), then Linear, ReLU
       dropout, Linear  -->  logits (B, K), one per tag (sigmoid + BCE: several tags per clip)
@@ -16,6 +19,9 @@ changes. `pool="max"` (the default) takes the max over the grid instead of the m
 object is not averaged away with the background. The baseline gets the same encoder and
 channels; its mean over frames is the same for a clip and the clip reversed in time, so it
 cannot tell left from right (or grow from shrink).
+Why keypoints and deltas (BENCHMARKS.md, Video tagging): the max keeps what is in a frame and
+little of where; the keypoints are where, as positions and sizes, and the changes between frames
+make motion something the recurrent layer adds up. The baseline averages v alone (no deltas).
 The rnn's outputs are averaged over time by default: every frame's encoder then gets a gradient
 (reading the last state only, the encoder learnt from the last frames and more slowly).
 """
